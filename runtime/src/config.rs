@@ -1,0 +1,151 @@
+//! Runtime configuration, from code or from `DISTARR_*` environment variables.
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which MPI window kind backs the symmetric heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowKind {
+    /// `Shared` when all ranks share one node, `Allocate` otherwise.
+    Auto,
+    /// One `MPI_Win_allocate` window per heap segment over all ranks. No load/store path:
+    /// MPI refuses `MPI_Win_shared_query` on such windows (measured: `MPI_ERR_RMA_FLAVOR` on
+    /// Open MPI 4.1.4, an error on MPICH 4.0.2).
+    Allocate,
+    /// Segment memory from `MPI_Win_allocate_shared` on each node's communicator, so node-local
+    /// ranks reach it with loads/stores. When the node is the whole job this window also
+    /// serves all RMA; otherwise an `MPI_Win_create` window over the same memory does.
+    Shared,
+}
+
+/// How remote operations make progress when the target computes without calling MPI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress thread on MPICH (which needs one), none on Open MPI's osc/sm (truly one-sided).
+    Auto,
+    /// A thread that calls `MPI_Iprobe` every `progress_interval_us` (needs
+    /// `MPI_THREAD_MULTIPLE`, which the runtime then requests).
+    Thread,
+    /// No help: remote operations progress when the target calls MPI.
+    Off,
+}
+
+/// Runtime settings. [`Config::from_env`] reads the `DISTARR_*` variables.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Heap window kind (`DISTARR_WINDOW=auto|allocate|shared`).
+    pub window: WindowKind,
+    /// Serve node-local gets/puts with memcpy (`DISTARR_SHM_FASTPATH=1|0`, default 1).
+    pub shm_fastpath: bool,
+    /// Progress strategy (`DISTARR_PROGRESS=auto|thread|off`).
+    pub progress: Progress,
+    /// Sleep between progress pokes, microseconds (`DISTARR_PROGRESS_INTERVAL_US`, default 100).
+    pub progress_interval_us: u64,
+    /// Bytes per rank of each heap segment window (`DISTARR_HEAP_SEGMENT`, default 32 MiB;
+    /// larger requests get a window of their own size).
+    pub segment_bytes: u64,
+    /// Most heap bytes per rank, all windows together (`DISTARR_HEAP_LIMIT`; default: 3/4 of
+    /// physical memory divided among the node's ranks).
+    pub heap_limit: Option<u64>,
+    /// Set Open MPI's `OMPI_MCA_osc=sm,rdma` and `OMPI_MCA_osc_rdma_priority=1` before
+    /// `MPI_Init` when the user has set neither (`DISTARR_SET_MCA=1|0`, default 1).
+    pub set_mca_defaults: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            window: WindowKind::Auto,
+            shm_fastpath: true,
+            progress: Progress::Auto,
+            progress_interval_us: 100,
+            segment_bytes: 32 << 20,
+            heap_limit: None,
+            set_mca_defaults: true,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty())
+}
+
+fn bad(name: &str, v: &str, allowed: &str) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("{name}={v}: expected {allowed}"))
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(name, v, "1 or 0")),
+    }
+}
+
+/// Parses a byte size: a number with an optional `k`, `m`, `g` suffix (powers of 1024).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix("ib").or_else(|| s.strip_suffix('b')).unwrap_or(&s);
+    let (num, mul) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        't' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+}
+
+impl Config {
+    /// Defaults overridden by the `DISTARR_*` environment variables. A malformed value is an
+    /// error (the same on every rank, since all ranks see the same environment).
+    pub fn from_env() -> Result<Config> {
+        let mut c = Config::default();
+        if let Some(v) = var("DISTARR_WINDOW") {
+            c.window = match v.as_str() {
+                "auto" => WindowKind::Auto,
+                "allocate" => WindowKind::Allocate,
+                "shared" => WindowKind::Shared,
+                _ => return Err(bad("DISTARR_WINDOW", &v, "auto, allocate or shared")),
+            };
+        }
+        if let Some(v) = var("DISTARR_SHM_FASTPATH") {
+            c.shm_fastpath = parse_bool("DISTARR_SHM_FASTPATH", &v)?;
+        }
+        if let Some(v) = var("DISTARR_PROGRESS") {
+            c.progress = match v.as_str() {
+                "auto" => Progress::Auto,
+                "thread" => Progress::Thread,
+                "off" | "none" => Progress::Off,
+                _ => return Err(bad("DISTARR_PROGRESS", &v, "auto, thread or off")),
+            };
+        }
+        if let Some(v) = var("DISTARR_PROGRESS_INTERVAL_US") {
+            c.progress_interval_us = v.parse().map_err(|_| bad("DISTARR_PROGRESS_INTERVAL_US", &v, "microseconds"))?;
+        }
+        if let Some(v) = var("DISTARR_HEAP_SEGMENT") {
+            c.segment_bytes = parse_bytes(&v).filter(|&b| b > 0).ok_or_else(|| bad("DISTARR_HEAP_SEGMENT", &v, "a size like 64M"))?;
+        }
+        if let Some(v) = var("DISTARR_HEAP_LIMIT") {
+            c.heap_limit = Some(parse_bytes(&v).ok_or_else(|| bad("DISTARR_HEAP_LIMIT", &v, "a size like 4G"))?);
+        }
+        if let Some(v) = var("DISTARR_SET_MCA") {
+            c.set_mca_defaults = parse_bool("DISTARR_SET_MCA", &v)?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_parse() {
+        assert_eq!(parse_bytes("64M"), Some(64 << 20));
+        assert_eq!(parse_bytes("2g"), Some(2 << 30));
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("1KiB"), Some(1024));
+        assert_eq!(parse_bytes("x"), None);
+        assert_eq!(parse_bytes(""), None);
+        assert_eq!(parse_bytes("99999999999999999999T"), None);
+    }
+}

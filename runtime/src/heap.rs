@@ -1,0 +1,216 @@
+//! The symmetric heap: MPI windows ("heap windows") carved into allocations ("segments").
+use crate::alloc::Allocator;
+use crate::error::{ensure, Error, ErrorKind, Result};
+use distarr_ffi::Win;
+
+/// Handle of a collective allocation in the symmetric heap: the same value on every rank.
+///
+/// It packs a slot index and a generation, so a freed (or forged) handle is detected instead
+/// of reaching memory that now belongs to another allocation. `0` is never valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Seg(u32);
+
+const SLOT_BITS: u32 = 20;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const GEN_MASK: u32 = (1 << (32 - SLOT_BITS)) - 1;
+
+impl Seg {
+    /// The raw id (for C and other front ends).
+    pub fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// Rebuilds a handle from a raw id. Any value is accepted; invalid ones are reported by
+    /// the operation that uses them.
+    pub fn from_raw(raw: u32) -> Seg {
+        Seg(raw)
+    }
+
+    fn new(slot: usize, gen: u32) -> Seg {
+        // slot < MAX_SLOTS and gen <= GEN_MASK, so the packing is lossless.
+        Seg((gen << SLOT_BITS) | (slot as u32 + 1))
+    }
+
+    fn slot(self) -> Option<usize> {
+        (self.0 & SLOT_MASK).checked_sub(1).map(|s| s as usize)
+    }
+
+    fn gen(self) -> u32 {
+        self.0 >> SLOT_BITS
+    }
+}
+
+const MAX_SLOTS: usize = SLOT_MASK as usize - 1;
+
+/// Where an allocation lives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Allocation {
+    pub window: usize,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Allocation {
+    /// The window displacement of `[offset, offset + len)` inside this allocation, after the
+    /// bounds check.
+    pub fn disp(&self, offset: u64, len: u64) -> Result<u64> {
+        let end = offset.checked_add(len);
+        ensure!(
+            end.is_some_and(|e| e <= self.len),
+            OutOfBounds,
+            "bytes [{offset}, {offset}+{len}) outside segment of {} bytes",
+            self.len
+        );
+        Ok(self.offset + offset)
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    alloc: Option<Allocation>,
+}
+
+/// One heap window: the MPI window(s) and the allocator over them.
+#[derive(Debug)]
+pub(crate) struct HeapWindow {
+    /// Window used for RMA operations, over the runtime's communicator (`None` only while the
+    /// shared window itself serves RMA: see `rma()`).
+    pub rma_own: Option<Win>,
+    /// Node-shared window (kind `Shared`); serves RMA too when `rma_own` is `None`.
+    pub shm: Option<Win>,
+    /// Local base pointer and size per rank.
+    pub size: u64,
+    /// Base pointer of each rank's memory for load/store access (null when not reachable).
+    pub peers: Vec<*mut u8>,
+    pub alloc: Allocator,
+}
+
+impl HeapWindow {
+    pub fn rma(&self) -> &Win {
+        match (&self.rma_own, &self.shm) {
+            (Some(w), _) => w,
+            (None, Some(w)) => w,
+            // Construction always sets one of the two.
+            (None, None) => unreachable!("heap window without an MPI window"),
+        }
+    }
+
+    pub fn local_base(&self) -> *mut u8 {
+        match &self.shm {
+            Some(w) => w.base(),
+            None => self.rma().base(),
+        }
+    }
+
+    /// Frees the MPI windows (**collective**): the RMA window first, then the memory.
+    pub fn free(mut self) -> Result<()> {
+        if let Some(w) = self.rma_own.take() {
+            w.unlock_all()?;
+            w.free()?;
+        }
+        if let Some(w) = self.shm.take() {
+            w.unlock_all()?;
+            w.free()?;
+        }
+        Ok(())
+    }
+}
+
+/// All heap windows and the allocation table.
+#[derive(Debug, Default)]
+pub(crate) struct Heap {
+    pub windows: Vec<HeapWindow>,
+    slots: Vec<Slot>,
+    free_slots: Vec<usize>,
+    pub total_bytes: u64,
+}
+
+impl Heap {
+    /// The allocation behind a handle.
+    pub fn resolve(&self, seg: Seg) -> Result<Allocation> {
+        let bad = || Error::new(ErrorKind::InvalidSegment, format!("segment {:#x} is freed or was never allocated", seg.0));
+        let slot = seg.slot().and_then(|s| self.slots.get(s)).ok_or_else(bad)?;
+        if slot.gen != seg.gen() {
+            return Err(bad());
+        }
+        slot.alloc.ok_or_else(bad)
+    }
+
+    /// Records an allocation; returns its handle.
+    pub fn insert(&mut self, a: Allocation) -> Result<Seg> {
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                ensure!(self.slots.len() < MAX_SLOTS, OutOfMemory, "more than {MAX_SLOTS} live segments");
+                self.slots.push(Slot { gen: 0, alloc: None });
+                self.slots.len() - 1
+            }
+        };
+        let s = &mut self.slots[slot];
+        s.alloc = Some(a);
+        Ok(Seg::new(slot, s.gen))
+    }
+
+    /// Forgets an allocation (the handle becomes stale) and returns it.
+    pub fn remove(&mut self, seg: Seg) -> Result<Allocation> {
+        let a = self.resolve(seg)?;
+        if let Some(slot) = seg.slot() {
+            let s = &mut self.slots[slot];
+            s.alloc = None;
+            s.gen = (s.gen + 1) & GEN_MASK;
+            self.free_slots.push(slot);
+        }
+        Ok(a)
+    }
+
+    /// Live allocations (for finalize diagnostics).
+    pub fn live(&self) -> usize {
+        self.slots.iter().filter(|s| s.alloc.is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stale_handles_are_detected() {
+        let mut h = Heap::default();
+        let a = h.insert(Allocation { window: 0, offset: 0, len: 8 }).unwrap();
+        assert!(h.resolve(a).is_ok());
+        h.remove(a).unwrap();
+        assert_eq!(h.resolve(a).unwrap_err().kind(), ErrorKind::InvalidSegment);
+        let b = h.insert(Allocation { window: 0, offset: 64, len: 8 }).unwrap();
+        assert_ne!(a, b, "a reused slot gets a new generation");
+        assert_eq!(h.resolve(a).unwrap_err().kind(), ErrorKind::InvalidSegment);
+        assert_eq!(h.resolve(b).unwrap().offset, 64);
+        assert!(h.resolve(Seg::from_raw(0)).is_err());
+        assert!(h.resolve(Seg::from_raw(u32::MAX)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn seg_packing_round_trips(slot in 0usize..MAX_SLOTS, gen in 0u32..=GEN_MASK) {
+            let s = Seg::new(slot, gen);
+            prop_assert_ne!(s.raw(), 0);
+            prop_assert_eq!(s.slot(), Some(slot));
+            prop_assert_eq!(s.gen(), gen);
+        }
+
+        #[test]
+        fn bounds_check_is_exact(len in 0u64..10_000, off in 0u64..20_000, n in 0u64..20_000) {
+            let a = Allocation { window: 0, offset: 640, len };
+            let r = a.disp(off, n);
+            prop_assert_eq!(r.is_ok(), off + n <= len);
+            if let Ok(d) = r { prop_assert_eq!(d, 640 + off); }
+        }
+
+        #[test]
+        fn overflowing_ranges_are_refused(off in (u64::MAX - 100)..=u64::MAX, n in 1u64..1000) {
+            let a = Allocation { window: 0, offset: 0, len: u64::MAX };
+            prop_assert!(a.disp(off, n).is_err() || off.checked_add(n).is_some());
+        }
+    }
+}

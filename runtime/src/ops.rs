@@ -1,0 +1,257 @@
+//! One-sided operations on the symmetric heap. Every operation checks the rank range, the
+//! segment handle and `offset + len <= segment length` before touching MPI.
+use crate::elem::{AccOp, Elem, ElemClass};
+use crate::error::{ensure, Error, ErrorKind, Result};
+use crate::heap::{HeapWindow, Seg};
+use crate::runtime::Runtime;
+use std::marker::PhantomData;
+
+/// Views a slice of plain elements as bytes.
+fn as_bytes<T: Elem>(s: &[T]) -> &[u8] {
+    // SAFETY: `Elem` types are fixed-width integers and floats: no padding, every byte is
+    // initialised, and u8 has alignment 1; the length covers exactly the same memory.
+    unsafe { std::slice::from_raw_parts(s.as_ptr().cast(), std::mem::size_of_val(s)) }
+}
+
+/// Views a mutable slice of plain elements as bytes.
+fn as_bytes_mut<T: Elem>(s: &mut [T]) -> &mut [u8] {
+    // SAFETY: as `as_bytes`; in addition every byte pattern is a valid integer/float, so
+    // writing arbitrary bytes through the view cannot create an invalid `T`.
+    unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast(), std::mem::size_of_val(s)) }
+}
+
+/// A non-blocking get or put in flight. [`Request::wait`] / [`Request::test`] give *local*
+/// completion (a get's data has arrived; a put's buffer may be reused); remote completion of a
+/// put needs [`Runtime::flush`]. Dropping a request waits for it.
+#[derive(Debug)]
+#[must_use = "a request must be waited for (dropping it waits)"]
+pub struct Request<'a> {
+    reqs: Vec<distarr_ffi::Request>,
+    _buf: PhantomData<&'a mut [u8]>,
+}
+
+impl Request<'_> {
+    fn done() -> Self {
+        Request { reqs: Vec::new(), _buf: PhantomData }
+    }
+
+    /// Blocks until the operation is complete locally (`MPI_Wait`).
+    #[doc(alias = "MPI_Wait")]
+    pub fn wait(mut self) -> Result<()> {
+        for r in &mut self.reqs {
+            r.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the operation is complete locally (`MPI_Test`); never blocks.
+    #[doc(alias = "MPI_Test")]
+    pub fn test(&mut self) -> Result<bool> {
+        let mut all = true;
+        for r in &mut self.reqs {
+            all &= r.test()?;
+        }
+        Ok(all)
+    }
+}
+
+impl Runtime {
+    /// Resolves a target: rank range, segment handle, bounds. Returns the window displacement.
+    fn target<'h>(
+        &self,
+        heap: &'h crate::heap::Heap,
+        rank: usize,
+        seg: Seg,
+        offset: u64,
+        len: usize,
+    ) -> Result<(&'h HeapWindow, u64)> {
+        self.check_rank(rank)?;
+        let a = heap.resolve(seg)?;
+        let disp = a.disp(offset, len as u64)?;
+        Ok((&heap.windows[a.window], disp))
+    }
+
+    fn check_aligned<T>(offset: u64) -> Result<()> {
+        let sz = std::mem::size_of::<T>() as u64;
+        ensure!(offset % sz == 0, Misaligned, "offset {offset} is not a multiple of the element size {sz}");
+        Ok(())
+    }
+
+    /// Copies `dst.len()` bytes from `rank`'s part of `seg` at byte `offset` into `dst`
+    /// (`MPI_Get` + `MPI_Win_flush`, or a memcpy from node-shared memory). One-sided; blocking:
+    /// the data is in `dst` when it returns.
+    #[doc(alias = "MPI_Get")]
+    pub fn get(&self, dst: &mut [u8], rank: usize, seg: Seg, offset: u64) -> Result<()> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, dst.len())?;
+        let p = w.peers[rank];
+        if !p.is_null() {
+            // SAFETY:
+            // - `p` is the base of `rank`'s memory in a node-shared window of `w.size` bytes,
+            //   and `disp + dst.len() <= w.size` (allocation bounds checked by `target`);
+            // - `dst` is a distinct Rust buffer, so the ranges do not overlap. Concurrent
+            //   writes by other ranks are racy in the same way an MPI_Get would be.
+            unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst.as_mut_ptr(), dst.len()) };
+            return Ok(());
+        }
+        // SAFETY: `dst` is valid for writes of its length until the flush below completes the
+        // get; the target range was bounds-checked; the window is in a lock_all epoch.
+        unsafe { w.rma().get_bytes(dst.as_mut_ptr(), dst.len(), rank, disp)? };
+        Ok(w.rma().flush_local(rank)?)
+    }
+
+    /// Copies `src` into `rank`'s part of `seg` at byte `offset` (`MPI_Put` + `MPI_Win_flush`,
+    /// or a memcpy into node-shared memory). One-sided; blocking with remote completion: the
+    /// data is in the target's memory when it returns (visible to the target's own loads after
+    /// its next [`Runtime::win_sync`] / [`Runtime::sync`]).
+    #[doc(alias = "MPI_Put")]
+    pub fn put(&self, rank: usize, seg: Seg, offset: u64, src: &[u8]) -> Result<()> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, src.len())?;
+        let p = w.peers[rank];
+        if !p.is_null() {
+            // SAFETY: as in `get`, with the copy direction reversed; the destination range
+            // lies inside `rank`'s shared memory.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p.add(disp as usize), src.len()) };
+            return Ok(());
+        }
+        // SAFETY: `src` stays borrowed until the flush below completes the put; bounds checked.
+        unsafe { w.rma().put_bytes(src.as_ptr(), src.len(), rank, disp)? };
+        Ok(w.rma().flush(rank)?)
+    }
+
+    /// Starts a get (`MPI_Rget`, chunked above `INT_MAX` bytes). One-sided, non-blocking: `dst`
+    /// stays borrowed until the returned request completes.
+    #[doc(alias = "MPI_Rget")]
+    pub fn get_nb<'a>(&self, dst: &'a mut [u8], rank: usize, seg: Seg, offset: u64) -> Result<Request<'a>> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, dst.len())?;
+        if !w.peers[rank].is_null() {
+            drop(heap);
+            self.get(dst, rank, seg, offset)?;
+            return Ok(Request::done());
+        }
+        let mut reqs = Vec::new();
+        for (k, chunk) in dst.chunks_mut(distarr_ffi::MAX_COUNT).enumerate() {
+            let d = disp + (k * distarr_ffi::MAX_COUNT) as u64;
+            // SAFETY: `chunk` is borrowed (through the request's lifetime) until the request
+            // completes; the target range was bounds-checked as a whole.
+            reqs.push(unsafe { w.rma().rget_bytes(chunk.as_mut_ptr(), chunk.len(), rank, d)? });
+        }
+        Ok(Request { reqs, _buf: PhantomData })
+    }
+
+    /// Starts a put (`MPI_Rput`). One-sided, non-blocking: `src` stays borrowed until the
+    /// request completes (local completion); remote completion needs [`Runtime::flush`].
+    #[doc(alias = "MPI_Rput")]
+    pub fn put_nb<'a>(&self, rank: usize, seg: Seg, offset: u64, src: &'a [u8]) -> Result<Request<'a>> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, src.len())?;
+        if !w.peers[rank].is_null() {
+            drop(heap);
+            self.put(rank, seg, offset, src)?;
+            return Ok(Request::done());
+        }
+        let mut reqs = Vec::new();
+        for (k, chunk) in src.chunks(distarr_ffi::MAX_COUNT).enumerate() {
+            let d = disp + (k * distarr_ffi::MAX_COUNT) as u64;
+            // SAFETY: `chunk` stays borrowed until the request completes; bounds checked.
+            reqs.push(unsafe { w.rma().rput_bytes(chunk.as_ptr(), chunk.len(), rank, d)? });
+        }
+        Ok(Request { reqs, _buf: PhantomData })
+    }
+
+    /// Typed [`Runtime::get`]: `offset` is in bytes.
+    pub fn get_elems<T: Elem>(&self, dst: &mut [T], rank: usize, seg: Seg, offset: u64) -> Result<()> {
+        self.get(as_bytes_mut(dst), rank, seg, offset)
+    }
+
+    /// Typed [`Runtime::put`]: `offset` is in bytes.
+    pub fn put_elems<T: Elem>(&self, rank: usize, seg: Seg, offset: u64, src: &[T]) -> Result<()> {
+        self.put(rank, seg, offset, as_bytes(src))
+    }
+
+    /// `target[k] = target[k] op src[k]`, atomically per element (`MPI_Accumulate` +
+    /// `MPI_Win_flush`). One-sided; blocking with remote completion. `offset` (bytes) must be
+    /// a multiple of the element size. Concurrent accumulates to one element should use the
+    /// same op (or `NoOp`), as MPI's default `accumulate_ops=same_op_no_op` assumes.
+    #[doc(alias = "MPI_Accumulate")]
+    pub fn accumulate<T: Elem>(&self, src: &[T], rank: usize, seg: Seg, offset: u64, op: AccOp) -> Result<()> {
+        op.check::<T>()?;
+        ensure!(op != AccOp::NoOp, InvalidArgument, "accumulate with NoOp does nothing; use get_accumulate");
+        Self::check_aligned::<T>(offset)?;
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of_val(src))?;
+        // SAFETY: `src` is borrowed until the flush below; the target range was bounds-checked
+        // and is aligned to T; the window is in a lock_all epoch.
+        unsafe { w.rma().accumulate(src.as_ptr(), src.len(), rank, disp, op.mpi())? };
+        Ok(w.rma().flush(rank)?)
+    }
+
+    /// Fetches the old target contents into `result` and applies `op` with `src`, atomically per
+    /// element (`MPI_Get_accumulate` + flush). One-sided; blocking.
+    #[doc(alias = "MPI_Get_accumulate")]
+    pub fn get_accumulate<T: Elem>(
+        &self,
+        src: &[T],
+        result: &mut [T],
+        rank: usize,
+        seg: Seg,
+        offset: u64,
+        op: AccOp,
+    ) -> Result<()> {
+        op.check::<T>()?;
+        ensure!(src.len() == result.len(), InvalidArgument, "get_accumulate: {} operands, {} results", src.len(), result.len());
+        Self::check_aligned::<T>(offset)?;
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of_val(src))?;
+        // SAFETY: both buffers are borrowed until the flush below; target range checked/aligned.
+        unsafe { w.rma().get_accumulate(src.as_ptr(), result.as_mut_ptr(), src.len(), rank, disp, op.mpi())? };
+        Ok(w.rma().flush(rank)?)
+    }
+
+    /// Atomically applies `op` with `operand` to one element and returns its old value
+    /// (`MPI_Fetch_and_op` + flush). One-sided; blocking.
+    #[doc(alias = "MPI_Fetch_and_op")]
+    pub fn fetch_and_op<T: Elem>(&self, operand: T, rank: usize, seg: Seg, offset: u64, op: AccOp) -> Result<T> {
+        op.check::<T>()?;
+        Self::check_aligned::<T>(offset)?;
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of::<T>())?;
+        let mut result = operand;
+        // SAFETY: `operand` and `result` live on this stack frame until the flush below; the
+        // target element was bounds-checked and is aligned.
+        unsafe { w.rma().fetch_and_op(&operand, &mut result, rank, disp, op.mpi())? };
+        w.rma().flush(rank)?;
+        Ok(result)
+    }
+
+    /// Atomically replaces one integer element with `swap` if it equals `compare`; returns the
+    /// old value (`MPI_Compare_and_swap` + flush). One-sided; blocking. Integers only.
+    #[doc(alias = "MPI_Compare_and_swap")]
+    pub fn compare_and_swap<T: Elem>(&self, compare: T, swap: T, rank: usize, seg: Seg, offset: u64) -> Result<T> {
+        ensure!(T::CLASS == ElemClass::Int, InvalidArgument, "compare_and_swap needs an integer type, not {}", T::NAME);
+        Self::check_aligned::<T>(offset)?;
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of::<T>())?;
+        let mut result = compare;
+        // SAFETY: the three values live on this stack frame until the flush below; the target
+        // element was bounds-checked and is aligned.
+        unsafe { w.rma().compare_and_swap(&swap, &compare, &mut result, rank, disp)? };
+        w.rma().flush(rank)?;
+        Ok(result)
+    }
+}
+
+/// Converts a byte count to `usize` for local buffers.
+pub fn to_usize(n: u64) -> Result<usize> {
+    usize::try_from(n).map_err(|_| Error::new(ErrorKind::OutOfBounds, format!("{n} bytes exceed the address space")))
+}

@@ -1,0 +1,590 @@
+//! The runtime: initialisation, the symmetric heap's collective calls, epochs, collectives.
+use crate::alloc::{round_up, Allocator};
+use crate::config::{Config, Progress, WindowKind};
+use crate::elem::{Elem, ReduceOp};
+use crate::error::{ensure, Error, ErrorKind, Result};
+use crate::heap::{Allocation, Heap, HeapWindow, Seg};
+use distarr_ffi::{self as ffi, Comm, Equivalence, Flavor, ProgressComm, ThreadLevel, Win};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Live runtimes in this process; MPI is finalised when the last one that we initialised ends.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Whether distarr (not the program) called `MPI_Init_thread`.
+static WE_INITIALIZED_MPI: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static CURRENT: RefCell<Weak<Inner>> = const { RefCell::new(Weak::new()) };
+}
+
+/// Which communicator the runtime runs on.
+#[derive(Debug)]
+pub enum CommSource {
+    /// `MPI_COMM_WORLD`.
+    World,
+    /// A communicator the caller owns (e.g. from C or Fortran); the runtime duplicates it.
+    Borrowed(Comm),
+}
+
+/// Facts about a running runtime, for reports and benchmarks.
+#[derive(Clone, Debug)]
+pub struct RuntimeInfo {
+    /// This rank.
+    pub rank: usize,
+    /// Number of ranks.
+    pub nranks: usize,
+    /// Ranks on this node (sharing memory with this one).
+    pub node_size: usize,
+    /// MPI implementation compiled against.
+    pub flavor: Flavor,
+    /// `MPI_Get_library_version`.
+    pub mpi_version: String,
+    /// Thread level MPI provides.
+    pub thread_level: ThreadLevel,
+    /// Heap window kind in use (never `Auto`).
+    pub window: WindowKind,
+    /// Whether node-local gets/puts use loads/stores.
+    pub shm_fastpath: bool,
+    /// Whether a progress thread runs.
+    pub progress_thread: bool,
+    /// Heap limit per rank, bytes.
+    pub heap_limit: u64,
+}
+
+#[derive(Debug)]
+struct ProgressThread {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<ProgressComm>,
+}
+
+pub(crate) struct Inner {
+    id: u64,
+    finalized: Cell<bool>,
+    comm: RefCell<Option<Comm>>,
+    node: RefCell<Option<Comm>>,
+    pub(crate) rank: usize,
+    pub(crate) nranks: usize,
+    node_size: usize,
+    pub(crate) kind: WindowKind,
+    pub(crate) fastpath: bool,
+    thread_level: ThreadLevel,
+    heap_limit: u64,
+    segment_bytes: u64,
+    pub(crate) heap: RefCell<Heap>,
+    progress: RefCell<Option<ProgressThread>>,
+}
+
+/// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
+/// epochs and the heap belong to the thread that initialised the runtime.
+///
+/// Collective calls (made by every rank, in the same order): [`Runtime::init`],
+/// [`Runtime::finalize`], [`Runtime::alloc`], [`Runtime::free`], [`Runtime::fence`],
+/// [`Runtime::barrier`], [`Runtime::sync`], [`Runtime::broadcast`], [`Runtime::allreduce`],
+/// [`Runtime::allgather`]. Everything else is one-sided or local.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Runtime(id={}, rank={}/{})", self.inner.id, self.inner.rank, self.inner.nranks)
+    }
+}
+
+fn mpi_fatal(what: &str, e: &Error) -> ! {
+    log::error!(target: "distarr", "{what} failed inside a collective; aborting the job: {e}");
+    ffi::abort(70)
+}
+
+fn physical_memory() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
+impl Runtime {
+    /// Initialises the runtime on `MPI_COMM_WORLD` with [`Config::from_env`]. **Collective.**
+    pub fn init() -> Result<Runtime> {
+        Runtime::init_with(Config::from_env()?, CommSource::World)
+    }
+
+    /// Initialises the runtime. **Collective** over the communicator.
+    ///
+    /// Calls `MPI_Init_thread` if the program has not (and then `MPI_Finalize` when the last
+    /// runtime finalises); otherwise uses the running MPI and leaves finalising to the program.
+    /// On Open MPI, before initialising MPI it sets `OMPI_MCA_osc=sm,rdma` and
+    /// `OMPI_MCA_osc_rdma_priority=1` when neither is set (`config.set_mca_defaults`), so
+    /// `MPI_Win_allocate` windows use osc/sm, which is correct for 64-bit compare-and-swap
+    /// where osc/rdma 4.1.4 segfaults.
+    pub fn init_with(config: Config, source: CommSource) -> Result<Runtime> {
+        let finalized = ffi::finalized()?;
+        ensure!(!finalized, NotInitialized, "MPI was already finalized; it cannot be initialized again");
+        let flavor = ffi::flavor();
+        let want_thread = match config.progress {
+            Progress::Thread => true,
+            Progress::Auto => flavor == Flavor::Mpich,
+            Progress::Off => false,
+        };
+        if !ffi::initialized()? {
+            ensure!(
+                matches!(source, CommSource::World),
+                NotInitialized,
+                "a borrowed communicator was passed but MPI is not initialized"
+            );
+            if flavor == Flavor::OpenMpi
+                && config.set_mca_defaults
+                && std::env::var_os("OMPI_MCA_osc").is_none()
+                && std::env::var_os("OMPI_MCA_osc_rdma_priority").is_none()
+            {
+                std::env::set_var("OMPI_MCA_osc", "sm,rdma");
+                std::env::set_var("OMPI_MCA_osc_rdma_priority", "1");
+            }
+            let level = if want_thread { ThreadLevel::Multiple } else { ThreadLevel::Serialized };
+            ffi::init_thread(level)?;
+            WE_INITIALIZED_MPI.store(true, Ordering::SeqCst);
+        }
+        let thread_level = ffi::query_thread()?;
+        let base = match source {
+            CommSource::World => Comm::world(),
+            CommSource::Borrowed(c) => c,
+        };
+        // Everything below is collective; an MPI failure here leaves ranks in different states,
+        // so it aborts the job with a message.
+        let comm = base.dup().unwrap_or_else(|e| mpi_fatal("MPI_Comm_dup", &e.into()));
+        let rank = comm.rank()?;
+        let nranks = comm.size()?;
+        crate::logger::install(rank, nranks);
+        let node = comm.split_shared(rank).unwrap_or_else(|e| mpi_fatal("MPI_Comm_split_type", &e.into()));
+        let node_size = node.size()?;
+        // Node rank i must be communicator rank i for the shared window to serve all RMA
+        // (true with key = rank when the node holds every rank); checked, not assumed.
+        let mut all_node_sizes = vec![0u64; nranks];
+        comm.allgather(&[node_size as u64], &mut all_node_sizes)
+            .unwrap_or_else(|e| mpi_fatal("MPI_Allgather", &e.into()));
+        let single_node = all_node_sizes.iter().all(|&s| s as usize == nranks);
+        let kind = match config.window {
+            WindowKind::Auto if single_node => WindowKind::Shared,
+            WindowKind::Auto => WindowKind::Allocate,
+            k => k,
+        };
+        let mut limit = [config
+            .heap_limit
+            .unwrap_or_else(|| physical_memory().map_or(4 << 30, |m| m / 4 * 3 / node_size.max(1) as u64))];
+        comm.allreduce_in_place(&mut limit, ffi::Op::Min).unwrap_or_else(|e| mpi_fatal("MPI_Allreduce", &e.into()));
+        let progress_on = want_thread && thread_level == ThreadLevel::Multiple;
+        if want_thread && !progress_on {
+            log::warn!(target: "distarr", "progress thread requested but MPI provides {thread_level:?}, not MULTIPLE: running without it");
+        }
+        let progress = if progress_on {
+            let pc = ProgressComm::new(&comm).unwrap_or_else(|e| mpi_fatal("progress communicator", &e.into()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let s2 = stop.clone();
+            let interval = std::time::Duration::from_micros(config.progress_interval_us);
+            let handle = std::thread::Builder::new()
+                .name("distarr-progress".into())
+                .spawn(move || {
+                    while !s2.load(Ordering::Acquire) {
+                        if let Err(e) = pc.poke() {
+                            log::error!(target: "distarr", "progress thread: {e}");
+                            break;
+                        }
+                        std::thread::sleep(interval);
+                    }
+                    pc
+                })
+                .map_err(|e| Error::new(ErrorKind::Unsupported, format!("cannot start progress thread: {e}")))?;
+            Some(ProgressThread { stop, handle })
+        } else {
+            None
+        };
+        let inner = Rc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            finalized: Cell::new(false),
+            comm: RefCell::new(Some(comm)),
+            node: RefCell::new(Some(node)),
+            rank,
+            nranks,
+            node_size,
+            kind,
+            fastpath: config.shm_fastpath && kind == WindowKind::Shared,
+            thread_level,
+            heap_limit: limit[0],
+            segment_bytes: config.segment_bytes,
+            heap: RefCell::new(Heap::default()),
+            progress: RefCell::new(progress),
+        });
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
+        log::info!(target: "distarr", "runtime up: {nranks} ranks, window {kind:?}, thread level {thread_level:?}");
+        Ok(Runtime { inner })
+    }
+
+    /// The runtime most recently initialised on this thread and not yet finalised.
+    /// Errors with `NotInitialized` before init and after finalize.
+    pub fn current() -> Result<Runtime> {
+        CURRENT
+            .with(|c| c.borrow().upgrade())
+            .filter(|i| !i.finalized.get())
+            .map(|inner| Runtime { inner })
+            .ok_or_else(|| Error::new(ErrorKind::NotInitialized, "distarr is not initialized (or was finalized)"))
+    }
+
+    /// Checks that the runtime is still up.
+    #[inline]
+    pub(crate) fn live(&self) -> Result<&Inner> {
+        let i = &*self.inner;
+        ensure!(!i.finalized.get(), NotInitialized, "the runtime was finalized");
+        Ok(i)
+    }
+
+    /// Unique id of this runtime in the process (to detect objects from another runtime).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// This rank (local).
+    pub fn rank(&self) -> usize {
+        self.inner.rank
+    }
+
+    /// Number of ranks (local).
+    pub fn nranks(&self) -> usize {
+        self.inner.nranks
+    }
+
+    /// Whether the runtime has been finalised.
+    pub fn is_finalized(&self) -> bool {
+        self.inner.finalized.get()
+    }
+
+    /// Facts about this runtime.
+    pub fn info(&self) -> RuntimeInfo {
+        let i = &self.inner;
+        RuntimeInfo {
+            rank: i.rank,
+            nranks: i.nranks,
+            node_size: i.node_size,
+            flavor: ffi::flavor(),
+            mpi_version: ffi::library_version().unwrap_or_default(),
+            thread_level: i.thread_level,
+            window: i.kind,
+            shm_fastpath: i.fastpath,
+            progress_thread: i.progress.borrow().is_some(),
+            heap_limit: i.heap_limit,
+        }
+    }
+
+    pub(crate) fn with_comm<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        let i = self.live()?;
+        let c = i.comm.borrow();
+        match c.as_ref() {
+            Some(c) => f(c),
+            None => Err(Error::new(ErrorKind::NotInitialized, "the runtime was finalized")),
+        }
+    }
+
+    /// Checks that every rank passed the same value (**collective**: one allreduce). A mismatch
+    /// is reported on every rank as `CollectiveMismatch`.
+    pub fn agree(&self, what: &str, value: u64) -> Result<()> {
+        let mut v = [value, !value];
+        self.with_comm(|c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
+        ensure!(v[0] == value && v[1] == !value, CollectiveMismatch, "ranks passed different {what} to a collective call");
+        Ok(())
+    }
+
+    pub(crate) fn check_rank(&self, rank: usize) -> Result<()> {
+        ensure!(rank < self.inner.nranks, RankOutOfRange, "rank {rank} out of range 0..{}", self.inner.nranks);
+        Ok(())
+    }
+
+    /// Allocates `bytes` on every rank of the symmetric heap. **Collective**: every rank passes
+    /// the same size (checked); returns the same handle everywhere. Memory is zero-filled on a
+    /// fresh window and uninitialised when reused. Out of heap space → `OutOfMemory` on every
+    /// rank.
+    pub fn alloc(&self, bytes: u64) -> Result<Seg> {
+        let i = self.live()?;
+        self.agree("allocation sizes", bytes)?;
+        let len = round_up(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
+        let mut heap = i.heap.borrow_mut();
+        for (wi, w) in heap.windows.iter_mut().enumerate() {
+            if let Some(off) = w.alloc.alloc(len) {
+                return heap.insert(Allocation { window: wi, offset: off, len: bytes });
+            }
+        }
+        let page = 1u64 << 21;
+        let wsize = len.max(i.segment_bytes).div_ceil(page) * page;
+        ensure!(
+            heap.total_bytes.checked_add(wsize).is_some_and(|t| t <= i.heap_limit),
+            OutOfMemory,
+            "symmetric heap exhausted: {bytes} bytes per rank requested, {} of {} bytes per rank in use (DISTARR_HEAP_LIMIT)",
+            heap.total_bytes,
+            i.heap_limit
+        );
+        let size = usize::try_from(wsize).map_err(|_| Error::new(ErrorKind::OutOfMemory, "window larger than the address space"))?;
+        let mut w = self.create_window(size).unwrap_or_else(|e| mpi_fatal("heap window creation", &e));
+        let off = w.alloc.alloc(len).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "fresh window too small"))?;
+        heap.windows.push(w);
+        heap.total_bytes += wsize;
+        let wi = heap.windows.len() - 1;
+        heap.insert(Allocation { window: wi, offset: off, len: bytes })
+    }
+
+    fn create_window(&self, size: usize) -> Result<HeapWindow> {
+        let i = &*self.inner;
+        let comm = i.comm.borrow();
+        let comm = comm.as_ref().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
+        let mut peers = vec![std::ptr::null_mut(); i.nranks];
+        let hw = match i.kind {
+            WindowKind::Shared => {
+                let node = i.node.borrow();
+                let node = node.as_ref().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
+                let shm = Win::allocate_shared(size, None, node)?;
+                shm.lock_all(true)?;
+                // Map node ranks to communicator ranks.
+                let mut ranks = vec![0u64; i.node_size];
+                node.allgather(&[i.rank as u64], &mut ranks)?;
+                for (nr, &cr) in ranks.iter().enumerate() {
+                    let (p, _) = shm.shared_query(nr)?;
+                    if i.fastpath {
+                        peers[cr as usize] = p;
+                    }
+                }
+                let identity = i.node_size == i.nranks && ranks.iter().enumerate().all(|(a, &b)| a as u64 == b);
+                let rma_own = if identity {
+                    None
+                } else {
+                    // SAFETY:
+                    // - `shm.base()` points to `size` bytes owned by the shared window, which
+                    //   lives in the same HeapWindow and is freed after this window (see
+                    //   HeapWindow::free), so the memory outlives the window;
+                    // - concurrent load/store access is governed by the RMA rules the runtime
+                    //   follows (flush + win_sync around local access).
+                    let w = unsafe { Win::create(shm.base(), size, None, comm)? };
+                    w.lock_all(true)?;
+                    Some(w)
+                };
+                HeapWindow { rma_own, shm: Some(shm), size: size as u64, peers, alloc: Allocator::new(size as u64) }
+            }
+            _ => {
+                let w = Win::allocate(size, None, comm)?;
+                w.lock_all(true)?;
+                HeapWindow { rma_own: Some(w), shm: None, size: size as u64, peers, alloc: Allocator::new(size as u64) }
+            }
+        };
+        // Fresh windows read as zeros on every rank.
+        // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
+        // nobody else accesses before the barrier below.
+        unsafe { std::ptr::write_bytes(hw.local_base(), 0, size) };
+        hw.rma().sync()?;
+        comm.barrier()?;
+        Ok(hw)
+    }
+
+    /// Frees an allocation on every rank. **Collective**: every rank passes the same handle
+    /// (checked). Completes this rank's outstanding operations on the segment's window first;
+    /// the handle is stale afterwards (any use → `InvalidSegment`).
+    pub fn free(&self, seg: Seg) -> Result<()> {
+        let i = self.live()?;
+        self.agree("segment handles", u64::from(seg.raw()))?;
+        let mut heap = i.heap.borrow_mut();
+        let a = heap.resolve(seg)?;
+        heap.windows[a.window].rma().flush_all().unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
+        // Everybody's accesses to the segment are complete before anyone may reuse the memory.
+        self.with_comm(|c| Ok(c.barrier()?)).unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
+        heap.remove(seg)?;
+        let freed = heap.windows[a.window].alloc.free(a.offset, a.len);
+        debug_assert!(freed, "allocator and slot table disagree");
+        Ok(())
+    }
+
+    /// Heap usage on this rank: bytes allocated and bytes reserved in heap windows (local).
+    pub fn heap_usage(&self) -> Result<(u64, u64)> {
+        let heap = self.live()?.heap.borrow();
+        let total: u64 = heap.windows.iter().map(|w| w.size).sum();
+        let free: u64 = heap.windows.iter().map(|w| w.alloc.free_bytes()).sum();
+        debug_assert_eq!(heap.windows.iter().map(|w| w.alloc.size()).sum::<u64>(), total);
+        Ok((total - free, total))
+    }
+
+    /// Size in bytes of an allocation (local).
+    pub fn seg_len(&self, seg: Seg) -> Result<u64> {
+        Ok(self.live()?.heap.borrow().resolve(seg)?.len)
+    }
+
+    /// This rank's part of an allocation: base pointer and length (local). The memory may be
+    /// written by other ranks' one-sided operations; read it after [`Runtime::sync`] or a
+    /// matching flush + barrier.
+    pub fn local_ptr(&self, seg: Seg) -> Result<(*mut u8, u64)> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let a = heap.resolve(seg)?;
+        let w = &heap.windows[a.window];
+        // SAFETY: the allocation lies inside this rank's window memory (allocator invariant:
+        // a.offset + a.len <= window size), so the offset pointer stays in bounds.
+        let p = unsafe { w.local_base().add(a.offset as usize) };
+        Ok((p, a.len))
+    }
+
+    /// Borrows this rank's part of an allocation as a byte slice.
+    ///
+    /// # Safety
+    /// No other rank may write to this rank's part of `seg`, and no other reference to it may
+    /// be used, while the slice lives (e.g. between two [`Runtime::sync`] calls in which only
+    /// this rank touches its part).
+    pub unsafe fn local_slice_mut(&self, seg: Seg) -> Result<&mut [u8]> {
+        let (p, len) = self.local_ptr(seg)?;
+        let len = usize::try_from(len).map_err(|_| Error::new(ErrorKind::OutOfBounds, "segment larger than memory"))?;
+        // SAFETY: `p` is valid for `len` bytes (see local_ptr); exclusivity is the caller's.
+        Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
+    }
+
+    fn each_window(&self, f: impl Fn(&Win) -> distarr_ffi::Result<()>) -> Result<()> {
+        let i = self.live()?;
+        for w in &i.heap.borrow().windows {
+            f(w.rma())?;
+        }
+        Ok(())
+    }
+
+    /// Completes every operation this rank issued to `rank`, at origin and target
+    /// (`MPI_Win_flush` on every heap window). One-sided.
+    #[doc(alias = "MPI_Win_flush")]
+    pub fn flush(&self, rank: usize) -> Result<()> {
+        self.check_rank(rank)?;
+        self.each_window(|w| w.flush(rank))
+    }
+
+    /// Completes every operation this rank issued to `rank` at the origin only: buffers may be
+    /// reused, but puts may not be visible at the target yet (`MPI_Win_flush_local`). One-sided.
+    #[doc(alias = "MPI_Win_flush_local")]
+    pub fn flush_local(&self, rank: usize) -> Result<()> {
+        self.check_rank(rank)?;
+        self.each_window(|w| w.flush_local(rank))
+    }
+
+    /// Completes every operation this rank issued, to all ranks, at origin and target
+    /// (`MPI_Win_flush_all`). One-sided.
+    #[doc(alias = "MPI_Win_flush_all")]
+    pub fn flush_all(&self) -> Result<()> {
+        self.each_window(Win::flush_all)
+    }
+
+    /// Local completion of every operation this rank issued (`MPI_Win_flush_local_all`).
+    #[doc(alias = "MPI_Win_flush_local_all")]
+    pub fn flush_local_all(&self) -> Result<()> {
+        self.each_window(Win::flush_local_all)
+    }
+
+    /// Local memory barrier between load/store and RMA views of this rank's heap memory
+    /// (`MPI_Win_sync` on every window). Local.
+    #[doc(alias = "MPI_Win_sync")]
+    pub fn win_sync(&self) -> Result<()> {
+        self.each_window(Win::sync)
+    }
+
+    /// `MPI_Barrier` on the runtime's communicator. **Collective.** Orders nothing about RMA by
+    /// itself: use [`Runtime::sync`] for that.
+    #[doc(alias = "MPI_Barrier")]
+    pub fn barrier(&self) -> Result<()> {
+        self.with_comm(|c| Ok(c.barrier()?))
+    }
+
+    /// A BSP fence, like `MPI_Win_fence` on every segment: **collective**; every one-sided
+    /// operation any rank issued before it is complete at its target when it returns on any
+    /// rank. (Implemented as `flush_all` + barrier, because the heap lives in one permanent
+    /// `lock_all` epoch and MPI forbids mixing that with `MPI_Win_fence`.)
+    #[doc(alias = "MPI_Win_fence")]
+    pub fn fence(&self) -> Result<()> {
+        self.flush_all()?;
+        self.barrier()
+    }
+
+    /// `flush_all` + `win_sync` + barrier + `win_sync`: **collective**; afterwards every rank
+    /// sees, through one-sided reads and through loads of its own memory, every write made
+    /// before the call by any rank.
+    pub fn sync(&self) -> Result<()> {
+        self.flush_all()?;
+        self.win_sync()?;
+        self.barrier()?;
+        self.win_sync()
+    }
+
+    /// Broadcasts `buf` from `root` (`MPI_Bcast`). **Collective**; same length everywhere.
+    #[doc(alias = "MPI_Bcast")]
+    pub fn broadcast<T: Equivalence>(&self, buf: &mut [T], root: usize) -> Result<()> {
+        self.check_rank(root)?;
+        self.with_comm(|c| Ok(c.bcast(buf, root)?))
+    }
+
+    /// In-place all-reduce of `buf` (`MPI_Allreduce`). **Collective**; same length everywhere.
+    #[doc(alias = "MPI_Allreduce")]
+    pub fn allreduce<T: Elem>(&self, buf: &mut [T], op: ReduceOp) -> Result<()> {
+        op.check::<T>()?;
+        self.with_comm(|c| Ok(c.allreduce_in_place(buf, op.mpi())?))
+    }
+
+    /// Gathers `send` from every rank into `recv` in rank order (`MPI_Allgather`).
+    /// **Collective**; `recv.len() == send.len() * nranks`, same `send.len()` everywhere.
+    #[doc(alias = "MPI_Allgather")]
+    pub fn allgather<T: Equivalence>(&self, send: &[T], recv: &mut [T]) -> Result<()> {
+        ensure!(
+            send.len().checked_mul(self.inner.nranks) == Some(recv.len()),
+            InvalidArgument,
+            "allgather: receive buffer has {} elements, needs {} x {}",
+            recv.len(),
+            send.len(),
+            self.inner.nranks
+        );
+        self.with_comm(|c| Ok(c.allgather(send, recv)?))
+    }
+
+    /// Finalises the runtime. **Collective.** Frees every heap window (outstanding operations
+    /// are completed first), stops the progress thread, frees the communicators, and calls
+    /// `MPI_Finalize` if distarr initialised MPI and this is the last runtime. Afterwards
+    /// every call on any clone of this runtime returns `NotInitialized`.
+    #[doc(alias = "MPI_Finalize")]
+    pub fn finalize(&self) -> Result<()> {
+        let i = self.live()?;
+        let live_segs = i.heap.borrow().live();
+        if live_segs > 0 {
+            log::debug!(target: "distarr", "finalize frees {live_segs} live segments");
+        }
+        self.flush_all()?;
+        self.barrier()?;
+        let windows = std::mem::take(&mut i.heap.borrow_mut().windows);
+        for w in windows {
+            w.free().unwrap_or_else(|e| mpi_fatal("MPI_Win_free", &e));
+        }
+        if let Some(p) = i.progress.borrow_mut().take() {
+            p.stop.store(true, Ordering::Release);
+            match p.handle.join() {
+                Ok(pc) => pc.free()?,
+                Err(_) => return Err(Error::new(ErrorKind::Mpi, "progress thread panicked")),
+            }
+        }
+        if let Some(n) = i.node.borrow_mut().take() {
+            n.free()?;
+        }
+        if let Some(c) = i.comm.borrow_mut().take() {
+            c.free()?;
+        }
+        i.finalized.set(true);
+        CURRENT.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.upgrade().is_some_and(|x| x.id == i.id) {
+                *c = Weak::new();
+            }
+        });
+        let left = LIVE.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 && WE_INITIALIZED_MPI.load(Ordering::SeqCst) {
+            ffi::finalize()?;
+        }
+        Ok(())
+    }
+}
