@@ -19,12 +19,18 @@ pub struct Comm {
 impl Comm {
     /// `MPI_COMM_WORLD` (borrowed).
     pub fn world() -> Comm {
-        Comm { raw: comm_world(), owned: false }
+        Comm {
+            raw: comm_world(),
+            owned: false,
+        }
     }
 
     /// `MPI_COMM_SELF` (borrowed).
     pub fn self_() -> Comm {
-        Comm { raw: comm_self(), owned: false }
+        Comm {
+            raw: comm_self(),
+            owned: false,
+        }
     }
 
     /// Borrows a communicator handed over from C.
@@ -44,7 +50,10 @@ impl Comm {
         // or a handle that MPI validates on use (MPICH, with MPI_ERRORS_RETURN set).
         let raw = unsafe { distarr_mpi_comm_f2c(f) };
         if raw == comm_null() {
-            return Err(MpiError::local("MPI_Comm_f2c", format!("Fortran handle {f} is MPI_COMM_NULL")));
+            return Err(MpiError::local(
+                "MPI_Comm_f2c",
+                format!("Fortran handle {f} is MPI_COMM_NULL"),
+            ));
         }
         let c = Comm { raw, owned: false };
         c.size()?;
@@ -58,7 +67,10 @@ impl Comm {
     /// Sets `MPI_ERRORS_RETURN` so failures come back as codes. Local.
     pub fn set_errors_return(&self) -> Result<()> {
         // SAFETY: `raw` is a valid communicator; MPI_ERRORS_RETURN is predefined.
-        check(unsafe { mpi_sys::MPI_Comm_set_errhandler(self.raw, errors_return()) }, "MPI_Comm_set_errhandler")
+        check(
+            unsafe { mpi_sys::MPI_Comm_set_errhandler(self.raw, errors_return()) },
+            "MPI_Comm_set_errhandler",
+        )
     }
 
     /// `MPI_Comm_rank`. Local.
@@ -96,8 +108,8 @@ impl Comm {
     pub fn split_shared(&self, key: usize) -> Result<Comm> {
         let key = rank_int(key, "MPI_Comm_split_type")?;
         let mut raw = comm_null();
-        // SAFETY: valid communicator, predefined split type, MPI_INFO_NULL, valid out-parameter.
         check(
+            // SAFETY: valid communicator, predefined split type, MPI_INFO_NULL, valid out-parameter.
             unsafe { mpi_sys::MPI_Comm_split_type(self.raw, comm_type_shared(), key, info_null(), &mut raw) },
             "MPI_Comm_split_type",
         )?;
@@ -121,10 +133,13 @@ impl Comm {
         let dt = T::datatype();
         for chunk in buf.chunks_mut(crate::MAX_COUNT) {
             let n = count(chunk.len(), "MPI_Bcast")?;
-            // SAFETY:
-            // - `chunk` is valid for `n` elements of T, whose MPI type is `dt` (Equivalence);
-            // - MPI writes at most `n` elements into it on non-root processes.
-            check(unsafe { mpi_sys::MPI_Bcast(chunk.as_mut_ptr().cast(), n, dt.raw(), root, self.raw) }, "MPI_Bcast")?;
+            check(
+                // SAFETY:
+                // - `chunk` is valid for `n` elements of T, whose MPI type is `dt` (Equivalence);
+                // - MPI writes at most `n` elements into it on non-root processes.
+                unsafe { mpi_sys::MPI_Bcast(chunk.as_mut_ptr().cast(), n, dt.raw(), root, self.raw) },
+                "MPI_Bcast",
+            )?;
         }
         Ok(())
     }
@@ -136,11 +151,13 @@ impl Comm {
         let dt = T::datatype();
         for chunk in buf.chunks_mut(crate::MAX_COUNT) {
             let n = count(chunk.len(), "MPI_Allreduce")?;
-            // SAFETY:
-            // - MPI_IN_PLACE tells MPI to read and write `chunk`, valid for `n` elements of T;
-            // - `dt` matches T (Equivalence); `op` is predefined.
             check(
-                unsafe { mpi_sys::MPI_Allreduce(in_place(), chunk.as_mut_ptr().cast(), n, dt.raw(), op.raw(), self.raw) },
+                // SAFETY:
+                // - MPI_IN_PLACE tells MPI to read and write `chunk`, valid for `n` elements of T;
+                // - `dt` matches T (Equivalence); `op` is predefined.
+                unsafe {
+                    mpi_sys::MPI_Allreduce(in_place(), chunk.as_mut_ptr().cast(), n, dt.raw(), op.raw(), self.raw)
+                },
                 "MPI_Allreduce",
             )?;
         }
@@ -154,7 +171,11 @@ impl Comm {
         if send.len().checked_mul(size) != Some(recv.len()) {
             return Err(MpiError::local(
                 "MPI_Allgather",
-                format!("receive buffer holds {} elements, need {} x {size}", recv.len(), send.len()),
+                format!(
+                    "receive buffer holds {} elements, need {} x {size}",
+                    recv.len(),
+                    send.len()
+                ),
             ));
         }
         let n = count(send.len(), "MPI_Allgather")?;
@@ -165,7 +186,15 @@ impl Comm {
         // - both use the datatype matching T.
         check(
             unsafe {
-                mpi_sys::MPI_Allgather(send.as_ptr().cast(), n, dt.raw(), recv.as_mut_ptr().cast(), n, dt.raw(), self.raw)
+                mpi_sys::MPI_Allgather(
+                    send.as_ptr().cast(),
+                    n,
+                    dt.raw(),
+                    recv.as_mut_ptr().cast(),
+                    n,
+                    dt.raw(),
+                    self.raw,
+                )
             },
             "MPI_Allgather",
         )
@@ -176,8 +205,8 @@ impl Comm {
     #[doc(alias = "MPI_Iprobe")]
     pub fn iprobe(&self) -> Result<bool> {
         let mut flag = 0;
-        // SAFETY: valid communicator; `flag` a valid out-parameter; status ignored.
         check(
+            // SAFETY: valid communicator; `flag` a valid out-parameter; status ignored.
             unsafe { mpi_sys::MPI_Iprobe(any_source(), any_tag(), self.raw, &mut flag, status_ignore()) },
             "MPI_Iprobe",
         )?;
@@ -231,11 +260,17 @@ impl Group {
     /// `MPI_Group_incl`: the sub-group of the given ranks. Local.
     #[doc(alias = "MPI_Group_incl")]
     pub fn incl(&self, ranks: &[usize]) -> Result<Group> {
-        let r: Vec<i32> = ranks.iter().map(|&r| rank_int(r, "MPI_Group_incl")).collect::<Result<_>>()?;
+        let r: Vec<i32> = ranks
+            .iter()
+            .map(|&r| rank_int(r, "MPI_Group_incl"))
+            .collect::<Result<_>>()?;
         let n = count(r.len(), "MPI_Group_incl")?;
         let mut raw = group_null();
-        // SAFETY: `r` holds `n` ints; `raw` is a valid out-parameter; MPI checks rank validity.
-        check(unsafe { mpi_sys::MPI_Group_incl(self.raw, n, r.as_ptr(), &mut raw) }, "MPI_Group_incl")?;
+        check(
+            // SAFETY: `r` holds `n` ints; `raw` is a valid out-parameter; MPI checks rank validity.
+            unsafe { mpi_sys::MPI_Group_incl(self.raw, n, r.as_ptr(), &mut raw) },
+            "MPI_Group_incl",
+        )?;
         Ok(Group { raw })
     }
 
@@ -243,15 +278,27 @@ impl Group {
     /// (`None` where a process is not in `other`). Local.
     #[doc(alias = "MPI_Group_translate_ranks")]
     pub fn translate(&self, ranks: &[usize], other: &Group) -> Result<Vec<Option<usize>>> {
-        let r: Vec<i32> = ranks.iter().map(|&r| rank_int(r, "MPI_Group_translate_ranks")).collect::<Result<_>>()?;
+        let r: Vec<i32> = ranks
+            .iter()
+            .map(|&r| rank_int(r, "MPI_Group_translate_ranks"))
+            .collect::<Result<_>>()?;
         let n = count(r.len(), "MPI_Group_translate_ranks")?;
         let mut out = vec![0i32; r.len()];
-        // SAFETY: `r` and `out` hold `n` ints each; both groups are valid.
         check(
+            // SAFETY: `r` and `out` hold `n` ints each; both groups are valid.
             unsafe { mpi_sys::MPI_Group_translate_ranks(self.raw, n, r.as_ptr(), other.raw, out.as_mut_ptr()) },
             "MPI_Group_translate_ranks",
         )?;
-        Ok(out.into_iter().map(|x| if x == undefined() { None } else { usize::try_from(x).ok() }).collect())
+        Ok(out
+            .into_iter()
+            .map(|x| {
+                if x == undefined() {
+                    None
+                } else {
+                    usize::try_from(x).ok()
+                }
+            })
+            .collect())
     }
 }
 

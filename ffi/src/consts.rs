@@ -1,6 +1,5 @@
 //! The constants `shim.c` exports, read through small accessors.
-use mpi_sys::{MPI_Comm, MPI_Datatype, MPI_Errhandler, MPI_Group, MPI_Info, MPI_Op, MPI_Request,
-              MPI_Status, MPI_Win};
+use mpi_sys::{MPI_Comm, MPI_Datatype, MPI_Errhandler, MPI_Group, MPI_Info, MPI_Op, MPI_Request, MPI_Status, MPI_Win};
 use std::ffi::c_void;
 
 #[allow(non_upper_case_globals)]
@@ -164,7 +163,7 @@ pub enum Op {
 
 impl Op {
     pub(crate) fn raw(self) -> MPI_Op {
-        // SAFETY (for each read below):
+        // SAFETY: (for each read below)
         // - each symbol is a `const MPI_Op` defined in shim.c, initialised at load time and
         //   never written afterwards, so reading it cannot race.
         unsafe {

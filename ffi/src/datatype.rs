@@ -13,8 +13,11 @@ pub struct Datatype {
 impl Datatype {
     /// `MPI_BYTE`.
     pub fn byte() -> Datatype {
-        // SAFETY: a `const MPI_Datatype` from shim.c, never written after load.
-        Datatype { raw: unsafe { DISTARR_MPI_BYTE }, owned: false }
+        Datatype {
+            // SAFETY: a `const MPI_Datatype` from shim.c, never written after load.
+            raw: unsafe { DISTARR_MPI_BYTE },
+            owned: false,
+        }
     }
 
     /// The raw handle, for passing to MPI calls inside this crate.
@@ -28,10 +31,13 @@ impl Datatype {
     pub fn contiguous(count: usize, base: &Datatype) -> Result<Datatype> {
         let n = crate::count(count, "MPI_Type_contiguous")?;
         let mut raw = datatype_null();
-        // SAFETY:
-        // - `base.raw` is a valid datatype (predefined or committed by this type);
-        // - `raw` is a valid out-parameter.
-        check(unsafe { mpi_sys::MPI_Type_contiguous(n, base.raw, &mut raw) }, "MPI_Type_contiguous")?;
+        check(
+            // SAFETY:
+            // - `base.raw` is a valid datatype (predefined or committed by this type);
+            // - `raw` is a valid out-parameter.
+            unsafe { mpi_sys::MPI_Type_contiguous(n, base.raw, &mut raw) },
+            "MPI_Type_contiguous",
+        )?;
         let mut t = Datatype { raw, owned: true };
         // SAFETY: `t.raw` was just created by MPI_Type_contiguous and is not committed yet.
         check(unsafe { mpi_sys::MPI_Type_commit(&mut t.raw) }, "MPI_Type_commit")?;

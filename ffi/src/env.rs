@@ -69,11 +69,11 @@ pub(crate) fn finalized_quiet() -> bool {
 #[doc(alias = "MPI_Init_thread")]
 pub fn init_thread(required: ThreadLevel) -> Result<ThreadLevel> {
     let mut provided = 0;
-    // SAFETY:
-    // - MPI allows NULL argc/argv;
-    // - `provided` is a valid out-parameter; the caller checked MPI is not initialised
-    //   (a second init is reported by MPI as an error, not UB, in both implementations).
     check(
+        // SAFETY:
+        // - MPI allows NULL argc/argv;
+        // - `provided` is a valid out-parameter; the caller checked MPI is not initialised
+        //   (a second init is reported by MPI as an error, not UB, in both implementations).
         unsafe {
             mpi_sys::MPI_Init_thread(
                 std::ptr::null_mut(),
@@ -133,15 +133,18 @@ pub fn library_version() -> Result<String> {
         .map_err(|_| MpiError::local("MPI_Get_library_version", "bad buffer size".into()))?;
     let mut buf = vec![0u8; n.max(1)];
     let mut len = 0;
-    // SAFETY:
-    // - `buf` holds MPI_MAX_LIBRARY_VERSION_STRING bytes, the most MPI writes;
-    // - `len` is a valid out-parameter; the call is allowed before MPI_Init.
     check(
+        // SAFETY:
+        // - `buf` holds MPI_MAX_LIBRARY_VERSION_STRING bytes, the most MPI writes;
+        // - `len` is a valid out-parameter; the call is allowed before MPI_Init.
         unsafe { mpi_sys::MPI_Get_library_version(buf.as_mut_ptr().cast(), &mut len) },
         "MPI_Get_library_version",
     )?;
     let len = usize::try_from(len).unwrap_or(0).min(buf.len());
-    Ok(String::from_utf8_lossy(&buf[..len]).trim_end_matches('\0').trim().to_string())
+    Ok(String::from_utf8_lossy(&buf[..len])
+        .trim_end_matches('\0')
+        .trim()
+        .to_string())
 }
 
 /// The MPI implementation distarr was compiled against.

@@ -15,7 +15,11 @@ pub struct MpiError {
 impl MpiError {
     /// An argument refused on the Rust side, before calling MPI.
     pub(crate) fn local(call: &'static str, message: String) -> Self {
-        MpiError { call, code: -1, message }
+        MpiError {
+            call,
+            code: -1,
+            message,
+        }
     }
 }
 
@@ -39,7 +43,11 @@ pub(crate) fn check(code: i32, call: &'static str) -> Result<()> {
     if code == crate::consts::success() {
         Ok(())
     } else {
-        Err(MpiError { call, code, message: error_string(code) })
+        Err(MpiError {
+            call,
+            code,
+            message: error_string(code),
+        })
     }
 }
 

@@ -20,8 +20,7 @@ pub use comm::{Comm, Group, ProgressComm};
 pub use consts::{Flavor, Op};
 pub use datatype::{Datatype, Equivalence};
 pub use env::{
-    abort, finalize, finalized, flavor, init_thread, initialized, library_version, query_thread, wtime,
-    ThreadLevel,
+    abort, finalize, finalized, flavor, init_thread, initialized, library_version, query_thread, wtime, ThreadLevel,
 };
 pub use error::{MpiError, Result};
 pub use win::{Info, LockType, Request, Win, WinFlavor};
@@ -46,6 +45,5 @@ pub(crate) fn rank_int(r: usize, call: &'static str) -> Result<i32> {
 
 /// Converts a byte displacement to `MPI_Aint`.
 pub(crate) fn aint(d: u64, call: &'static str) -> Result<Aint> {
-    Aint::try_from(d)
-        .map_err(|_| MpiError::local(call, format!("displacement {d} exceeds MPI_Aint")))
+    Aint::try_from(d).map_err(|_| MpiError::local(call, format!("displacement {d} exceeds MPI_Aint")))
 }

@@ -29,7 +29,10 @@ impl Info {
         let k = CString::new(key).map_err(|_| MpiError::local("MPI_Info_set", "key contains NUL".into()))?;
         let v = CString::new(value).map_err(|_| MpiError::local("MPI_Info_set", "value contains NUL".into()))?;
         // SAFETY: `raw` is a valid info object; `k` and `v` are NUL-terminated strings MPI copies.
-        check(unsafe { mpi_sys::MPI_Info_set(self.raw, k.as_ptr(), v.as_ptr()) }, "MPI_Info_set")
+        check(
+            unsafe { mpi_sys::MPI_Info_set(self.raw, k.as_ptr(), v.as_ptr()) },
+            "MPI_Info_set",
+        )
     }
 
     fn raw(&self) -> MPI_Info {
@@ -87,9 +90,17 @@ pub struct Win {
 
 impl Win {
     fn finish(raw: MPI_Win, base: *mut u8, size: usize, flavor: WinFlavor) -> Result<Win> {
-        let w = Win { raw, base, size, flavor };
-        // SAFETY: `raw` is the window just created; MPI_ERRORS_RETURN is predefined.
-        check(unsafe { mpi_sys::MPI_Win_set_errhandler(w.raw, errors_return()) }, "MPI_Win_set_errhandler")?;
+        let w = Win {
+            raw,
+            base,
+            size,
+            flavor,
+        };
+        check(
+            // SAFETY: `raw` is the window just created; MPI_ERRORS_RETURN is predefined.
+            unsafe { mpi_sys::MPI_Win_set_errhandler(w.raw, errors_return()) },
+            "MPI_Win_set_errhandler",
+        )?;
         Ok(w)
     }
 
@@ -99,12 +110,19 @@ impl Win {
         let sz = aint(size as u64, "MPI_Win_allocate")?;
         let mut base: *mut c_void = std::ptr::null_mut();
         let mut raw = win_null();
-        // SAFETY:
-        // - `base` receives a pointer to `size` bytes MPI owns until MPI_Win_free;
-        // - `raw` is a valid out-parameter; `comm` a valid communicator.
         check(
+            // SAFETY:
+            // - `base` receives a pointer to `size` bytes MPI owns until MPI_Win_free;
+            // - `raw` is a valid out-parameter; `comm` a valid communicator.
             unsafe {
-                mpi_sys::MPI_Win_allocate(sz, 1, info_raw(info), comm.raw(), (&mut base as *mut *mut c_void).cast(), &mut raw)
+                mpi_sys::MPI_Win_allocate(
+                    sz,
+                    1,
+                    info_raw(info),
+                    comm.raw(),
+                    (&mut base as *mut *mut c_void).cast(),
+                    &mut raw,
+                )
             },
             "MPI_Win_allocate",
         )?;
@@ -118,8 +136,8 @@ impl Win {
         let sz = aint(size as u64, "MPI_Win_allocate_shared")?;
         let mut base: *mut c_void = std::ptr::null_mut();
         let mut raw = win_null();
-        // SAFETY: as for `allocate`; the memory is shared with the other processes of `comm`.
         check(
+            // SAFETY: as for `allocate`; the memory is shared with the other processes of `comm`.
             unsafe {
                 mpi_sys::MPI_Win_allocate_shared(
                     sz,
@@ -144,8 +162,8 @@ impl Win {
     pub unsafe fn create(base: *mut u8, size: usize, info: Option<&Info>, comm: &Comm) -> Result<Win> {
         let sz = aint(size as u64, "MPI_Win_create")?;
         let mut raw = win_null();
-        // SAFETY: the caller guarantees `base`/`size`; `raw` is a valid out-parameter.
         check(
+            // SAFETY: the caller guarantees `base`/`size`; `raw` is a valid out-parameter.
             unsafe { mpi_sys::MPI_Win_create(base.cast(), sz, 1, info_raw(info), comm.raw(), &mut raw) },
             "MPI_Win_create",
         )?;
@@ -157,8 +175,11 @@ impl Win {
     #[doc(alias = "MPI_Win_create_dynamic")]
     pub fn create_dynamic(info: Option<&Info>, comm: &Comm) -> Result<Win> {
         let mut raw = win_null();
-        // SAFETY: `raw` is a valid out-parameter; `comm` a valid communicator.
-        check(unsafe { mpi_sys::MPI_Win_create_dynamic(info_raw(info), comm.raw(), &mut raw) }, "MPI_Win_create_dynamic")?;
+        check(
+            // SAFETY: `raw` is a valid out-parameter; `comm` a valid communicator.
+            unsafe { mpi_sys::MPI_Win_create_dynamic(info_raw(info), comm.raw(), &mut raw) },
+            "MPI_Win_create_dynamic",
+        )?;
         Win::finish(raw, std::ptr::null_mut(), 0, WinFlavor::Dynamic)
     }
 
@@ -170,22 +191,31 @@ impl Win {
     pub unsafe fn attach(&self, base: *mut u8, size: usize) -> Result<()> {
         let sz = aint(size as u64, "MPI_Win_attach")?;
         // SAFETY: the caller guarantees the memory; `raw` is a valid dynamic window.
-        check(unsafe { mpi_sys::MPI_Win_attach(self.raw, base.cast(), sz) }, "MPI_Win_attach")
+        check(
+            unsafe { mpi_sys::MPI_Win_attach(self.raw, base.cast(), sz) },
+            "MPI_Win_attach",
+        )
     }
 
     /// `MPI_Win_detach`: local.
     #[doc(alias = "MPI_Win_detach")]
     pub fn detach(&self, base: *mut u8) -> Result<()> {
         // SAFETY: MPI checks that `base` was attached; it does not dereference it.
-        check(unsafe { mpi_sys::MPI_Win_detach(self.raw, base as *const c_void) }, "MPI_Win_detach")
+        check(
+            unsafe { mpi_sys::MPI_Win_detach(self.raw, base as *const c_void) },
+            "MPI_Win_detach",
+        )
     }
 
     /// `MPI_Get_address`: the displacement of local memory in a dynamic window.
     #[doc(alias = "MPI_Get_address")]
     pub fn address(ptr: *const u8) -> Result<u64> {
         let mut a: crate::Aint = 0;
-        // SAFETY: MPI_Get_address only computes the address; it does not dereference `ptr`.
-        check(unsafe { mpi_sys::MPI_Get_address(ptr.cast(), &mut a) }, "MPI_Get_address")?;
+        check(
+            // SAFETY: MPI_Get_address only computes the address; it does not dereference `ptr`.
+            unsafe { mpi_sys::MPI_Get_address(ptr.cast(), &mut a) },
+            "MPI_Get_address",
+        )?;
         u64::try_from(a).map_err(|_| MpiError::local("MPI_Get_address", "negative address".into()))
     }
 
@@ -197,14 +227,15 @@ impl Win {
         let mut size: crate::Aint = 0;
         let mut du = 0;
         let mut base: *mut c_void = std::ptr::null_mut();
-        // SAFETY: all out-parameters are valid; MPI validates `r` and the window flavor.
         check(
+            // SAFETY: all out-parameters are valid; MPI validates `r` and the window flavor.
             unsafe {
                 mpi_sys::MPI_Win_shared_query(self.raw, r, &mut size, &mut du, (&mut base as *mut *mut c_void).cast())
             },
             "MPI_Win_shared_query",
         )?;
-        let size = usize::try_from(size).map_err(|_| MpiError::local("MPI_Win_shared_query", "negative size".into()))?;
+        let size =
+            usize::try_from(size).map_err(|_| MpiError::local("MPI_Win_shared_query", "negative size".into()))?;
         Ok((base.cast(), size))
     }
 
@@ -212,9 +243,11 @@ impl Win {
     pub fn is_unified(&self) -> Result<bool> {
         let mut val: *mut c_void = std::ptr::null_mut();
         let mut flag = 0;
-        // SAFETY: out-parameters are valid; for MPI_WIN_MODEL MPI stores a pointer to an int.
         check(
-            unsafe { mpi_sys::MPI_Win_get_attr(self.raw, win_model(), (&mut val as *mut *mut c_void).cast(), &mut flag) },
+            // SAFETY: out-parameters are valid; for MPI_WIN_MODEL MPI stores a pointer to an int.
+            unsafe {
+                mpi_sys::MPI_Win_get_attr(self.raw, win_model(), (&mut val as *mut *mut c_void).cast(), &mut flag)
+            },
             "MPI_Win_get_attr",
         )?;
         if flag == 0 || val.is_null() {
@@ -294,7 +327,10 @@ impl Win {
     pub fn flush_local(&self, rank: usize) -> Result<()> {
         let r = rank_int(rank, "MPI_Win_flush_local")?;
         // SAFETY: `raw` is a valid window; MPI validates `r`.
-        self.sync_call(unsafe { mpi_sys::MPI_Win_flush_local(r, self.raw) }, "MPI_Win_flush_local")
+        self.sync_call(
+            unsafe { mpi_sys::MPI_Win_flush_local(r, self.raw) },
+            "MPI_Win_flush_local",
+        )
     }
 
     /// `MPI_Win_flush_all`.
@@ -308,7 +344,10 @@ impl Win {
     #[doc(alias = "MPI_Win_flush_local_all")]
     pub fn flush_local_all(&self) -> Result<()> {
         // SAFETY: `raw` is a valid window.
-        self.sync_call(unsafe { mpi_sys::MPI_Win_flush_local_all(self.raw) }, "MPI_Win_flush_local_all")
+        self.sync_call(
+            unsafe { mpi_sys::MPI_Win_flush_local_all(self.raw) },
+            "MPI_Win_flush_local_all",
+        )
     }
 
     /// `MPI_Win_sync`: synchronises the public and private copies of local window memory (a
@@ -338,14 +377,20 @@ impl Win {
     #[doc(alias = "MPI_Win_post")]
     pub fn post(&self, group: &Group) -> Result<()> {
         // SAFETY: valid window and group.
-        self.sync_call(unsafe { mpi_sys::MPI_Win_post(group.raw(), 0, self.raw) }, "MPI_Win_post")
+        self.sync_call(
+            unsafe { mpi_sys::MPI_Win_post(group.raw(), 0, self.raw) },
+            "MPI_Win_post",
+        )
     }
 
     /// `MPI_Win_start(group, 0)`: opens an access epoch to the targets in `group`.
     #[doc(alias = "MPI_Win_start")]
     pub fn start(&self, group: &Group) -> Result<()> {
         // SAFETY: valid window and group.
-        self.sync_call(unsafe { mpi_sys::MPI_Win_start(group.raw(), 0, self.raw) }, "MPI_Win_start")
+        self.sync_call(
+            unsafe { mpi_sys::MPI_Win_start(group.raw(), 0, self.raw) },
+            "MPI_Win_start",
+        )
     }
 
     /// `MPI_Win_complete`: closes the access epoch opened by [`Win::start`].
@@ -377,9 +422,9 @@ impl Win {
             let n = (len - done).min(crate::MAX_COUNT);
             let c = count(n, "MPI_Get")?;
             let d = aint(disp + done as u64, "MPI_Get")?;
-            // SAFETY: the caller guarantees `origin[done..done+n]` is writable until completion
-            // and that the target range is inside the window; `bt` is MPI_BYTE.
             check(
+                // SAFETY: the caller guarantees `origin[done..done+n]` is writable until completion
+                // and that the target range is inside the window; `bt` is MPI_BYTE.
                 unsafe { mpi_sys::MPI_Get(origin.add(done).cast(), c, bt.raw(), r, d, c, bt.raw(), self.raw) },
                 "MPI_Get",
             )?;
@@ -402,8 +447,8 @@ impl Win {
             let n = (len - done).min(crate::MAX_COUNT);
             let c = count(n, "MPI_Put")?;
             let d = aint(disp + done as u64, "MPI_Put")?;
-            // SAFETY: as for `get_bytes`, with the origin read instead of written.
             check(
+                // SAFETY: as for `get_bytes`, with the origin read instead of written.
                 unsafe { mpi_sys::MPI_Put(origin.add(done).cast(), c, bt.raw(), r, d, c, bt.raw(), self.raw) },
                 "MPI_Put",
             )?;
@@ -423,8 +468,8 @@ impl Win {
         let d = aint(disp, "MPI_Rget")?;
         let bt = Datatype::byte();
         let mut req = request_null();
-        // SAFETY: the caller guarantees the origin buffer until the request completes.
         check(
+            // SAFETY: the caller guarantees the origin buffer until the request completes.
             unsafe { mpi_sys::MPI_Rget(origin.cast(), c, bt.raw(), r, d, c, bt.raw(), self.raw, &mut req) },
             "MPI_Rget",
         )?;
@@ -442,8 +487,8 @@ impl Win {
         let d = aint(disp, "MPI_Rput")?;
         let bt = Datatype::byte();
         let mut req = request_null();
-        // SAFETY: the caller guarantees the origin buffer until the request completes.
         check(
+            // SAFETY: the caller guarantees the origin buffer until the request completes.
             unsafe { mpi_sys::MPI_Rput(origin.cast(), c, bt.raw(), r, d, c, bt.raw(), self.raw, &mut req) },
             "MPI_Rput",
         )?;
@@ -456,7 +501,14 @@ impl Win {
     /// `origin` valid for `n` reads until local completion; access epoch open; target range
     /// `disp .. disp + n * size_of::<T>()` inside the window.
     #[doc(alias = "MPI_Accumulate")]
-    pub unsafe fn accumulate<T: Equivalence>(&self, origin: *const T, n: usize, rank: usize, disp: u64, op: Op) -> Result<()> {
+    pub unsafe fn accumulate<T: Equivalence>(
+        &self,
+        origin: *const T,
+        n: usize,
+        rank: usize,
+        disp: u64,
+        op: Op,
+    ) -> Result<()> {
         let r = rank_int(rank, "MPI_Accumulate")?;
         let dt = T::datatype();
         let sz = std::mem::size_of::<T>();
@@ -465,9 +517,21 @@ impl Win {
             let k = (n - done).min(crate::MAX_COUNT);
             let c = count(k, "MPI_Accumulate")?;
             let d = aint(disp + (done * sz) as u64, "MPI_Accumulate")?;
-            // SAFETY: the caller guarantees origin and target ranges; `dt` matches T.
             check(
-                unsafe { mpi_sys::MPI_Accumulate(origin.add(done).cast(), c, dt.raw(), r, d, c, dt.raw(), op.raw(), self.raw) },
+                // SAFETY: the caller guarantees origin and target ranges; `dt` matches T.
+                unsafe {
+                    mpi_sys::MPI_Accumulate(
+                        origin.add(done).cast(),
+                        c,
+                        dt.raw(),
+                        r,
+                        d,
+                        c,
+                        dt.raw(),
+                        op.raw(),
+                        self.raw,
+                    )
+                },
                 "MPI_Accumulate",
             )?;
             done += k;
@@ -498,8 +562,8 @@ impl Win {
             let k = (n - done).min(crate::MAX_COUNT);
             let c = count(k, "MPI_Get_accumulate")?;
             let d = aint(disp + (done * sz) as u64, "MPI_Get_accumulate")?;
-            // SAFETY: the caller guarantees all three ranges; `dt` matches T.
             check(
+                // SAFETY: the caller guarantees all three ranges; `dt` matches T.
                 unsafe {
                     mpi_sys::MPI_Get_accumulate(
                         origin.add(done).cast(),
@@ -528,7 +592,14 @@ impl Win {
     /// # Safety
     /// `origin` and `result` valid until completion; epoch open; target element inside window.
     #[doc(alias = "MPI_Fetch_and_op")]
-    pub unsafe fn fetch_and_op<T: Equivalence>(&self, origin: *const T, result: *mut T, rank: usize, disp: u64, op: Op) -> Result<()> {
+    pub unsafe fn fetch_and_op<T: Equivalence>(
+        &self,
+        origin: *const T,
+        result: *mut T,
+        rank: usize,
+        disp: u64,
+        op: Op,
+    ) -> Result<()> {
         let r = rank_int(rank, "MPI_Fetch_and_op")?;
         let d = aint(disp, "MPI_Fetch_and_op")?;
         let dt = T::datatype();
@@ -557,7 +628,9 @@ impl Win {
         let dt = T::datatype();
         // SAFETY: the caller guarantees the buffers and the target element; `dt` matches T.
         check(
-            unsafe { mpi_sys::MPI_Compare_and_swap(origin.cast(), compare.cast(), result.cast(), dt.raw(), r, d, self.raw) },
+            unsafe {
+                mpi_sys::MPI_Compare_and_swap(origin.cast(), compare.cast(), result.cast(), dt.raw(), r, d, self.raw)
+            },
             "MPI_Compare_and_swap",
         )
     }
@@ -614,8 +687,11 @@ impl Request {
             return Ok(true);
         }
         let mut flag = 0;
-        // SAFETY: as for `wait`; `flag` is a valid out-parameter.
-        check(unsafe { mpi_sys::MPI_Test(&mut self.raw, &mut flag, status_ignore()) }, "MPI_Test")?;
+        check(
+            // SAFETY: as for `wait`; `flag` is a valid out-parameter.
+            unsafe { mpi_sys::MPI_Test(&mut self.raw, &mut flag, status_ignore()) },
+            "MPI_Test",
+        )?;
         Ok(flag != 0)
     }
 

@@ -65,7 +65,10 @@ impl Default for Config {
 }
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
 }
 
 fn bad(name: &str, v: &str, allowed: &str) -> Error {
@@ -119,10 +122,14 @@ impl Config {
             };
         }
         if let Some(v) = var("DISTARR_PROGRESS_INTERVAL_US") {
-            c.progress_interval_us = v.parse().map_err(|_| bad("DISTARR_PROGRESS_INTERVAL_US", &v, "microseconds"))?;
+            c.progress_interval_us = v
+                .parse()
+                .map_err(|_| bad("DISTARR_PROGRESS_INTERVAL_US", &v, "microseconds"))?;
         }
         if let Some(v) = var("DISTARR_HEAP_SEGMENT") {
-            c.segment_bytes = parse_bytes(&v).filter(|&b| b > 0).ok_or_else(|| bad("DISTARR_HEAP_SEGMENT", &v, "a size like 64M"))?;
+            c.segment_bytes = parse_bytes(&v)
+                .filter(|&b| b > 0)
+                .ok_or_else(|| bad("DISTARR_HEAP_SEGMENT", &v, "a size like 64M"))?;
         }
         if let Some(v) = var("DISTARR_HEAP_LIMIT") {
             c.heap_limit = Some(parse_bytes(&v).ok_or_else(|| bad("DISTARR_HEAP_LIMIT", &v, "a size like 4G"))?);

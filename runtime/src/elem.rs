@@ -132,7 +132,12 @@ impl ReduceOp {
 
     pub(crate) fn check<T: Elem>(self) -> Result<()> {
         let bitwise = matches!(self, ReduceOp::Band | ReduceOp::Bor | ReduceOp::Bxor);
-        ensure!(!(bitwise && T::CLASS == ElemClass::Float), InvalidArgument, "{self:?} is not defined for {}", T::NAME);
+        ensure!(
+            !(bitwise && T::CLASS == ElemClass::Float),
+            InvalidArgument,
+            "{self:?} is not defined for {}",
+            T::NAME
+        );
         Ok(())
     }
 }

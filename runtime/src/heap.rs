@@ -129,7 +129,12 @@ pub(crate) struct Heap {
 impl Heap {
     /// The allocation behind a handle.
     pub fn resolve(&self, seg: Seg) -> Result<Allocation> {
-        let bad = || Error::new(ErrorKind::InvalidSegment, format!("segment {:#x} is freed or was never allocated", seg.0));
+        let bad = || {
+            Error::new(
+                ErrorKind::InvalidSegment,
+                format!("segment {:#x} is freed or was never allocated", seg.0),
+            )
+        };
         let slot = seg.slot().and_then(|s| self.slots.get(s)).ok_or_else(bad)?;
         if slot.gen != seg.gen() {
             return Err(bad());
@@ -142,7 +147,11 @@ impl Heap {
         let slot = match self.free_slots.pop() {
             Some(s) => s,
             None => {
-                ensure!(self.slots.len() < MAX_SLOTS, OutOfMemory, "more than {MAX_SLOTS} live segments");
+                ensure!(
+                    self.slots.len() < MAX_SLOTS,
+                    OutOfMemory,
+                    "more than {MAX_SLOTS} live segments"
+                );
                 self.slots.push(Slot { gen: 0, alloc: None });
                 self.slots.len() - 1
             }
@@ -178,11 +187,23 @@ mod tests {
     #[test]
     fn stale_handles_are_detected() {
         let mut h = Heap::default();
-        let a = h.insert(Allocation { window: 0, offset: 0, len: 8 }).unwrap();
+        let a = h
+            .insert(Allocation {
+                window: 0,
+                offset: 0,
+                len: 8,
+            })
+            .unwrap();
         assert!(h.resolve(a).is_ok());
         h.remove(a).unwrap();
         assert_eq!(h.resolve(a).unwrap_err().kind(), ErrorKind::InvalidSegment);
-        let b = h.insert(Allocation { window: 0, offset: 64, len: 8 }).unwrap();
+        let b = h
+            .insert(Allocation {
+                window: 0,
+                offset: 64,
+                len: 8,
+            })
+            .unwrap();
         assert_ne!(a, b, "a reused slot gets a new generation");
         assert_eq!(h.resolve(a).unwrap_err().kind(), ErrorKind::InvalidSegment);
         assert_eq!(h.resolve(b).unwrap().offset, 64);

@@ -38,7 +38,11 @@ static LOGGER: RankLogger = RankLogger;
 pub(crate) fn install(rank: usize, nranks: usize) {
     RANK.store(rank, Ordering::Relaxed);
     NRANKS.store(nranks, Ordering::Relaxed);
-    let level = match std::env::var("DISTARR_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+    let level = match std::env::var("DISTARR_LOG")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "off" => LevelFilter::Off,
         "error" => LevelFilter::Error,
         "info" => LevelFilter::Info,

@@ -32,7 +32,10 @@ pub struct Request<'a> {
 
 impl Request<'_> {
     fn done() -> Self {
-        Request { reqs: Vec::new(), _buf: PhantomData }
+        Request {
+            reqs: Vec::new(),
+            _buf: PhantomData,
+        }
     }
 
     /// Blocks until the operation is complete locally (`MPI_Wait`).
@@ -73,7 +76,11 @@ impl Runtime {
 
     fn check_aligned<T>(offset: u64) -> Result<()> {
         let sz = std::mem::size_of::<T>() as u64;
-        ensure!(offset % sz == 0, Misaligned, "offset {offset} is not a multiple of the element size {sz}");
+        ensure!(
+            offset % sz == 0,
+            Misaligned,
+            "offset {offset} is not a multiple of the element size {sz}"
+        );
         Ok(())
     }
 
@@ -141,7 +148,10 @@ impl Runtime {
             // completes; the target range was bounds-checked as a whole.
             reqs.push(unsafe { w.rma().rget_bytes(chunk.as_mut_ptr(), chunk.len(), rank, d)? });
         }
-        Ok(Request { reqs, _buf: PhantomData })
+        Ok(Request {
+            reqs,
+            _buf: PhantomData,
+        })
     }
 
     /// Starts a put (`MPI_Rput`). One-sided, non-blocking: `src` stays borrowed until the
@@ -162,7 +172,10 @@ impl Runtime {
             // SAFETY: `chunk` stays borrowed until the request completes; bounds checked.
             reqs.push(unsafe { w.rma().rput_bytes(chunk.as_ptr(), chunk.len(), rank, d)? });
         }
-        Ok(Request { reqs, _buf: PhantomData })
+        Ok(Request {
+            reqs,
+            _buf: PhantomData,
+        })
     }
 
     /// Typed [`Runtime::get`]: `offset` is in bytes.
@@ -182,7 +195,11 @@ impl Runtime {
     #[doc(alias = "MPI_Accumulate")]
     pub fn accumulate<T: Elem>(&self, src: &[T], rank: usize, seg: Seg, offset: u64, op: AccOp) -> Result<()> {
         op.check::<T>()?;
-        ensure!(op != AccOp::NoOp, InvalidArgument, "accumulate with NoOp does nothing; use get_accumulate");
+        ensure!(
+            op != AccOp::NoOp,
+            InvalidArgument,
+            "accumulate with NoOp does nothing; use get_accumulate"
+        );
         Self::check_aligned::<T>(offset)?;
         let i = self.live()?;
         let heap = i.heap.borrow();
@@ -206,13 +223,22 @@ impl Runtime {
         op: AccOp,
     ) -> Result<()> {
         op.check::<T>()?;
-        ensure!(src.len() == result.len(), InvalidArgument, "get_accumulate: {} operands, {} results", src.len(), result.len());
+        ensure!(
+            src.len() == result.len(),
+            InvalidArgument,
+            "get_accumulate: {} operands, {} results",
+            src.len(),
+            result.len()
+        );
         Self::check_aligned::<T>(offset)?;
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of_val(src))?;
         // SAFETY: both buffers are borrowed until the flush below; target range checked/aligned.
-        unsafe { w.rma().get_accumulate(src.as_ptr(), result.as_mut_ptr(), src.len(), rank, disp, op.mpi())? };
+        unsafe {
+            w.rma()
+                .get_accumulate(src.as_ptr(), result.as_mut_ptr(), src.len(), rank, disp, op.mpi())?
+        };
         Ok(w.rma().flush(rank)?)
     }
 
@@ -237,7 +263,12 @@ impl Runtime {
     /// old value (`MPI_Compare_and_swap` + flush). One-sided; blocking. Integers only.
     #[doc(alias = "MPI_Compare_and_swap")]
     pub fn compare_and_swap<T: Elem>(&self, compare: T, swap: T, rank: usize, seg: Seg, offset: u64) -> Result<T> {
-        ensure!(T::CLASS == ElemClass::Int, InvalidArgument, "compare_and_swap needs an integer type, not {}", T::NAME);
+        ensure!(
+            T::CLASS == ElemClass::Int,
+            InvalidArgument,
+            "compare_and_swap needs an integer type, not {}",
+            T::NAME
+        );
         Self::check_aligned::<T>(offset)?;
         let i = self.live()?;
         let heap = i.heap.borrow();

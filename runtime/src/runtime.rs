@@ -92,7 +92,11 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Runtime(id={}, rank={}/{})", self.inner.id, self.inner.rank, self.inner.nranks)
+        write!(
+            f,
+            "Runtime(id={}, rank={}/{})",
+            self.inner.id, self.inner.rank, self.inner.nranks
+        )
     }
 }
 
@@ -124,7 +128,11 @@ impl Runtime {
     /// where osc/rdma 4.1.4 segfaults.
     pub fn init_with(config: Config, source: CommSource) -> Result<Runtime> {
         let finalized = ffi::finalized()?;
-        ensure!(!finalized, NotInitialized, "MPI was already finalized; it cannot be initialized again");
+        ensure!(
+            !finalized,
+            NotInitialized,
+            "MPI was already finalized; it cannot be initialized again"
+        );
         let flavor = ffi::flavor();
         let want_thread = match config.progress {
             Progress::Thread => true,
@@ -145,7 +153,11 @@ impl Runtime {
                 std::env::set_var("OMPI_MCA_osc", "sm,rdma");
                 std::env::set_var("OMPI_MCA_osc_rdma_priority", "1");
             }
-            let level = if want_thread { ThreadLevel::Multiple } else { ThreadLevel::Serialized };
+            let level = if want_thread {
+                ThreadLevel::Multiple
+            } else {
+                ThreadLevel::Serialized
+            };
             ffi::init_thread(level)?;
             WE_INITIALIZED_MPI.store(true, Ordering::SeqCst);
         }
@@ -160,7 +172,9 @@ impl Runtime {
         let rank = comm.rank()?;
         let nranks = comm.size()?;
         crate::logger::install(rank, nranks);
-        let node = comm.split_shared(rank).unwrap_or_else(|e| mpi_fatal("MPI_Comm_split_type", &e.into()));
+        let node = comm
+            .split_shared(rank)
+            .unwrap_or_else(|e| mpi_fatal("MPI_Comm_split_type", &e.into()));
         let node_size = node.size()?;
         // Node rank i must be communicator rank i for the shared window to serve all RMA
         // (true with key = rank when the node holds every rank); checked, not assumed.
@@ -176,7 +190,8 @@ impl Runtime {
         let mut limit = [config
             .heap_limit
             .unwrap_or_else(|| physical_memory().map_or(4 << 30, |m| m / 4 * 3 / node_size.max(1) as u64))];
-        comm.allreduce_in_place(&mut limit, ffi::Op::Min).unwrap_or_else(|e| mpi_fatal("MPI_Allreduce", &e.into()));
+        comm.allreduce_in_place(&mut limit, ffi::Op::Min)
+            .unwrap_or_else(|e| mpi_fatal("MPI_Allreduce", &e.into()));
         let progress_on = want_thread && thread_level == ThreadLevel::Multiple;
         if want_thread && !progress_on {
             log::warn!(target: "distarr", "progress thread requested but MPI provides {thread_level:?}, not MULTIPLE: running without it");
@@ -232,7 +247,12 @@ impl Runtime {
             .with(|c| c.borrow().upgrade())
             .filter(|i| !i.finalized.get())
             .map(|inner| Runtime { inner })
-            .ok_or_else(|| Error::new(ErrorKind::NotInitialized, "distarr is not initialized (or was finalized)"))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotInitialized,
+                    "distarr is not initialized (or was finalized)",
+                )
+            })
     }
 
     /// Checks that the runtime is still up.
@@ -294,12 +314,21 @@ impl Runtime {
     pub fn agree(&self, what: &str, value: u64) -> Result<()> {
         let mut v = [value, !value];
         self.with_comm(|c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
-        ensure!(v[0] == value && v[1] == !value, CollectiveMismatch, "ranks passed different {what} to a collective call");
+        ensure!(
+            v[0] == value && v[1] == !value,
+            CollectiveMismatch,
+            "ranks passed different {what} to a collective call"
+        );
         Ok(())
     }
 
     pub(crate) fn check_rank(&self, rank: usize) -> Result<()> {
-        ensure!(rank < self.inner.nranks, RankOutOfRange, "rank {rank} out of range 0..{}", self.inner.nranks);
+        ensure!(
+            rank < self.inner.nranks,
+            RankOutOfRange,
+            "rank {rank} out of range 0..{}",
+            self.inner.nranks
+        );
         Ok(())
     }
 
@@ -314,7 +343,11 @@ impl Runtime {
         let mut heap = i.heap.borrow_mut();
         for (wi, w) in heap.windows.iter_mut().enumerate() {
             if let Some(off) = w.alloc.alloc(len) {
-                return heap.insert(Allocation { window: wi, offset: off, len: bytes });
+                return heap.insert(Allocation {
+                    window: wi,
+                    offset: off,
+                    len: bytes,
+                });
             }
         }
         let page = 1u64 << 21;
@@ -326,24 +359,38 @@ impl Runtime {
             heap.total_bytes,
             i.heap_limit
         );
-        let size = usize::try_from(wsize).map_err(|_| Error::new(ErrorKind::OutOfMemory, "window larger than the address space"))?;
-        let mut w = self.create_window(size).unwrap_or_else(|e| mpi_fatal("heap window creation", &e));
-        let off = w.alloc.alloc(len).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "fresh window too small"))?;
+        let size = usize::try_from(wsize)
+            .map_err(|_| Error::new(ErrorKind::OutOfMemory, "window larger than the address space"))?;
+        let mut w = self
+            .create_window(size)
+            .unwrap_or_else(|e| mpi_fatal("heap window creation", &e));
+        let off = w
+            .alloc
+            .alloc(len)
+            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "fresh window too small"))?;
         heap.windows.push(w);
         heap.total_bytes += wsize;
         let wi = heap.windows.len() - 1;
-        heap.insert(Allocation { window: wi, offset: off, len: bytes })
+        heap.insert(Allocation {
+            window: wi,
+            offset: off,
+            len: bytes,
+        })
     }
 
     fn create_window(&self, size: usize) -> Result<HeapWindow> {
         let i = &*self.inner;
         let comm = i.comm.borrow();
-        let comm = comm.as_ref().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
+        let comm = comm
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
         let mut peers = vec![std::ptr::null_mut(); i.nranks];
         let hw = match i.kind {
             WindowKind::Shared => {
                 let node = i.node.borrow();
-                let node = node.as_ref().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
+                let node = node
+                    .as_ref()
+                    .ok_or_else(|| Error::new(ErrorKind::NotInitialized, "finalized"))?;
                 let shm = Win::allocate_shared(size, None, node)?;
                 shm.lock_all(true)?;
                 // Map node ranks to communicator ranks.
@@ -369,12 +416,24 @@ impl Runtime {
                     w.lock_all(true)?;
                     Some(w)
                 };
-                HeapWindow { rma_own, shm: Some(shm), size: size as u64, peers, alloc: Allocator::new(size as u64) }
+                HeapWindow {
+                    rma_own,
+                    shm: Some(shm),
+                    size: size as u64,
+                    peers,
+                    alloc: Allocator::new(size as u64),
+                }
             }
             _ => {
                 let w = Win::allocate(size, None, comm)?;
                 w.lock_all(true)?;
-                HeapWindow { rma_own: Some(w), shm: None, size: size as u64, peers, alloc: Allocator::new(size as u64) }
+                HeapWindow {
+                    rma_own: Some(w),
+                    shm: None,
+                    size: size as u64,
+                    peers,
+                    alloc: Allocator::new(size as u64),
+                }
             }
         };
         // Fresh windows read as zeros on every rank.
@@ -394,9 +453,13 @@ impl Runtime {
         self.agree("segment handles", u64::from(seg.raw()))?;
         let mut heap = i.heap.borrow_mut();
         let a = heap.resolve(seg)?;
-        heap.windows[a.window].rma().flush_all().unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
+        heap.windows[a.window]
+            .rma()
+            .flush_all()
+            .unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
         // Everybody's accesses to the segment are complete before anyone may reuse the memory.
-        self.with_comm(|c| Ok(c.barrier()?)).unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
+        self.with_comm(|c| Ok(c.barrier()?))
+            .unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
         heap.remove(seg)?;
         let freed = heap.windows[a.window].alloc.free(a.offset, a.len);
         debug_assert!(freed, "allocator and slot table disagree");
@@ -437,6 +500,8 @@ impl Runtime {
     /// No other rank may write to this rank's part of `seg`, and no other reference to it may
     /// be used, while the slice lives (e.g. between two [`Runtime::sync`] calls in which only
     /// this rank touches its part).
+    // The slice borrows MPI window memory, not `self`; exclusivity is this unsafe fn's contract.
+    #[allow(clippy::mut_from_ref)]
     pub unsafe fn local_slice_mut(&self, seg: Seg) -> Result<&mut [u8]> {
         let (p, len) = self.local_ptr(seg)?;
         let len = usize::try_from(len).map_err(|_| Error::new(ErrorKind::OutOfBounds, "segment larger than memory"))?;

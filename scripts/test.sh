@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs every distarr test and prints a summary; exits non-zero if any step failed.
+#
+#   1. lint:   cargo fmt --check; cargo clippy -D warnings      (skip with DISTARR_SKIP_LINT=1)
+#   2. tests:  cargo test --release --workspace on Open MPI: unit tests, property tests and the
+#              multi-rank harness tests/multirank.rs (programs at 1-4 ranks under mpirun)
+#   3. mpich:  the runtime's multi-rank tests (names rt_*) on MPICH, built into target/mpich
+#              (skipped with a warning when MPICH is missing, unless CI=true: then it fails)
+#
+# The last line is "N passed, N failed" (steps). Multi-rank timeout per run: DISTARR_TEST_TIMEOUT
+# seconds (default 180). Extra arguments are passed to the test binaries of step 2
+# (e.g. `bash scripts/test.sh rt_ops`).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+# shellcheck source=scripts/mpi-env.sh
+. scripts/mpi-env.sh
+
+passed=0
+failed=0
+results=()
+
+# step NAME COMMAND...: run one step, record and report its outcome; never exits the script.
+step() {
+    local name="$1"
+    shift
+    local start=$SECONDS
+    echo
+    echo "=== [$name] $*"
+    local rc=0
+    "$@" || rc=$?
+    local took=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+        results+=("PASS  $name (${took}s)")
+        echo "=== [$name] passed in ${took}s"
+    else
+        failed=$((failed + 1))
+        results+=("FAIL  $name (exit $rc, ${took}s)")
+        echo "=== [$name] FAILED (exit $rc) after ${took}s"
+    fi
+}
+
+skip() {
+    results+=("SKIP  $1 ($2)")
+    echo
+    echo "=== [$1] SKIPPED: $2"
+}
+
+fail_now() {
+    echo "$1" >&2
+    return 1
+}
+
+# --- 1. lint ---------------------------------------------------------------------------------
+if [ "${DISTARR_SKIP_LINT:-0}" = "1" ]; then
+    skip fmt "DISTARR_SKIP_LINT=1"
+    skip clippy "DISTARR_SKIP_LINT=1"
+else
+    step fmt cargo fmt --all -- --check
+    step clippy cargo clippy --workspace --all-targets --release -- -D warnings
+fi
+
+# --- 2. unit, property and multi-rank tests on Open MPI (the default mpicc/mpirun) --------------
+step test-openmpi cargo test --release --workspace -- "$@"
+
+# --- 3. runtime multi-rank tests on MPICH ------------------------------------------------------
+if command -v mpicc.mpich >/dev/null 2>&1 && command -v mpirun.mpich >/dev/null 2>&1; then
+    step test-mpich env MPICC=mpicc.mpich CARGO_TARGET_DIR=target/mpich DISTARR_MPIRUN=mpirun.mpich \
+        cargo test --release -p distarr --test multirank -- rt_
+elif [ "${CI:-}" = "true" ]; then
+    step test-mpich fail_now "mpicc.mpich/mpirun.mpich not found (run scripts/setup.sh); required in CI"
+else
+    echo
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    echo "!!! MPICH (mpicc.mpich, mpirun.mpich) not found: the MPICH tests are NOT run."
+    echo "!!! Install it with: bash scripts/setup.sh --install-only"
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    skip test-mpich "MPICH not installed"
+fi
+
+# --- summary -----------------------------------------------------------------------------------
+echo
+echo "=== summary"
+for line in "${results[@]}"; do
+    echo "  $line"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
