@@ -243,6 +243,18 @@ mpi_test!(
     [("DISTARR_WINDOW", "allocate")]
 );
 mpi_test!(
+    rt_ops_create_window,
+    "rt_ops",
+    [1, 2, 3, 4],
+    [("DISTARR_WINDOW", "create")]
+);
+mpi_test!(
+    rt_ops_dynamic_window,
+    "rt_ops",
+    [1, 2, 3, 4],
+    [("DISTARR_WINDOW", "dynamic")]
+);
+mpi_test!(
     rt_ops_no_fastpath,
     "rt_ops",
     [1, 2, 3, 4],
@@ -252,3 +264,18 @@ mpi_test!(rt_stress, "rt_stress", [1, 2, 3, 4]);
 mpi_test!(rt_errors, "rt_errors", [1, 2, 3, 4]);
 mpi_test!(rt_progress, "rt_progress", [2, 3]);
 mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
+
+// --- distributed arrays (OpenMPI) ----------------------------------------------------------
+mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
+mpi_test!(
+    arr_diff_no_fastpath,
+    "arr_diff",
+    [2, 3],
+    [("DISTARR_SHM_FASTPATH", "0")]
+);
+mpi_test!(
+    arr_diff_allocate_window,
+    "arr_diff",
+    [3, 4],
+    [("DISTARR_WINDOW", "allocate")]
+);

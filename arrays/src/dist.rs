@@ -92,7 +92,7 @@ impl DimMap {
         let mut out: Vec<Segment> = Vec::new();
         let mut i = lo;
         while i < hi {
-            let end = ((i / self.b + 1) * self.b).min(hi);
+            let end = (i / self.b + 1).saturating_mul(self.b).min(hi);
             let seg = Segment {
                 coord: self.coord_of(i),
                 glo: i,
@@ -132,11 +132,7 @@ pub struct Piece {
 impl Piece {
     /// The box's extent along each dimension.
     pub fn shape(&self) -> Vec<usize> {
-        self.global_hi
-            .iter()
-            .zip(&self.global_lo)
-            .map(|(h, l)| h - l)
-            .collect()
+        self.global_hi.iter().zip(&self.global_lo).map(|(h, l)| h - l).collect()
     }
 
     /// The number of elements in the box.
@@ -201,7 +197,9 @@ impl Distribution {
         if nranks == 0 {
             return Err(Error::invalid("a distribution needs at least one rank"));
         }
-        let total = checked_len(shape)?;
+        // Every rank-local count is at most the global count, so local index arithmetic cannot
+        // overflow once the global count fits `usize`.
+        checked_len(shape)?;
         let ndim = shape.len();
         let (grid, dims) = match &layout {
             Layout::Block | Layout::BlockCyclic { .. } => {
@@ -250,9 +248,6 @@ impl Distribution {
                 (grid, dims)
             }
         };
-        // Every rank-local count is at most the global count, so local arithmetic cannot
-        // overflow once the global count fits.
-        let _ = total;
         Ok(Distribution {
             shape: shape.to_vec(),
             layout,
@@ -306,9 +301,7 @@ impl Distribution {
     /// The grid position a rank occupies, if any.
     fn position(&self, rank: usize) -> Option<usize> {
         match self.layout {
-            Layout::Block | Layout::BlockCyclic { .. } => {
-                (rank < self.grid.size()).then_some(rank)
-            }
+            Layout::Block | Layout::BlockCyclic { .. } => (rank < self.grid.size()).then_some(rank),
             Layout::OnRank(r) => (rank == r).then_some(0),
             Layout::Replicated => (rank < self.nranks).then_some(0),
         }
@@ -329,11 +322,7 @@ impl Distribution {
     }
 
     fn local_shape_at(&self, coords: &[usize]) -> Vec<usize> {
-        self.dims
-            .iter()
-            .zip(coords)
-            .map(|(m, &c)| m.count(c))
-            .collect()
+        self.dims.iter().zip(coords).map(|(m, &c)| m.count(c)).collect()
     }
 
     /// Whether `rank` has a place in the distribution (a grid position). Only such ranks can
@@ -407,12 +396,7 @@ impl Distribution {
     pub fn locate_from(&self, me: usize, idx: &[usize]) -> Result<(usize, usize)> {
         self.check_me(me)?;
         self.check_index(idx)?;
-        let coords: Vec<usize> = self
-            .dims
-            .iter()
-            .zip(idx)
-            .map(|(m, &i)| m.coord_of(i))
-            .collect();
+        let coords: Vec<usize> = self.dims.iter().zip(idx).map(|(m, &i)| m.coord_of(i)).collect();
         let pos = self.grid.rank(&coords)?;
         let mut offset = 0;
         for (m, (&i, &c)) in self.dims.iter().zip(idx.iter().zip(&coords)) {
@@ -424,9 +408,9 @@ impl Distribution {
     /// The global multi-index stored at element `local_offset` of `rank`'s local buffer
     /// (inverse of [`locate_from`](Self::locate_from)).
     pub fn global_index(&self, rank: usize, local_offset: usize) -> Result<Vec<usize>> {
-        let coords = self.coords_of_rank(rank).ok_or_else(|| {
-            Error::out_of_bounds(format!("rank {rank} holds no part of the array"))
-        })?;
+        let coords = self
+            .coords_of_rank(rank)
+            .ok_or_else(|| Error::out_of_bounds(format!("rank {rank} holds no part of the array")))?;
         let lshape = self.local_shape_at(&coords);
         let len: usize = lshape.iter().product();
         if local_offset >= len {
@@ -534,21 +518,17 @@ impl Distribution {
     pub fn piece_runs(&self, piece: &Piece, lo: &[usize], hi: &[usize]) -> Result<Vec<Run>> {
         self.check_region(lo, hi)?;
         let nd = self.ndim();
-        if piece.global_lo.len() != nd || piece.global_hi.len() != nd || piece.local_lo.len() != nd
-        {
+        if piece.global_lo.len() != nd || piece.global_hi.len() != nd || piece.local_lo.len() != nd {
             return Err(Error::invalid("piece does not match the array's dimensions"));
         }
-        let coords = self.coords_of_rank(piece.rank).ok_or_else(|| {
-            Error::out_of_bounds(format!("rank {} holds no part of the array", piece.rank))
-        })?;
+        let coords = self
+            .coords_of_rank(piece.rank)
+            .ok_or_else(|| Error::out_of_bounds(format!("rank {} holds no part of the array", piece.rank)))?;
         let lshape = self.local_shape_at(&coords);
         let ext = piece.shape_checked()?;
         let rext: Vec<usize> = hi.iter().zip(lo).map(|(h, l)| h - l).collect();
         for d in 0..nd {
-            if piece.global_lo[d] < lo[d]
-                || piece.global_hi[d] > hi[d]
-                || piece.local_lo[d] + ext[d] > lshape[d]
-            {
+            if piece.global_lo[d] < lo[d] || piece.global_hi[d] > hi[d] || piece.local_lo[d] + ext[d] > lshape[d] {
                 return Err(Error::out_of_bounds(
                     "piece lies outside the region or the rank's local array",
                 ));
@@ -661,10 +641,7 @@ mod tests {
     fn block_1d_examples() {
         // 10 elements on 4 ranks: blocks of 3 → 3,3,3,1
         let d = Distribution::new(&[10], Layout::Block, 4).unwrap();
-        assert_eq!(
-            (0..4).map(|r| d.local_len(r)).collect::<Vec<_>>(),
-            [3, 3, 3, 1]
-        );
+        assert_eq!((0..4).map(|r| d.local_len(r)).collect::<Vec<_>>(), [3, 3, 3, 1]);
         assert_eq!(d.locate(&[0]).unwrap(), (0, 0));
         assert_eq!(d.locate(&[5]).unwrap(), (1, 2));
         assert_eq!(d.locate(&[9]).unwrap(), (3, 0));
@@ -672,10 +649,7 @@ mod tests {
         assert_eq!(d.max_local_len(), 3);
         // 3 elements on 6 ranks: ranks 3..5 empty
         let d = Distribution::new(&[3], Layout::Block, 6).unwrap();
-        assert_eq!(
-            (0..6).map(|r| d.local_len(r)).collect::<Vec<_>>(),
-            [1, 1, 1, 0, 0, 0]
-        );
+        assert_eq!((0..6).map(|r| d.local_len(r)).collect::<Vec<_>>(), [1, 1, 1, 0, 0, 0]);
         assert!(!d.holds(4));
     }
 
@@ -751,7 +725,14 @@ mod tests {
         assert!(d.global_index(2, 0).is_err());
         assert!(d.global_index(0, 8).is_err());
         // a huge block is the same as a block of the whole dimension
-        let d = Distribution::new(&[4], Layout::BlockCyclic { block: vec![usize::MAX] }, 3).unwrap();
+        let d = Distribution::new(
+            &[4],
+            Layout::BlockCyclic {
+                block: vec![usize::MAX],
+            },
+            3,
+        )
+        .unwrap();
         assert_eq!(d.local_len(0), 4);
     }
 
@@ -778,8 +759,16 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                Run { local_offset: 3, region_offset: 1, len: 1 },
-                Run { local_offset: 6, region_offset: 3, len: 1 },
+                Run {
+                    local_offset: 3,
+                    region_offset: 1,
+                    len: 1
+                },
+                Run {
+                    local_offset: 6,
+                    region_offset: 3,
+                    len: 1
+                },
             ]
         );
         // whole-array region on one rank merges into a single run
@@ -787,7 +776,11 @@ mod tests {
         let p = d.pieces(&[0, 0], &[3, 4]).unwrap();
         assert_eq!(
             d.piece_runs(&p[0], &[0, 0], &[3, 4]).unwrap(),
-            vec![Run { local_offset: 0, region_offset: 0, len: 12 }]
+            vec![Run {
+                local_offset: 0,
+                region_offset: 0,
+                len: 12
+            }]
         );
         // full rows merge: rows 1..3 of a 4x5 single-rank array
         let p = Distribution::new(&[4, 5], Layout::Block, 1)
@@ -851,7 +844,12 @@ mod tests {
             let mut max = 0;
             for r in 0..nranks {
                 let len = d.local_len(r);
-                prop_assert_eq!(len, d.local_shape(r).iter().product::<usize>() * usize::from(d.holds(r) || len > 0 || !shape.is_empty()));
+                if shape.is_empty() {
+                    // 0-d: the local shape is [] either way; local_len says who holds it
+                    prop_assert_eq!(len, usize::from(d.holds(r)));
+                } else {
+                    prop_assert_eq!(len, d.local_shape(r).iter().product::<usize>());
+                }
                 max = max.max(len);
                 let count_r = seen.keys().filter(|(rr, _)| *rr == r).count();
                 match &layout {

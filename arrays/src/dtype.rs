@@ -140,11 +140,11 @@ impl DType {
         let mut chars = rest.chars();
         let kind = chars
             .next()
-            .ok_or_else(|| Error::dtype(format!("empty dtype descriptor {descr:?}")))?;
+            .ok_or_else(|| Error::dtype(format!("unsupported dtype descriptor {descr:?}")))?;
         let size: usize = chars
             .as_str()
             .parse()
-            .map_err(|_| Error::dtype(format!("malformed dtype descriptor {descr:?}")))?;
+            .map_err(|_| Error::dtype(format!("unsupported dtype descriptor {descr:?}")))?;
         let dtype = match (kind, size) {
             ('b', 1) => DType::Bool,
             ('i', 4) => DType::I32,
@@ -160,12 +160,10 @@ impl DType {
         };
         let native_is_little = cfg!(target_endian = "little");
         match order {
-            Some('>') if dtype.size() > 1 => Err(Error::dtype(format!(
-                "big-endian dtype {descr:?} is not supported"
+            Some('>') if dtype.size() > 1 => Err(Error::dtype(format!("big-endian dtype {descr:?} is not supported"))),
+            Some('=') | None if dtype.size() > 1 && !native_is_little => Err(Error::dtype(format!(
+                "native byte order of {descr:?} is big-endian on this host"
             ))),
-            Some('=') | None if dtype.size() > 1 && !native_is_little => Err(Error::dtype(
-                format!("native byte order of {descr:?} is big-endian on this host"),
-            )),
             _ => Ok(dtype),
         }
     }
@@ -177,10 +175,7 @@ impl DType {
 
     /// `true` for the integer types (not `bool`).
     pub fn is_int(self) -> bool {
-        matches!(
-            self,
-            DType::I32 | DType::I64 | DType::U8 | DType::U32 | DType::U64
-        )
+        matches!(self, DType::I32 | DType::I64 | DType::U8 | DType::U32 | DType::U64)
     }
 
     /// `true` for signed integers.
@@ -348,9 +343,7 @@ mod sealed {
 
 /// A Rust type that is the element type of some [`DType`]. Sealed: implemented exactly for
 /// `bool`, `i32`, `i64`, `u8`, `u32`, `u64`, `f32`, `f64`, [`C64`] and [`C128`].
-pub trait Element:
-    Copy + Send + Sync + 'static + PartialEq + fmt::Debug + Default + sealed::Sealed
-{
+pub trait Element: Copy + Send + Sync + 'static + PartialEq + fmt::Debug + Default + sealed::Sealed {
     /// The dtype whose elements have this Rust type.
     const DTYPE: DType;
 
@@ -516,9 +509,7 @@ impl Scalar {
             DType::F32 => Scalar::F32(conv!(re, f32)),
             DType::F64 => Scalar::F64(conv!(re, f64)),
             DType::C64 => Scalar::C64(C64::new(conv!(re, f32), conv!(self.imag_wide(), f32))),
-            DType::C128 => {
-                Scalar::C128(C128::new(conv!(re, f64), conv!(self.imag_wide(), f64)))
-            }
+            DType::C128 => Scalar::C128(C128::new(conv!(re, f64), conv!(self.imag_wide(), f64))),
         }
     }
 
@@ -538,7 +529,22 @@ impl Scalar {
         if nan(self) {
             return dtype.is_float() || dtype.is_complex();
         }
-        back == *self
+        // Integer wrap-around can survive a round trip (-1 → u64::MAX → -1); it always flips
+        // the sign, so compare the exact integer values too.
+        let exact = match (self.as_i128(), there.as_i128()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        exact && back == *self
+    }
+
+    /// The exact value of a bool or integer scalar.
+    fn as_i128(&self) -> Option<i128> {
+        match self.real_wide() {
+            Wide::Bool(b) => Some(i128::from(b)),
+            Wide::Int(i) => Some(i),
+            Wide::F32(_) | Wide::F64(_) => None,
+        }
     }
 
     /// The value's little-endian bytes (`dtype().size()` of them; bool is one byte 0/1).
@@ -604,8 +610,9 @@ impl<T: Element> From<T> for Scalar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::{C128 as Cx128, C64 as Cx64};
     use proptest::prelude::*;
-    use DType::*;
+    use DType::{Bool, C128, C64, F32, F64, I32, I64, U32, U64, U8};
 
     #[test]
     fn codes_sizes_names_descrs() {
@@ -638,12 +645,12 @@ mod tests {
 
     #[test]
     fn element_sizes_match_dtype() {
-        assert_eq!(std::mem::size_of::<C64>(), C64.size());
-        assert_eq!(std::mem::size_of::<C128>(), C128.size());
-        assert_eq!(std::mem::align_of::<C64>(), 4);
+        assert_eq!(std::mem::size_of::<Cx64>(), C64.size());
+        assert_eq!(std::mem::size_of::<Cx128>(), C128.size());
+        assert_eq!(std::mem::align_of::<Cx64>(), 4);
         assert_eq!(<f64 as Element>::DTYPE, F64);
         assert_eq!(<bool as Element>::DTYPE, Bool);
-        assert_eq!(<C128 as Element>::DTYPE, C128);
+        assert_eq!(<Cx128 as Element>::DTYPE, C128);
     }
 
     #[test]
@@ -652,7 +659,10 @@ mod tests {
         assert_eq!(DType::from_npy_descr("f8").unwrap(), F64);
         assert_eq!(DType::from_npy_descr("<u1").unwrap(), U8);
         assert_eq!(DType::from_npy_descr(">u1").unwrap(), U8);
-        assert_eq!(DType::from_npy_descr(">f8").unwrap_err().kind(), crate::ErrorKind::DType);
+        assert_eq!(
+            DType::from_npy_descr(">f8").unwrap_err().kind(),
+            crate::ErrorKind::DType
+        );
         assert!(DType::from_npy_descr(">i4").is_err());
         for bad in ["", "<", "<f", "<f2", "|O", "<U10", "<M8", "<i2", "<fx", "<f8 "] {
             assert!(DType::from_npy_descr(bad).is_err(), "{bad:?}");
@@ -752,35 +762,23 @@ mod tests {
         assert_eq!(Scalar::F64(0.0).cast_to(Bool), Scalar::Bool(false));
         assert_eq!(Scalar::F64(-0.0).cast_to(Bool), Scalar::Bool(false));
         assert_eq!(Scalar::F64(f64::NAN).cast_to(Bool), Scalar::Bool(true));
-        assert_eq!(
-            Scalar::C64(C64::new(0.0, 1.0)).cast_to(Bool),
-            Scalar::Bool(true)
-        );
+        assert_eq!(Scalar::C64(Cx64::new(0.0, 1.0)).cast_to(Bool), Scalar::Bool(true));
         // bool -> numbers
         assert_eq!(Scalar::Bool(true).cast_to(F64), Scalar::F64(1.0));
-        assert_eq!(
-            Scalar::Bool(true).cast_to(C128),
-            Scalar::C128(C128::new(1.0, 0.0))
-        );
+        assert_eq!(Scalar::Bool(true).cast_to(C128), Scalar::C128(Cx128::new(1.0, 0.0)));
         // complex -> real takes real part
+        assert_eq!(Scalar::C128(Cx128::new(2.5, -7.0)).cast_to(F32), Scalar::F32(2.5));
+        assert_eq!(Scalar::C128(Cx128::new(-2.5, 7.0)).cast_to(I32), Scalar::I32(-2));
         assert_eq!(
-            Scalar::C128(C128::new(2.5, -7.0)).cast_to(F32),
-            Scalar::F32(2.5)
-        );
-        assert_eq!(
-            Scalar::C128(C128::new(-2.5, 7.0)).cast_to(I32),
-            Scalar::I32(-2)
-        );
-        assert_eq!(
-            Scalar::C128(C128::new(0.1, 0.2)).cast_to(C64),
-            Scalar::C64(C64::new(0.1f64 as f32, 0.2f64 as f32))
+            Scalar::C128(Cx128::new(0.1, 0.2)).cast_to(C64),
+            Scalar::C64(Cx64::new(0.1f64 as f32, 0.2f64 as f32))
         );
         // u64 -> f32 rounds directly (no double rounding through f64):
         // 2^63 + 2^39 + 1 is just above the f32 midpoint 2^63 + 2^39, so it rounds up.
         let v = (1u64 << 63) + (1u64 << 39) + 1;
         assert_eq!(Scalar::U64(v).cast_to(F32), Scalar::F32(v as f32));
         assert_eq!(v as f32, 9223373136366403584.0f32);
-        assert_eq!(Scalar::zero(C64), Scalar::C64(C64::new(0.0, 0.0)));
+        assert_eq!(Scalar::zero(C64), Scalar::C64(Cx64::new(0.0, 0.0)));
         assert_eq!(Scalar::one(U32), Scalar::U32(1));
     }
 
@@ -800,18 +798,12 @@ mod tests {
     #[test]
     fn bytes_known_values() {
         assert_eq!(Scalar::I32(-2).to_le_bytes(), vec![0xfe, 0xff, 0xff, 0xff]);
-        assert_eq!(
-            Scalar::F64(1.0).to_le_bytes(),
-            vec![0, 0, 0, 0, 0, 0, 0xf0, 0x3f]
-        );
+        assert_eq!(Scalar::F64(1.0).to_le_bytes(), vec![0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
         assert_eq!(Scalar::Bool(true).to_le_bytes(), vec![1]);
-        assert_eq!(
-            Scalar::from_le_bytes(Bool, &[7]).unwrap(),
-            Scalar::Bool(true)
-        );
+        assert_eq!(Scalar::from_le_bytes(Bool, &[7]).unwrap(), Scalar::Bool(true));
         assert!(Scalar::from_le_bytes(F64, &[0; 7]).is_err());
         assert_eq!(
-            Scalar::C64(C64::new(1.0, 2.0)).to_le_bytes(),
+            Scalar::C64(Cx64::new(1.0, 2.0)).to_le_bytes(),
             [1.0f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat()
         );
     }
@@ -820,9 +812,9 @@ mod tests {
     fn element_roundtrip() {
         assert_eq!(f64::from_scalar(Scalar::I32(3)), 3.0);
         assert_eq!(u8::from_scalar(Scalar::F64(-1.5)), 0);
-        assert_eq!(bool::from_scalar(Scalar::U64(2)), true);
+        assert!(bool::from_scalar(Scalar::U64(2)));
         assert_eq!(Scalar::from(5i32), Scalar::I32(5));
-        assert_eq!(C128::from_scalar(Scalar::F32(1.5)), C128::new(1.5, 0.0));
+        assert_eq!(Cx128::from_scalar(Scalar::F32(1.5)), Cx128::new(1.5, 0.0));
     }
 
     fn any_scalar() -> impl Strategy<Value = Scalar> {
@@ -835,8 +827,8 @@ mod tests {
             any::<u64>().prop_map(Scalar::U64),
             any::<f32>().prop_map(Scalar::F32),
             any::<f64>().prop_map(Scalar::F64),
-            (any::<f32>(), any::<f32>()).prop_map(|(a, b)| Scalar::C64(C64::new(a, b))),
-            (any::<f64>(), any::<f64>()).prop_map(|(a, b)| Scalar::C128(C128::new(a, b))),
+            (any::<f32>(), any::<f32>()).prop_map(|(a, b)| Scalar::C64(Cx64::new(a, b))),
+            (any::<f64>(), any::<f64>()).prop_map(|(a, b)| Scalar::C128(Cx128::new(a, b))),
         ]
     }
 

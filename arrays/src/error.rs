@@ -69,10 +69,7 @@ pub struct Error {
 impl Error {
     /// Creates an error of the given kind with a message.
     pub fn new(kind: ErrorKind, msg: impl Into<String>) -> Self {
-        Error {
-            kind,
-            msg: msg.into(),
-        }
+        Error { kind, msg: msg.into() }
     }
 
     /// The error's kind.

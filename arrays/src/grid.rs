@@ -219,7 +219,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn dims_create_is_lexicographic_min(n in 1usize..=200, d in 0usize..=4) {
+        fn dims_create_is_lexicographic_min(n in 1usize..=200, d in 1usize..=4) {
+            prop_assert_eq!(dims_create(n, 0).unwrap(), Vec::<usize>::new());
             let got = dims_create(n, d).unwrap();
             let best = all_factorisations(n, d).into_iter().min().unwrap();
             prop_assert_eq!(got, best);
@@ -231,7 +232,7 @@ mod tests {
             let mut expect_rank = 0;
             // Brute-force row-major enumeration: the last coordinate varies fastest.
             let mut c = vec![0usize; dims.len()];
-            loop {
+            'outer: loop {
                 prop_assert_eq!(g.rank(&c).unwrap(), expect_rank);
                 prop_assert_eq!(g.coords(expect_rank).unwrap(), c.clone());
                 expect_rank += 1;
@@ -239,7 +240,7 @@ mod tests {
                 loop {
                     if k == 0 {
                         prop_assert_eq!(expect_rank, g.size());
-                        return Ok(());
+                        break 'outer;
                     }
                     k -= 1;
                     c[k] += 1;

@@ -16,16 +16,22 @@
 //! * [`npy`]: the `.npy` file header;
 //! * [`rng`]: counter-based random numbers independent of the rank count.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod array;
 pub mod broadcast;
+mod bytes;
 pub mod dist;
 pub mod dtype;
 pub mod error;
 pub mod grid;
+pub mod io;
+pub mod linalg;
 pub mod npy;
+pub mod reduce;
 pub mod rng;
+pub mod ufunc;
 pub mod view;
 
 // ---------------------------------------------------------------------------------------------
@@ -33,7 +39,9 @@ pub mod view;
 // `distarr-runtime` compiles, e.g. `mod array; mod ops;` and their re-exports.
 // ---------------------------------------------------------------------------------------------
 
+pub use array::DistArray;
 pub use dist::{Distribution, Layout, Piece, Run};
+pub use distarr_runtime::AccOp;
 pub use dtype::{DType, Element, Scalar, ScalarKind, C128, C64};
 pub use error::{Error, ErrorKind, Result};
 pub use grid::ProcessGrid;

@@ -14,6 +14,13 @@ pub enum WindowKind {
     /// ranks reach it with loads/stores. When the node is the whole job this window also
     /// serves all RMA; otherwise an `MPI_Win_create` window over the same memory does.
     Shared,
+    /// `MPI_Win_create` over an anonymous memory mapping per segment (Open MPI: osc/rdma, not
+    /// osc/sm). No load/store path. Mostly for benchmarks and for testing the other path.
+    Create,
+    /// `MPI_Win_create_dynamic` with an anonymous memory mapping attached per segment;
+    /// displacements are the target's attached base address plus the offset (the base
+    /// addresses are gathered when the window is created). No load/store path.
+    Dynamic,
 }
 
 /// How remote operations make progress when the target computes without calling MPI.
@@ -31,7 +38,7 @@ pub enum Progress {
 /// Runtime settings. [`Config::from_env`] reads the `DISTARR_*` variables.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Heap window kind (`DISTARR_WINDOW=auto|allocate|shared`).
+    /// Heap window kind (`DISTARR_WINDOW=auto|allocate|shared|create|dynamic`).
     pub window: WindowKind,
     /// Serve node-local gets/puts with memcpy (`DISTARR_SHM_FASTPATH=1|0`, default 1).
     pub shm_fastpath: bool,
@@ -45,7 +52,7 @@ pub struct Config {
     /// Most heap bytes per rank, all windows together (`DISTARR_HEAP_LIMIT`; default: 3/4 of
     /// physical memory divided among the node's ranks).
     pub heap_limit: Option<u64>,
-    /// Set Open MPI's `OMPI_MCA_osc=sm,rdma` and `OMPI_MCA_osc_rdma_priority=1` before
+    /// Set Open MPI's `OMPI_MCA_osc=sm,rdma,pt2pt` and `OMPI_MCA_osc_rdma_priority=50` before
     /// `MPI_Init` when the user has set neither (`DISTARR_SET_MCA=1|0`, default 1).
     pub set_mca_defaults: bool,
 }
@@ -107,7 +114,9 @@ impl Config {
                 "auto" => WindowKind::Auto,
                 "allocate" => WindowKind::Allocate,
                 "shared" => WindowKind::Shared,
-                _ => return Err(bad("DISTARR_WINDOW", &v, "auto, allocate or shared")),
+                "create" => WindowKind::Create,
+                "dynamic" => WindowKind::Dynamic,
+                _ => return Err(bad("DISTARR_WINDOW", &v, "auto, allocate, shared, create or dynamic")),
             };
         }
         if let Some(v) = var("DISTARR_SHM_FASTPATH") {

@@ -2,6 +2,7 @@
 use crate::alloc::Allocator;
 use crate::error::{ensure, Error, ErrorKind, Result};
 use distarr_ffi::Win;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Handle of a collective allocation in the symmetric heap: the same value on every rank.
 ///
@@ -84,6 +85,19 @@ pub(crate) struct HeapWindow {
     /// Base pointer of each rank's memory for load/store access (null when not reachable).
     pub peers: Vec<*mut u8>,
     pub alloc: Allocator,
+    /// Memory of `Create`/`Dynamic` windows: an anonymous mapping that lives (and stays at
+    /// `map_base`) until the MPI window is freed (see `free`).
+    pub mapping: Option<memmap2::MmapMut>,
+    /// Start of `mapping` (null without one).
+    pub map_base: *mut u8,
+    /// Window displacement of each rank's memory: its attached base address for `Dynamic`
+    /// windows, empty (all zero) otherwise. Every RMA operation uses `base_disp[rank] + offset`.
+    pub base_disp: Vec<u64>,
+    /// Do 64-bit compare-and-swap to this rank with a CPU atomic ([`HeapWindow::local_cas_u64`])
+    /// instead of `MPI_Compare_and_swap`, which segfaults there on Open MPI < 4.1.5 osc/rdma
+    /// (`mca_btl_vader_emu_acswap` sends to the absent self endpoint). Correct because vader
+    /// executes other ranks' emulated 64-bit atomics with CPU atomics in the target process.
+    pub cas_self_local: bool,
 }
 
 impl HeapWindow {
@@ -97,16 +111,45 @@ impl HeapWindow {
     }
 
     pub fn local_base(&self) -> *mut u8 {
-        match &self.shm {
-            Some(w) => w.base(),
-            None => self.rma().base(),
+        match (&self.shm, &self.mapping) {
+            (Some(w), _) => w.base(),
+            (None, Some(_)) => self.map_base,
+            (None, None) => self.rma().base(),
         }
     }
 
-    /// Frees the MPI windows (**collective**): the RMA window first, then the memory.
+    /// 64-bit compare-and-swap on byte `offset` of this rank's own window memory with a CPU
+    /// atomic (see `cas_self_local`); returns the old value. The caller has bounds-checked
+    /// `offset .. offset + 8`, checked 8-byte alignment, and flushed its operations to itself.
+    pub fn local_cas_u64(&self, offset: u64, compare: u64, swap: u64) -> u64 {
+        // SAFETY: `offset + 8 <= size` and `offset % 8 == 0` (caller), and the local base is
+        // page-aligned, so the pointer is in bounds and aligned for an AtomicU64.
+        let p = unsafe { self.local_base().add(offset as usize) }.cast::<u64>();
+        // SAFETY:
+        // - `p` is valid and aligned (above) for the window's life, which outlives `self`'s borrow;
+        // - all concurrent accesses to the word are atomic: other ranks' 64-bit MPI atomics are
+        //   executed with CPU atomics in this process (see `cas_self_local`).
+        let a = unsafe { AtomicU64::from_ptr(p) };
+        match a.compare_exchange(compare, swap, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    /// The window displacement of byte `offset` of `rank`'s memory, for RMA calls (never for
+    /// the load/store path: `peers` is null wherever `base_disp` is non-zero).
+    #[inline]
+    pub fn rma_disp(&self, rank: usize, offset: u64) -> u64 {
+        self.base_disp.get(rank).map_or(offset, |b| b + offset)
+    }
+
+    /// Frees the MPI windows (**collective**): the RMA window first, then the memory (the
+    /// mapping of `Create`/`Dynamic` windows is unmapped when `self` drops, after the window).
     pub fn free(mut self) -> Result<()> {
         if let Some(w) = self.rma_own.take() {
             w.unlock_all()?;
+            if !self.base_disp.is_empty() {
+                w.detach(self.map_base)?;
+            }
             w.free()?;
         }
         if let Some(w) = self.shm.take() {

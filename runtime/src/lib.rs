@@ -23,6 +23,7 @@ mod heap;
 mod logger;
 mod ops;
 mod runtime;
+mod seq;
 
 pub use config::{parse_bytes, Config, Progress, WindowKind};
 pub use distarr_ffi::{Flavor, ThreadLevel};
@@ -31,6 +32,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use heap::Seg;
 pub use ops::{to_usize, Request};
 pub use runtime::{CommSource, Runtime, RuntimeInfo};
+pub use seq::{SEQ_HEADER_BYTES, SEQ_INLINE_BYTES};
 
 /// Re-exported so front ends can pass communicators in (e.g. from Fortran) without naming
 /// `distarr-ffi` themselves.

@@ -59,7 +59,9 @@ impl Request<'_> {
 }
 
 impl Runtime {
-    /// Resolves a target: rank range, segment handle, bounds. Returns the window displacement.
+    /// Resolves a target: rank range, segment handle, bounds. Returns the window displacement
+    /// (for dynamic windows it includes the target's base address; the load/store path, which
+    /// adds it to `peers[rank]`, only exists on windows where that base is zero).
     fn target<'h>(
         &self,
         heap: &'h crate::heap::Heap,
@@ -70,8 +72,8 @@ impl Runtime {
     ) -> Result<(&'h HeapWindow, u64)> {
         self.check_rank(rank)?;
         let a = heap.resolve(seg)?;
-        let disp = a.disp(offset, len as u64)?;
-        Ok((&heap.windows[a.window], disp))
+        let w = &heap.windows[a.window];
+        Ok((w, w.rma_disp(rank, a.disp(offset, len as u64)?)))
     }
 
     fn check_aligned<T>(offset: u64) -> Result<()> {
@@ -273,6 +275,18 @@ impl Runtime {
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, std::mem::size_of::<T>())?;
+        if rank == i.rank && w.cas_self_local && std::mem::size_of::<T>() == 8 {
+            // MPI_Compare_and_swap would segfault here (see HeapWindow::cas_self_local).
+            w.rma().flush(rank)?;
+            // SAFETY: T is an 8-byte integer type (integer class, size checked above): same
+            // size as u64, and every bit pattern is valid for both.
+            let c = unsafe { std::mem::transmute_copy::<T, u64>(&compare) };
+            // SAFETY: as above.
+            let s = unsafe { std::mem::transmute_copy::<T, u64>(&swap) };
+            let old = w.local_cas_u64(disp - w.rma_disp(rank, 0), c, s);
+            // SAFETY: as above.
+            return Ok(unsafe { std::mem::transmute_copy::<u64, T>(&old) });
+        }
         let mut result = compare;
         // SAFETY: the three values live on this stack frame until the flush below; the target
         // element was bounds-checked and is aligned.
@@ -285,4 +299,62 @@ impl Runtime {
 /// Converts a byte count to `usize` for local buffers.
 pub fn to_usize(n: u64) -> Result<usize> {
     usize::try_from(n).map_err(|_| Error::new(ErrorKind::OutOfBounds, format!("{n} bytes exceed the address space")))
+}
+
+impl Runtime {
+    /// [`Runtime::get_nb`] into memory the caller owns by other means (a C buffer): the request
+    /// does not borrow it. One-sided, non-blocking; `len` bytes land at `dst` once the request
+    /// completes ([`Request::wait`], [`Request::test`] returning true, or dropping it).
+    ///
+    /// # Safety
+    /// - `dst` is valid for writes of `len` bytes (it may be dangling when `len == 0`);
+    /// - nothing reads or writes those bytes, and they are not freed, until the request has
+    ///   completed;
+    /// - the request is completed (or dropped) before the runtime is finalized.
+    #[doc(alias = "MPI_Rget")]
+    pub unsafe fn get_nb_raw(
+        &self,
+        dst: *mut u8,
+        len: usize,
+        rank: usize,
+        seg: Seg,
+        offset: u64,
+    ) -> Result<Request<'static>> {
+        let dst: &'static mut [u8] = if len == 0 {
+            &mut []
+        } else {
+            // SAFETY: `dst` is valid for `len` writable bytes that nothing else touches until the
+            // request completes (this function's contract); the request carries the `'static`
+            // lifetime, whose honesty the same contract provides.
+            unsafe { std::slice::from_raw_parts_mut(dst, len) }
+        };
+        self.get_nb(dst, rank, seg, offset)
+    }
+
+    /// [`Runtime::put_nb`] from memory the caller owns by other means (a C buffer): the request
+    /// does not borrow it. One-sided, non-blocking; `src` may be reused once the request
+    /// completes locally; remote completion needs [`Runtime::flush`].
+    ///
+    /// # Safety
+    /// - `src` is valid for reads of `len` bytes (it may be dangling when `len == 0`);
+    /// - nothing writes those bytes, and they are not freed, until the request has completed;
+    /// - the request is completed (or dropped) before the runtime is finalized.
+    #[doc(alias = "MPI_Rput")]
+    pub unsafe fn put_nb_raw(
+        &self,
+        rank: usize,
+        seg: Seg,
+        offset: u64,
+        src: *const u8,
+        len: usize,
+    ) -> Result<Request<'static>> {
+        let src: &'static [u8] = if len == 0 {
+            &[]
+        } else {
+            // SAFETY: `src` is valid for `len` readable bytes that nobody writes until the
+            // request completes (this function's contract).
+            unsafe { std::slice::from_raw_parts(src, len) }
+        };
+        self.put_nb(rank, seg, offset, src)
+    }
 }

@@ -105,6 +105,24 @@ fn mpi_fatal(what: &str, e: &Error) -> ! {
     ffi::abort(70)
 }
 
+/// Whether MPI is Open MPI older than 4.1.5, whose osc/rdma segfaults on a 64-bit
+/// `MPI_Compare_and_swap` to the calling rank (`create`/`dynamic` windows use osc/rdma).
+fn ompi_cas_self_bug() -> bool {
+    ffi::flavor() == Flavor::OpenMpi
+        && ffi::library_version()
+            .ok()
+            .and_then(|v| parse_ompi_version(&v))
+            .is_some_and(|v| v < (4, 1, 5))
+}
+
+/// `(major, minor, release)` from an `MPI_Get_library_version` string like
+/// `Open MPI v4.1.4, package: ...`.
+fn parse_ompi_version(s: &str) -> Option<(u32, u32, u32)> {
+    let rest = &s[s.find("Open MPI v")? + "Open MPI v".len()..];
+    let mut it = rest.split(|c: char| !c.is_ascii_digit()).map(|x| x.parse::<u32>().ok());
+    Some((it.next()??, it.next()??, it.next()??))
+}
+
 fn physical_memory() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
@@ -122,10 +140,11 @@ impl Runtime {
     ///
     /// Calls `MPI_Init_thread` if the program has not (and then `MPI_Finalize` when the last
     /// runtime finalises); otherwise uses the running MPI and leaves finalising to the program.
-    /// On Open MPI, before initialising MPI it sets `OMPI_MCA_osc=sm,rdma` and
-    /// `OMPI_MCA_osc_rdma_priority=1` when neither is set (`config.set_mca_defaults`), so
-    /// `MPI_Win_allocate` windows use osc/sm, which is correct for 64-bit compare-and-swap
-    /// where osc/rdma 4.1.4 segfaults.
+    /// On Open MPI, before initialising MPI it sets `OMPI_MCA_osc=sm,rdma,pt2pt` and
+    /// `OMPI_MCA_osc_rdma_priority=50` when neither is set (`config.set_mca_defaults`), so
+    /// `MPI_Win_allocate` windows use osc/sm (priority 100), which is correct for 64-bit
+    /// compare-and-swap where osc/rdma 4.1.4 segfaults; `MPI_Win_create`/`create_dynamic`
+    /// windows use osc/rdma, and osc/pt2pt (priority 10) where osc/rdma refuses (1 rank).
     pub fn init_with(config: Config, source: CommSource) -> Result<Runtime> {
         let finalized = ffi::finalized()?;
         ensure!(
@@ -150,8 +169,9 @@ impl Runtime {
                 && std::env::var_os("OMPI_MCA_osc").is_none()
                 && std::env::var_os("OMPI_MCA_osc_rdma_priority").is_none()
             {
-                std::env::set_var("OMPI_MCA_osc", "sm,rdma");
-                std::env::set_var("OMPI_MCA_osc_rdma_priority", "1");
+                // osc/sm (100) > osc/rdma (50) > osc/pt2pt (10): see the doc comment above.
+                std::env::set_var("OMPI_MCA_osc", "sm,rdma,pt2pt");
+                std::env::set_var("OMPI_MCA_osc_rdma_priority", "50");
             }
             let level = if want_thread {
                 ThreadLevel::Multiple
@@ -422,9 +442,46 @@ impl Runtime {
                     size: size as u64,
                     peers,
                     alloc: Allocator::new(size as u64),
+                    mapping: None,
+                    map_base: std::ptr::null_mut(),
+                    base_disp: Vec::new(),
+                    cas_self_local: false,
                 }
             }
-            _ => {
+            WindowKind::Create | WindowKind::Dynamic => {
+                let mut mapping = memmap2::MmapMut::map_anon(size)
+                    .map_err(|e| Error::new(ErrorKind::OutOfMemory, format!("mmap of {size} bytes: {e}")))?;
+                let base = mapping.as_mut_ptr();
+                let (w, base_disp) = if i.kind == WindowKind::Create {
+                    // SAFETY:
+                    // - `base` points to the `size` bytes of `mapping`, which moves into the
+                    //   same HeapWindow and is unmapped only after the window is freed
+                    //   (HeapWindow::free frees the window; the mapping drops afterwards);
+                    // - local access follows the runtime's RMA rules (flush + win_sync).
+                    (unsafe { Win::create(base, size, None, comm)? }, Vec::new())
+                } else {
+                    let w = Win::create_dynamic(None, comm)?;
+                    // SAFETY: as for `Win::create` above: the mapping outlives the attachment
+                    // (HeapWindow::free detaches it before freeing the window).
+                    unsafe { w.attach(base, size)? };
+                    let mut all = vec![0u64; i.nranks];
+                    comm.allgather(&[Win::address(base)?], &mut all)?;
+                    (w, all)
+                };
+                w.lock_all(true)?;
+                HeapWindow {
+                    rma_own: Some(w),
+                    shm: None,
+                    size: size as u64,
+                    peers,
+                    alloc: Allocator::new(size as u64),
+                    mapping: Some(mapping),
+                    map_base: base,
+                    base_disp,
+                    cas_self_local: ompi_cas_self_bug(),
+                }
+            }
+            WindowKind::Allocate | WindowKind::Auto => {
                 let w = Win::allocate(size, None, comm)?;
                 w.lock_all(true)?;
                 HeapWindow {
@@ -433,6 +490,10 @@ impl Runtime {
                     size: size as u64,
                     peers,
                     alloc: Allocator::new(size as u64),
+                    mapping: None,
+                    map_base: std::ptr::null_mut(),
+                    base_disp: Vec::new(),
+                    cas_self_local: false,
                 }
             }
         };
@@ -651,5 +712,21 @@ impl Runtime {
             ffi::finalize()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ompi_version;
+
+    #[test]
+    fn ompi_versions_parse() {
+        assert_eq!(
+            parse_ompi_version("Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4"),
+            Some((4, 1, 4))
+        );
+        assert_eq!(parse_ompi_version("Open MPI v5.0.10rc1"), Some((5, 0, 10)));
+        assert!(parse_ompi_version("Open MPI v4.1.4") < Some((4, 1, 5)));
+        assert_eq!(parse_ompi_version("MPICH Version: 4.0.2"), None);
     }
 }

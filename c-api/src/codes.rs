@@ -1,0 +1,294 @@
+//! Integer codes of the C ABI: dtypes, accumulate/reduce operations, ufuncs, execution modes.
+use crate::status::{check, CError, CResult, DISTARR_ERR_ARG, DISTARR_ERR_OP};
+use distarr_runtime::{AccOp, ReduceOp};
+
+// --- dtypes (the same numbering as distarr-arrays' DType) ------------------------------------
+/// `bool`, one byte holding 0 or 1.
+pub const DISTARR_DTYPE_BOOL: i32 = 0;
+/// `int32_t`.
+pub const DISTARR_DTYPE_I32: i32 = 1;
+/// `int64_t`.
+pub const DISTARR_DTYPE_I64: i32 = 2;
+/// `uint8_t`.
+pub const DISTARR_DTYPE_U8: i32 = 3;
+/// `uint32_t`.
+pub const DISTARR_DTYPE_U32: i32 = 4;
+/// `uint64_t`.
+pub const DISTARR_DTYPE_U64: i32 = 5;
+/// `float`.
+pub const DISTARR_DTYPE_F32: i32 = 6;
+/// `double`.
+pub const DISTARR_DTYPE_F64: i32 = 7;
+/// `float complex` (two floats). Not accepted by the PGAS atomics.
+pub const DISTARR_DTYPE_C64: i32 = 8;
+/// `double complex` (two doubles). Not accepted by the PGAS atomics.
+pub const DISTARR_DTYPE_C128: i32 = 9;
+
+// --- accumulate / fetch-op / reduce operations ------------------------------------------------
+/// `target += x`.
+pub const DISTARR_OP_SUM: i32 = 0;
+/// `target *= x`.
+pub const DISTARR_OP_PROD: i32 = 1;
+/// `target = min(target, x)`.
+pub const DISTARR_OP_MIN: i32 = 2;
+/// `target = max(target, x)`.
+pub const DISTARR_OP_MAX: i32 = 3;
+/// `target &= x` (integers and bool).
+pub const DISTARR_OP_BAND: i32 = 4;
+/// `target |= x` (integers and bool).
+pub const DISTARR_OP_BOR: i32 = 5;
+/// `target ^= x` (integers and bool).
+pub const DISTARR_OP_BXOR: i32 = 6;
+/// `target = x` (atomic per element). Not a reduction.
+pub const DISTARR_OP_REPLACE: i32 = 7;
+/// Leaves the target unchanged: with `distarr_fetch_op`, an atomic read. Not a reduction, not
+/// accepted by `distarr_acc`.
+pub const DISTARR_OP_NO_OP: i32 = 8;
+
+// --- ufuncs (NumPy names; used by the array functions) -----------------------------------------
+/// `np.add`
+pub const DISTARR_UFUNC_ADD: i32 = 0;
+/// `np.subtract`
+pub const DISTARR_UFUNC_SUBTRACT: i32 = 1;
+/// `np.multiply`
+pub const DISTARR_UFUNC_MULTIPLY: i32 = 2;
+/// `np.divide` (true division)
+pub const DISTARR_UFUNC_DIVIDE: i32 = 3;
+/// `np.floor_divide`
+pub const DISTARR_UFUNC_FLOOR_DIVIDE: i32 = 4;
+/// `np.remainder`
+pub const DISTARR_UFUNC_REMAINDER: i32 = 5;
+/// `np.power`
+pub const DISTARR_UFUNC_POWER: i32 = 6;
+/// `np.maximum`
+pub const DISTARR_UFUNC_MAXIMUM: i32 = 7;
+/// `np.minimum`
+pub const DISTARR_UFUNC_MINIMUM: i32 = 8;
+/// `np.equal`
+pub const DISTARR_UFUNC_EQUAL: i32 = 9;
+/// `np.not_equal`
+pub const DISTARR_UFUNC_NOT_EQUAL: i32 = 10;
+/// `np.less`
+pub const DISTARR_UFUNC_LESS: i32 = 11;
+/// `np.less_equal`
+pub const DISTARR_UFUNC_LESS_EQUAL: i32 = 12;
+/// `np.greater`
+pub const DISTARR_UFUNC_GREATER: i32 = 13;
+/// `np.greater_equal`
+pub const DISTARR_UFUNC_GREATER_EQUAL: i32 = 14;
+/// `np.logical_and`
+pub const DISTARR_UFUNC_LOGICAL_AND: i32 = 15;
+/// `np.logical_or`
+pub const DISTARR_UFUNC_LOGICAL_OR: i32 = 16;
+/// `np.logical_xor`
+pub const DISTARR_UFUNC_LOGICAL_XOR: i32 = 17;
+/// `np.bitwise_and`
+pub const DISTARR_UFUNC_BITWISE_AND: i32 = 18;
+/// `np.bitwise_or`
+pub const DISTARR_UFUNC_BITWISE_OR: i32 = 19;
+/// `np.bitwise_xor`
+pub const DISTARR_UFUNC_BITWISE_XOR: i32 = 20;
+/// `np.arctan2`
+pub const DISTARR_UFUNC_ARCTAN2: i32 = 21;
+/// `np.hypot`
+pub const DISTARR_UFUNC_HYPOT: i32 = 22;
+/// `np.negative` (unary ufuncs from here on)
+pub const DISTARR_UFUNC_NEGATIVE: i32 = 64;
+/// `np.absolute`
+pub const DISTARR_UFUNC_ABSOLUTE: i32 = 65;
+/// `np.sqrt`
+pub const DISTARR_UFUNC_SQRT: i32 = 66;
+/// `np.exp`
+pub const DISTARR_UFUNC_EXP: i32 = 67;
+/// `np.log`
+pub const DISTARR_UFUNC_LOG: i32 = 68;
+/// `np.sin`
+pub const DISTARR_UFUNC_SIN: i32 = 69;
+/// `np.cos`
+pub const DISTARR_UFUNC_COS: i32 = 70;
+/// `np.tan`
+pub const DISTARR_UFUNC_TAN: i32 = 71;
+/// `np.floor`
+pub const DISTARR_UFUNC_FLOOR: i32 = 72;
+/// `np.ceil`
+pub const DISTARR_UFUNC_CEIL: i32 = 73;
+/// `np.logical_not`
+pub const DISTARR_UFUNC_LOGICAL_NOT: i32 = 74;
+/// `np.invert` (bitwise not)
+pub const DISTARR_UFUNC_INVERT: i32 = 75;
+/// `np.square`
+pub const DISTARR_UFUNC_SQUARE: i32 = 76;
+/// `np.sign`
+pub const DISTARR_UFUNC_SIGN: i32 = 77;
+/// `np.log10`
+pub const DISTARR_UFUNC_LOG10: i32 = 78;
+/// `np.log2`
+pub const DISTARR_UFUNC_LOG2: i32 = 79;
+/// `np.tanh`
+pub const DISTARR_UFUNC_TANH: i32 = 80;
+/// `np.arcsin`
+pub const DISTARR_UFUNC_ARCSIN: i32 = 81;
+/// `np.arccos`
+pub const DISTARR_UFUNC_ARCCOS: i32 = 82;
+/// `np.arctan`
+pub const DISTARR_UFUNC_ARCTAN: i32 = 83;
+/// `np.isnan`
+pub const DISTARR_UFUNC_ISNAN: i32 = 84;
+/// `np.isinf`
+pub const DISTARR_UFUNC_ISINF: i32 = 85;
+/// `np.isfinite`
+pub const DISTARR_UFUNC_ISFINITE: i32 = 86;
+/// `np.reciprocal`
+pub const DISTARR_UFUNC_RECIPROCAL: i32 = 87;
+
+// --- execution modes -----------------------------------------------------------------------------
+/// `distarr_init_mode`: take the mode from `DISTARR_MODE` (`spmd`, the default, or `sequential`).
+pub const DISTARR_MODE_ENV: i32 = 0;
+/// Every rank runs the program (SPMD).
+pub const DISTARR_MODE_SPMD: i32 = 1;
+/// Only rank 0 runs the program; the other ranks serve its commands (see the header's preamble).
+pub const DISTARR_MODE_SEQUENTIAL: i32 = 2;
+
+/// Execution mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Spmd,
+    Sequential,
+}
+
+impl Mode {
+    pub fn code(self) -> i32 {
+        match self {
+            Mode::Spmd => DISTARR_MODE_SPMD,
+            Mode::Sequential => DISTARR_MODE_SEQUENTIAL,
+        }
+    }
+
+    /// The mode for a `DISTARR_MODE_*` code (`DISTARR_MODE_ENV` reads `DISTARR_MODE`).
+    pub fn from_code(code: i32) -> CResult<Mode> {
+        match code {
+            DISTARR_MODE_SPMD => Ok(Mode::Spmd),
+            DISTARR_MODE_SEQUENTIAL => Ok(Mode::Sequential),
+            DISTARR_MODE_ENV => {
+                let v = std::env::var("DISTARR_MODE").unwrap_or_default();
+                match v.trim().to_ascii_lowercase().as_str() {
+                    "" | "spmd" => Ok(Mode::Spmd),
+                    "sequential" | "seq" => Ok(Mode::Sequential),
+                    other => Err(CError::new(
+                        DISTARR_ERR_ARG,
+                        format!("DISTARR_MODE={other:?}: expected `spmd` or `sequential`"),
+                    )),
+                }
+            }
+            _ => Err(CError::new(
+                DISTARR_ERR_ARG,
+                format!("unknown mode code {code}"),
+            )),
+        }
+    }
+}
+
+/// The accumulate operation for an op code.
+pub(crate) fn acc_op(op: i32) -> CResult<AccOp> {
+    Ok(match op {
+        DISTARR_OP_SUM => AccOp::Sum,
+        DISTARR_OP_PROD => AccOp::Prod,
+        DISTARR_OP_MIN => AccOp::Min,
+        DISTARR_OP_MAX => AccOp::Max,
+        DISTARR_OP_BAND => AccOp::Band,
+        DISTARR_OP_BOR => AccOp::Bor,
+        DISTARR_OP_BXOR => AccOp::Bxor,
+        DISTARR_OP_REPLACE => AccOp::Replace,
+        DISTARR_OP_NO_OP => AccOp::NoOp,
+        _ => return Err(CError::new(DISTARR_ERR_OP, format!("unknown operation code {op}"))),
+    })
+}
+
+/// The reduction for an op code (`REPLACE` and `NO_OP` are not reductions).
+pub(crate) fn reduce_op(op: i32) -> CResult<ReduceOp> {
+    Ok(match op {
+        DISTARR_OP_SUM => ReduceOp::Sum,
+        DISTARR_OP_PROD => ReduceOp::Prod,
+        DISTARR_OP_MIN => ReduceOp::Min,
+        DISTARR_OP_MAX => ReduceOp::Max,
+        DISTARR_OP_BAND => ReduceOp::Band,
+        DISTARR_OP_BOR => ReduceOp::Bor,
+        DISTARR_OP_BXOR => ReduceOp::Bxor,
+        DISTARR_OP_REPLACE | DISTARR_OP_NO_OP => {
+            return Err(CError::new(
+                DISTARR_ERR_OP,
+                format!("operation code {op} (REPLACE/NO_OP) is not a reduction"),
+            ))
+        }
+        _ => return Err(CError::new(DISTARR_ERR_OP, format!("unknown operation code {op}"))),
+    })
+}
+
+/// Checks that a dtype code is one of `DISTARR_DTYPE_*` that the PGAS atomics accept, and that
+/// `op` (by whether it is bitwise, `bitwise`; or arithmetic, `arith`) applies to it.
+pub(crate) fn check_dtype_op(dtype: i32, bitwise: bool, arith: bool) -> CResult<()> {
+    check!(
+        (DISTARR_DTYPE_BOOL..=DISTARR_DTYPE_C128).contains(&dtype),
+        DISTARR_ERR_DTYPE,
+        "unknown dtype code {dtype}"
+    );
+    check!(
+        dtype != DISTARR_DTYPE_C64 && dtype != DISTARR_DTYPE_C128,
+        DISTARR_ERR_DTYPE,
+        "complex dtypes are not supported by one-sided accumulate/atomics"
+    );
+    let float = dtype == DISTARR_DTYPE_F32 || dtype == DISTARR_DTYPE_F64;
+    check!(
+        !(bitwise && float),
+        DISTARR_ERR_DTYPE,
+        "bitwise operations are not defined for floating-point dtype {dtype}"
+    );
+    check!(
+        !(arith && dtype == DISTARR_DTYPE_BOOL),
+        DISTARR_ERR_DTYPE,
+        "SUM/PROD are not defined for BOOL (use BOR/BAND/BXOR, MIN/MAX, or DTYPE_U8)"
+    );
+    Ok(())
+}
+
+/// Runs `$body` with `$t` bound to the Rust type of a checked dtype code (call
+/// [`check_dtype_op`] first; complex dtypes do not reach here).
+macro_rules! with_dtype {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            $crate::codes::DISTARR_DTYPE_BOOL | $crate::codes::DISTARR_DTYPE_U8 => {
+                type $t = u8;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_I32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_I64 => {
+                type $t = i64;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_U32 => {
+                type $t = u32;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_U64 => {
+                type $t = u64;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_F32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::codes::DISTARR_DTYPE_F64 => {
+                type $t = f64;
+                $body
+            }
+            other => Err($crate::status::CError::new(
+                $crate::status::DISTARR_ERR_DTYPE,
+                format!("dtype code {other} is not supported here"),
+            )),
+        }
+    };
+}
+pub(crate) use with_dtype;
