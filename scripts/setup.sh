@@ -29,8 +29,9 @@ done
 log() { echo "setup: $*"; }
 
 # --- system packages -----------------------------------------------------------------------
+# fonts-dejavu-core: the TrueType font `distarr-bench --plot` draws its labels with.
 packages=(openmpi-bin libopenmpi-dev mpich libmpich-dev libclang-dev pkg-config gfortran valgrind
-          python3-numpy)
+          python3-numpy fonts-dejavu-core)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -102,6 +103,9 @@ fi
 log "building (release)"
 cargo build --release --workspace
 cargo build --release --workspace --examples
+# pkg-config file of libdistarr (the C ABI): <target>/release/pkgconfig/distarr.pc
+pc="$(bash scripts/distarr-pc.sh)"
+log "wrote $pc (use: PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs distarr)"
 
 if [ "$run_demo" -eq 0 ]; then
     exit 0

@@ -67,12 +67,12 @@ else
 fi
 
 # --- 2. unit, property and multi-rank tests on Open MPI (the default mpicc/mpirun) --------------
-step test-openmpi cargo test --release --workspace -- "$@"
+step test-openmpi cargo test --release --workspace --no-fail-fast -- "$@"
 
 # --- 3. runtime multi-rank tests on MPICH ------------------------------------------------------
 if command -v mpicc.mpich >/dev/null 2>&1 && command -v mpirun.mpich >/dev/null 2>&1; then
     step test-mpich env MPICC=mpicc.mpich CARGO_TARGET_DIR=target/mpich DISTARR_MPIRUN=mpirun.mpich \
-        cargo test --release -p distarr --test multirank -- rt_ --skip rt_large
+        cargo test --release --no-fail-fast -p distarr --test multirank -- rt_ --skip rt_large
 elif [ "${CI:-}" = "true" ]; then
     step test-mpich fail_now "mpicc.mpich/mpirun.mpich not found (run scripts/setup.sh); required in CI"
 else

@@ -22,6 +22,10 @@
 //! - Combined stdout+stderr of every run is kept in `<target>/multirank-logs/PROG[-VAR=value...]-nN.log`.
 //!
 //! Add a test with `mpi_test!(name, "program", [rank counts], [("VAR", "value"), ...]);`.
+//!
+//! C and Fortran programs (`c-api/tests/*.c`, `*.f90`) follow the same conventions; they are
+//! built against `libdistarr` through `pkg-config distarr` (see [`c_programs_dir`]) and added
+//! with `mpi_c_test!` (same arguments).
 //! Name tests of runtime programs `rt_*`: `scripts/test.sh` runs those on MPICH too.
 
 use std::fs::File;
@@ -95,6 +99,140 @@ fn programs_dir() -> &'static Path {
     }
 }
 
+/// The result of building libdistarr and the C/Fortran test programs of `c-api/tests`.
+static C_BUILD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Runs a build command; an error carries the command and the end of its output.
+fn build_step(cmd: &mut Command) -> Result<(), String> {
+    let desc = format!("{cmd:?}");
+    let output = cmd
+        .current_dir(workspace_dir())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {desc}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{desc} failed ({}):\n{}{}",
+            output.status,
+            tail(&String::from_utf8_lossy(&output.stdout), TAIL_LINES),
+            tail(&String::from_utf8_lossy(&output.stderr), TAIL_LINES)
+        ))
+    }
+}
+
+/// Builds `libdistarr` (`cargo build --release -p distarr-capi`), writes its pkg-config file
+/// (`scripts/distarr-pc.sh`), and compiles each `c-api/tests/*.c` with `${MPICC:-mpicc}` via
+/// `pkg-config distarr` and each `c-api/tests/*.f90` with `${MPIF90:-mpif90}` and the
+/// `distarr_f` module, into `<target>/release/c-tests/`. Once per test process.
+fn c_programs_dir() -> &'static Path {
+    let built = C_BUILD.get_or_init(|| {
+        let target = target_dir();
+        let release = target.join("release");
+        let out = release.join("c-tests");
+        build_step(
+            Command::new(env!("CARGO"))
+                .args(["build", "--release", "-p", "distarr-capi"])
+                .env("CARGO_TARGET_DIR", &target),
+        )?;
+        build_step(Command::new("bash").arg("scripts/distarr-pc.sh").arg(&target))?;
+        std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let pc_path = release.join("pkgconfig");
+        let pkg = Command::new("pkg-config")
+            .args(["--cflags", "--libs", "distarr"])
+            .env("PKG_CONFIG_PATH", &pc_path)
+            .output()
+            .map_err(|e| format!("cannot run pkg-config: {e}"))?;
+        if !pkg.status.success() {
+            return Err(format!(
+                "pkg-config distarr failed: {}",
+                String::from_utf8_lossy(&pkg.stderr)
+            ));
+        }
+        let flags: Vec<String> = String::from_utf8_lossy(&pkg.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let rpath = format!("-Wl,-rpath,{}", release.display());
+        let mpicc = std::env::var("MPICC").unwrap_or_else(|_| "mpicc".to_string());
+        let mpif90 = std::env::var("MPIF90").unwrap_or_else(|_| "mpif90".to_string());
+        let tests = workspace_dir().join("c-api/tests");
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(&tests)
+            .map_err(|e| format!("cannot list {}: {e}", tests.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        sources.sort();
+        let module = workspace_dir().join("c-api/fortran/distarr_f.f90");
+        let mod_dir = out.join("fortran-modules");
+        std::fs::create_dir_all(&mod_dir).map_err(|e| format!("cannot create {}: {e}", mod_dir.display()))?;
+        for src in sources {
+            let (Some(stem), Some(ext)) = (src.file_stem(), src.extension()) else {
+                continue;
+            };
+            let exe = out.join(stem);
+            match ext.to_str() {
+                Some("c") => build_step(
+                    Command::new(&mpicc)
+                        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+                        .arg(&src)
+                        .arg("-o")
+                        .arg(&exe)
+                        .args(&flags)
+                        .arg(&rpath),
+                )?,
+                Some("f90") => build_step(
+                    Command::new(&mpif90)
+                        .args(["-std=f2008", "-Wall", "-Werror", "-O1", "-g", "-J"])
+                        .arg(&mod_dir)
+                        .arg(&module)
+                        .arg(&src)
+                        .arg("-o")
+                        .arg(&exe)
+                        .arg(format!("-L{}", release.display()))
+                        .arg("-ldistarr")
+                        .arg(&rpath),
+                )?,
+                _ => {}
+            }
+        }
+        Ok(out)
+    });
+    match built {
+        Ok(dir) => dir,
+        Err(e) => panic!("building libdistarr or the C/Fortran test programs failed: {e}"),
+    }
+}
+
+/// Runs C/Fortran test program `prog` (from `c-api/tests/`) like [`run`].
+fn run_c(prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String]) {
+    let bin = c_programs_dir().join(prog);
+    assert!(
+        bin.is_file(),
+        "C/Fortran test program `{prog}` not found at {} (is c-api/tests/{prog}.c or .f90 written?)",
+        bin.display()
+    );
+    run_bin(&bin, prog, ranks, env, wrapper);
+}
+
+/// `valgrind` with Open MPI's suppressions and distarr's, failing on any reported error.
+fn valgrind() -> Vec<String> {
+    let mut v = vec![
+        "valgrind".to_string(),
+        "-q".to_string(),
+        "--error-exitcode=3".to_string(),
+        format!(
+            "--suppressions={}",
+            workspace_dir().join("c-api/tests/valgrind.supp").display()
+        ),
+    ];
+    let ompi = Path::new("/usr/share/openmpi/openmpi-valgrind.supp");
+    if ompi.is_file() {
+        v.push(format!("--suppressions={}", ompi.display()));
+    }
+    v
+}
+
 fn timeout_secs() -> u64 {
     match std::env::var("DISTARR_TEST_TIMEOUT") {
         Ok(s) => s
@@ -144,6 +282,12 @@ fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
         "test program `{prog}` not found at {} (is tests/programs/src/bin/{prog}.rs written?)",
         bin.display()
     );
+    run_bin(&bin, prog, ranks, env, &[]);
+}
+
+/// Runs the program at `bin` (named `prog` in reports) like [`run`], as
+/// `mpirun -n N WRAPPER... BIN` (`wrapper` e.g. a valgrind command line).
+fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String]) {
     let secs = timeout_secs();
     let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
     let log_dir = target_dir().join("multirank-logs");
@@ -151,9 +295,15 @@ fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
     let env_desc: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
 
     // Log file names carry the environment so that tests running one program differ.
+    let wrap_tag = wrapper
+        .first()
+        .and_then(|w| Path::new(w).file_name())
+        .map(|w| format!("-{}", w.to_string_lossy()))
+        .unwrap_or_default();
     let env_tag: String = env
         .iter()
         .map(|(k, v)| format!("-{k}={v}"))
+        .chain(std::iter::once(wrap_tag))
         .collect::<String>()
         .chars()
         .map(|c| {
@@ -172,7 +322,8 @@ fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
             .arg(&mpirun)
             .arg("-n")
             .arg(n.to_string())
-            .arg(&bin)
+            .args(wrapper)
+            .arg(bin)
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
@@ -196,7 +347,8 @@ fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_else(|e| format!("(cannot read {}: {e})", log_path.display()));
 
-        let what = format!("`{env_desc}{mpirun} -n {n} {prog}`");
+        let wrap_desc: String = wrapper.iter().map(|w| format!("{w} ")).collect();
+        let what = format!("`{env_desc}{mpirun} -n {n} {wrap_desc}{prog}`");
         let code = status.code();
         let timed_out =
             matches!(code, Some(124) | Some(137)) && elapsed + Duration::from_secs(1) >= Duration::from_secs(secs);
@@ -230,6 +382,20 @@ macro_rules! mpi_test {
         #[test]
         fn $name() {
             run($prog, &[$($n),+], &[$(($k, $v)),*]);
+        }
+    };
+}
+
+/// `mpi_c_test!(name, "program", [rank counts], [("VAR", "value"), ...])`: the same for a C or
+/// Fortran program of `c-api/tests/` (built by [`c_programs_dir`]).
+macro_rules! mpi_c_test {
+    ($name:ident, $prog:expr, [$($n:expr),+ $(,)?] $(,)?) => {
+        mpi_c_test!($name, $prog, [$($n),+], []);
+    };
+    ($name:ident, $prog:expr, [$($n:expr),+ $(,)?], [$(($k:expr, $v:expr)),* $(,)?] $(,)?) => {
+        #[test]
+        fn $name() {
+            run_c($prog, &[$($n),+], &[$(($k, $v)),*], &[]);
         }
     };
 }
@@ -279,3 +445,146 @@ mpi_test!(
     [3, 4],
     [("DISTARR_WINDOW", "allocate")]
 );
+
+// --- C ABI: C and Fortran programs of c-api/tests (names start with `capi_`; Open MPI) -----------
+mpi_c_test!(capi_c_pgas, "c_pgas", [1, 2, 3, 4]);
+mpi_c_test!(
+    capi_c_pgas_sequential,
+    "c_pgas",
+    [1, 2, 3, 4],
+    [("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(
+    capi_c_pgas_allocate_window,
+    "c_pgas",
+    [2, 3],
+    [("DISTARR_WINDOW", "allocate"), ("DISTARR_SHM_FASTPATH", "0")]
+);
+mpi_c_test!(capi_f_pi, "f_pi", [1, 2, 3, 4]);
+
+/// The C PGAS test under valgrind at 2 ranks, in both modes: no error may be reported (only
+/// MPI-internal reports are suppressed, see `c-api/tests/valgrind.supp`).
+#[test]
+fn capi_c_pgas_valgrind() {
+    run_c("c_pgas", &[2], &[], &valgrind());
+    run_c("c_pgas", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
+}
+
+// --- benchmarks --------------------------------------------------------------------------------
+
+/// The result of building `distarr-bench`: the binary's path, or the error.
+static BENCH_BUILD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+fn bench_binary() -> &'static Path {
+    let built = BENCH_BUILD.get_or_init(|| {
+        let target = target_dir();
+        let output = Command::new(env!("CARGO"))
+            .args(["build", "--release", "-p", "distarr-bench"])
+            .current_dir(workspace_dir())
+            .env("CARGO_TARGET_DIR", &target)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run cargo ({}): {e}", env!("CARGO")))?;
+        if output.status.success() {
+            Ok(target.join("release").join("distarr-bench"))
+        } else {
+            Err(format!(
+                "`cargo build --release -p distarr-bench` failed ({}):\n{}",
+                output.status,
+                tail(&String::from_utf8_lossy(&output.stderr), TAIL_LINES)
+            ))
+        }
+    });
+    match built {
+        Ok(p) => p,
+        Err(e) => panic!("building the benchmark failed: {e}"),
+    }
+}
+
+/// Checks `distarr-bench get_latency --compare-mpi` output: OSU's header and `%-10d%20.2f` rows
+/// with the `MPI (us)` and `ratio` columns, one row per size 1..=max_size.
+fn check_bench_output(out: &str, max_size: usize) -> Result<(), String> {
+    let mut lines = out.lines().filter(|l| !l.trim().is_empty());
+    let title = lines.next().ok_or("no output")?;
+    if title != "# distarr get_latency (window allocate, sync flush)" {
+        return Err(format!("unexpected title line {title:?}"));
+    }
+    let header = lines
+        .find(|l| l.starts_with("# Size"))
+        .ok_or("no `# Size` header line")?;
+    let want = format!(
+        "{:<10}{:>20}{:>20}{:>20}",
+        "# Size", "Latency (us)", "MPI (us)", "ratio"
+    );
+    if header != want {
+        return Err(format!("header {header:?}, expected {want:?}"));
+    }
+    let mut size = 1;
+    for line in lines {
+        if line.len() != 70 {
+            return Err(format!("row {line:?} is not %-10d%20.2f%20.2f%20.2f"));
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 4 || f[0].parse::<usize>() != Ok(size) {
+            return Err(format!("row {line:?}: expected size {size} and three values"));
+        }
+        for v in &f[1..] {
+            let x: f64 = v.parse().map_err(|_| format!("row {line:?}: {v:?} is not a number"))?;
+            if !(x.is_finite() && x >= 0.0) || v.split('.').nth(1).map(str::len) != Some(2) {
+                return Err(format!("row {line:?}: {v:?} is not a %.2f value"));
+            }
+        }
+        size *= 2;
+    }
+    if size != max_size * 2 {
+        return Err(format!("rows end before size {max_size}"));
+    }
+    Ok(())
+}
+
+/// A quick run of the benchmark on 2 ranks: it works and prints OSU's format.
+#[test]
+fn bench_smoke() {
+    let bin = bench_binary();
+    let secs = timeout_secs();
+    let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--signal=TERM", "--kill-after=10", &secs.to_string()])
+        .arg(&mpirun)
+        .args(["-n", "2"])
+        .arg(bin)
+        .args(["get_latency", "--max-size", "64", "--iterations", "50", "--compare-mpi"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .stdin(Stdio::null());
+    let output = {
+        let _guard = MPIRUN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run `timeout {mpirun}`: {e}"))
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "distarr-bench failed ({}):\n--- stdout ---\n{stdout}--- stderr ---\n{}",
+        output.status,
+        tail(&stderr, TAIL_LINES)
+    );
+    if let Err(e) = check_bench_output(&stdout, 64) {
+        panic!("distarr-bench output: {e}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+    }
+    eprintln!("multirank: distarr-bench get_latency on 2 ranks ok");
+}
+
+#[test]
+fn bench_output_checker_rejects_bad_output() {
+    let good = format!(
+        "# distarr get_latency (window allocate, sync flush)\n# note\n{:<10}{:>20}{:>20}{:>20}\n{:<10}{:>20}{:>20}{:>20}\n{:<10}{:>20}{:>20}{:>20}\n",
+        "# Size", "Latency (us)", "MPI (us)", "ratio", 1, "0.07", "0.06", "1.17", 2, "0.07", "0.07", "1.00"
+    );
+    assert_eq!(check_bench_output(&good, 2), Ok(()));
+    assert!(check_bench_output(&good, 4).is_err(), "missing rows");
+    assert!(check_bench_output(&good.replace("1.17", " n/a"), 2).is_err());
+    assert!(check_bench_output(&good.replace("ratio", "     "), 2).is_err());
+}

@@ -428,41 +428,62 @@ impl DistArray {
 
     /// Base multi-index of view element `idx` (in range: checked by the callers).
     fn base_of(&self, idx: &[usize]) -> Vec<usize> {
+        let mut out = vec![0; self.view.base_shape().len()];
+        self.base_of_into(idx, &mut out);
+        out
+    }
+
+    fn base_of_into(&self, idx: &[usize], out: &mut [usize]) {
         let mut lin = self.view.offset() as isize;
         for (i, s) in idx.iter().zip(self.view.strides()) {
             lin += *i as isize * s;
         }
         let mut lin = lin as usize;
         let bs = self.view.base_shape();
-        let mut out = vec![0; bs.len()];
         for d in (0..bs.len()).rev() {
             if bs[d] > 0 {
                 out[d] = lin % bs[d];
                 lin /= bs[d];
             }
         }
-        out
     }
 
-    /// Base multi-indices of the view box `[lo, hi)` in C order, and their bounding box.
-    fn box_base_indices(&self, lo: &[usize], hi: &[usize]) -> (Vec<Vec<usize>>, Vec<usize>, Vec<usize>) {
+    /// Base multi-indices of the view box `[lo, hi)` in C order (flattened: `ndim(base)`
+    /// entries per element), and their bounding box.
+    fn box_base_indices(&self, lo: &[usize], hi: &[usize]) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
         let bnd = self.base.dist.ndim();
         let mut blo = vec![usize::MAX; bnd];
         let mut bhi = vec![0usize; bnd];
-        let mut all = Vec::with_capacity(box_len(lo, hi));
+        let n = box_len(lo, hi);
+        let mut all = vec![0usize; n * bnd];
+        let mut k = 0;
         for_each_index(lo, hi, |idx| {
-            let b = self.base_of(idx);
+            let b = &mut all[k * bnd..(k + 1) * bnd];
+            self.base_of_into(idx, b);
             for d in 0..bnd {
                 blo[d] = blo[d].min(b[d]);
                 bhi[d] = bhi[d].max(b[d] + 1);
             }
-            all.push(b);
+            k += 1;
         });
-        if all.is_empty() {
+        if n == 0 {
             blo = vec![0; bnd];
             bhi = vec![0; bnd];
         }
         (all, blo, bhi)
+    }
+
+    /// Offsets (elements) of flattened base indices inside the dense bounding box `[blo, bhi)`.
+    fn dense_offsets(idx: &[usize], blo: &[usize], bhi: &[usize]) -> Vec<usize> {
+        let bnd = blo.len();
+        let ext: Vec<usize> = blo.iter().zip(bhi).map(|(l, h)| h - l).collect();
+        let st = c_strides(&ext);
+        if bnd == 0 {
+            return vec![0; if idx.is_empty() { 0 } else { 1 }];
+        }
+        idx.chunks_exact(bnd)
+            .map(|b| b.iter().zip(blo).zip(&st).map(|((x, l), s)| (x - l) * s).sum())
+            .collect()
     }
 
     /// Reads the box `[lo, hi)` of this view as C-order bytes of the array's dtype. One-sided.
@@ -475,11 +496,9 @@ impl DistArray {
         let (idx, blo, bhi) = self.box_base_indices(lo, hi);
         let sz = self.dtype().size();
         let dense = self.get_base_region(&blo, &bhi)?;
-        let ext: Vec<usize> = blo.iter().zip(&bhi).map(|(l, h)| h - l).collect();
-        let st = c_strides(&ext);
-        let mut out = Vec::with_capacity(idx.len() * sz);
-        for b in idx {
-            let off: usize = b.iter().zip(&blo).zip(&st).map(|((x, l), s)| (x - l) * s).sum();
+        let offs = Self::dense_offsets(&idx, &blo, &bhi);
+        let mut out = Vec::with_capacity(box_len(lo, hi) * sz);
+        for off in offs.into_iter().take(box_len(lo, hi)) {
             out.extend_from_slice(&dense[off * sz..(off + 1) * sz]);
         }
         Ok(out)
@@ -503,20 +522,20 @@ impl DistArray {
             return self.put_base_region(lo, hi, data, true);
         }
         let (idx, blo, bhi) = self.box_base_indices(lo, hi);
-        let ext: Vec<usize> = blo.iter().zip(&bhi).map(|(l, h)| h - l).collect();
-        if ext.iter().product::<usize>() == n {
+        let bnd = blo.len();
+        let vol: usize = blo.iter().zip(&bhi).map(|(l, h)| h - l).product();
+        if vol == n {
             // The view box covers its bounding box exactly (permuted or reversed, not strided):
             // scatter into a dense buffer and write it in bulk.
-            let st = c_strides(&ext);
             let mut dense = vec![0u8; n * sz];
-            for (k, b) in idx.iter().enumerate() {
-                let off: usize = b.iter().zip(&blo).zip(&st).map(|((x, l), s)| (x - l) * s).sum();
+            for (k, off) in Self::dense_offsets(&idx, &blo, &bhi).into_iter().take(n).enumerate() {
                 dense[off * sz..(off + 1) * sz].copy_from_slice(&data[k * sz..(k + 1) * sz]);
             }
             return self.put_base_region(&blo, &bhi, &dense, true);
         }
         // Strided: element by element (elements of a strided view are not adjacent anyway).
-        for (k, b) in idx.iter().enumerate() {
+        for k in 0..n {
+            let b = &idx[k * bnd..(k + 1) * bnd];
             let hi1: Vec<usize> = b.iter().map(|x| x + 1).collect();
             self.put_base_region(b, &hi1, &data[k * sz..(k + 1) * sz], true)?;
         }
@@ -558,8 +577,10 @@ impl DistArray {
                 if self.is_base() {
                     self.acc_base_region(lo, hi, &v, op)?;
                 } else {
-                    let (idx, _, _) = self.box_base_indices(lo, hi);
-                    for (k, b) in idx.iter().enumerate() {
+                    let (idx, blo, _) = self.box_base_indices(lo, hi);
+                    let bnd = blo.len();
+                    for k in 0..n {
+                        let b = &idx[k * bnd..(k + 1) * bnd];
                         let hi1: Vec<usize> = b.iter().map(|x| x + 1).collect();
                         self.acc_base_region(b, &hi1, &v[k..k + 1], op)?;
                     }

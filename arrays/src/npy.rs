@@ -127,7 +127,8 @@ pub fn header_len(prefix: &[u8]) -> Result<((u8, u8), usize)> {
 /// its encoding, and the dict: exactly the keys `'descr'`, `'fortran_order'`, `'shape'`; a
 /// supported little-endian dtype (big-endian, object, string and structured dtypes are
 /// rejected); `fortran_order` `False` (Fortran order is unsupported); a shape tuple of
-/// non-negative integers. All failures are `Io` errors (`DType` for unsupported dtypes).
+/// non-negative integers. All failures are `Io` errors (a file that cannot be loaded), unsupported
+/// dtypes included; their messages say what is unsupported.
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
     let (version, data_offset) = header_len(bytes)?;
     let start = if version.0 == 1 { 10 } else { 12 };
@@ -184,9 +185,10 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
         ));
     };
     let dtype = match descr {
-        Lit::Str(s) => DType::from_npy_descr(&s)?,
+        Lit::Str(s) => DType::from_npy_descr(&s)
+            .map_err(|e| Error::io(format!("npy file has an unsupported dtype: {}", e.message())))?,
         Lit::List(fields) => {
-            return Err(Error::dtype(format!(
+            return Err(Error::io(format!(
                 "structured npy dtypes ({} fields) are not supported",
                 fields.len()
             )))
@@ -588,6 +590,7 @@ mod tests {
         for (bytes, needle) in cases {
             let e = parse_header(&bytes).expect_err(needle);
             assert!(e.message().contains(needle), "expected {needle:?} in {:?}", e.message());
+            assert_eq!(e.kind(), crate::error::ErrorKind::Io, "{e}");
         }
         // Latin-1 (v1) header bytes above 0x7f decode; v3 requires UTF-8.
         let mut h = raw((3, 0), "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }");
@@ -595,28 +598,50 @@ mod tests {
         assert!(parse_header(&h).unwrap_err().message().contains("UTF-8"));
     }
 
+    /// A Python interpreter that can import NumPy: `$DISTARR_PYTHON` if set, else Debian's
+    /// `/usr/bin/python3` (python3-numpy; a `python3` earlier on `PATH`, e.g. pyenv's, may lack
+    /// NumPy), else `python3` from `PATH`.
+    fn numpy_python() -> Option<String> {
+        let candidates = std::env::var("DISTARR_PYTHON")
+            .ok()
+            .into_iter()
+            .chain(["/usr/bin/python3".to_string(), "python3".to_string()]);
+        candidates.into_iter().find(|py| {
+            std::process::Command::new(py)
+                .args(["-c", "import numpy"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    }
+
     /// When NumPy is installed, files written by NumPy parse, and NumPy loads files with our
-    /// headers. Skipped (passing) without python3 or NumPy; the tests above need neither.
+    /// headers. Skipped (passing, with a note on stderr) when no Python with NumPy is found;
+    /// the tests above need neither. CI installs python3-numpy (scripts/setup.sh).
     #[test]
     fn numpy_interop_if_available() {
-        let py = |code: &str| {
-            std::process::Command::new("python3")
-                .args(["-c", code])
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-        };
-        if py("import numpy").is_none() {
+        let Some(python) = numpy_python() else {
+            eprintln!("numpy_interop_if_available: skipped, no python3 with NumPy found");
             return;
-        }
+        };
+        let py = |code: &str| {
+            let out = std::process::Command::new(&python).args(["-c", code]).output();
+            match out {
+                Ok(o) if o.status.success() => o,
+                Ok(o) => panic!("{python} -c {code:?} failed:\n{}", String::from_utf8_lossy(&o.stderr)),
+                Err(e) => panic!("cannot run {python}: {e}"),
+            }
+        };
         let dir = std::env::temp_dir().join(format!("distarr-npy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let cases: [(DType, &[usize]); 5] = [
+        // Long headers without large data: many dimensions or many digits, with a zero extent.
+        let cases: [(DType, &[usize]); 7] = [
             (DType::F64, &[3, 4]),
             (DType::Bool, &[]),
             (DType::C64, &[2, 0, 5]),
             (DType::U8, &[7]),
-            (DType::I64, &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
+            (DType::I64, &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 0]),
+            (DType::C128, &[123_456_789_012, 0, 98_765]),
+            (DType::U32, &[1; 32]),
         ];
         for (k, (dt, shape)) in cases.iter().enumerate() {
             let theirs = dir.join(format!("np{k}.npy"));
@@ -625,8 +650,7 @@ mod tests {
                 "import numpy as np; np.save({:?}, np.zeros({shape_py}, dtype={:?}))",
                 theirs.display(),
                 dt.name()
-            ))
-            .expect("numpy save");
+            ));
             let bytes = std::fs::read(&theirs).unwrap();
             let h = parse_header(&bytes).unwrap();
             assert_eq!((h.dtype, h.shape.as_slice()), (*dt, *shape));
@@ -639,8 +663,7 @@ mod tests {
             let out = py(&format!(
                 "import numpy as np; a = np.load({:?}); print(a.dtype.name, a.shape)",
                 ours.display()
-            ))
-            .expect("numpy load");
+            ));
             let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
             assert_eq!(text, format!("{} {}", dt.name(), shape_repr(shape)));
         }

@@ -115,7 +115,7 @@ trait Reducer: Arith + Element {
                 let an = a.val.is_nan();
                 let bn = b.val.is_nan();
                 if an || bn {
-                    return pick(!an && bn || (an && bn && b.idx < a.idx));
+                    return pick(bn && (!an || b.idx < a.idx));
                 }
                 let less = matches!(op, ReduceOp::Min | ReduceOp::Argmin);
                 let better = if less {

@@ -165,13 +165,7 @@ impl UnaryOp {
                 let f = match a {
                     DType::F32 | DType::F64 => a,
                     DType::U8 | DType::Bool => DType::F32,
-                    DType::C64 | DType::C128 => {
-                        return if matches!(self, Sqrt | Exp | Log) {
-                            Err(bad())
-                        } else {
-                            Err(bad())
-                        };
-                    }
+                    DType::C64 | DType::C128 => return Err(bad()),
                     _ => DType::F64,
                 };
                 Ok((f, f))

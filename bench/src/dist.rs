@@ -13,11 +13,13 @@ pub fn unsupported(kind: Kind, sync: Sync) -> Option<&'static str> {
         }
         Sync::FlushLocal if kind == Kind::PutBi => Some("OSU's put_bibw has active-target syncs only"),
         Sync::FlushLocal => None,
-        Sync::Fence if atomic => Some("the runtime's atomics complete on their own; a fence would add to, not replace, that"),
+        Sync::Fence if atomic => {
+            Some("the runtime's atomics complete on their own; a fence would add to, not replace, that")
+        }
         Sync::Fence => None,
-        Sync::Lock | Sync::LockAll => Some(
-            "the runtime holds one lock_all epoch for the heap's life; it has no per-operation lock epochs",
-        ),
+        Sync::Lock | Sync::LockAll => {
+            Some("the runtime holds one lock_all epoch for the heap's life; it has no per-operation lock epochs")
+        }
         Sync::Pscw => Some("the runtime has no post/start/complete/wait (generalized active target) epochs"),
     }
 }
@@ -49,14 +51,7 @@ fn blocking(rt: &Runtime, kind: Kind, sync: Sync, size: usize, target: usize, se
         (Kind::Put, Sync::FlushLocal) => rt.put_nb(target, seg, 0, &b.send[..size])?.wait(),
         (Kind::Put, _) => rt.put(target, seg, 0, &b.send[..size]),
         (Kind::Acc, _) => rt.accumulate(&b.send_i8[..size], target, seg, 0, AccOp::Sum),
-        (Kind::GetAcc, _) => rt.get_accumulate(
-            &b.send_i8[..size],
-            &mut b.recv_i8[..size],
-            target,
-            seg,
-            0,
-            AccOp::Sum,
-        ),
+        (Kind::GetAcc, _) => rt.get_accumulate(&b.send_i8[..size], &mut b.recv_i8[..size], target, seg, 0, AccOp::Sum),
         (Kind::Fop, _) => rt.fetch_and_op(1i64, target, seg, 0, AccOp::Sum).map(drop),
         (Kind::Cas, _) => rt.compare_and_swap(0i64, 0i64, target, seg, 0).map(drop),
         (Kind::PutBi, _) => unreachable!("put_bibw is not a blocking-operation test"),

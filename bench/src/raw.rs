@@ -1,7 +1,9 @@
 //! The raw-MPI column: OSU's one-sided patterns written with `distarr_ffi` calls only, on a
 //! window of the same kind as distarr's heap, in the same process and run.
 use crate::{Kind, Plan, Sync, WindowArg};
-use distarr_ffi::{Comm, Group, LockType, Op, Result, Win};
+use distarr_ffi::{Comm, Group, LockType, Op, Win};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// A window of one kind over `bytes` bytes per rank, as OSU's `allocate_memory_one_sided`
 /// makes it, plus the displacement of the peer's memory.
@@ -11,6 +13,8 @@ pub struct RawWin {
     disp: Vec<u64>,
     /// Memory of `create`/`dynamic` windows; unmapped after the window is freed.
     mapping: Option<memmap2::MmapMut>,
+    /// Whether `mapping` is attached to a dynamic window (detached before the free).
+    attached: bool,
 }
 
 impl RawWin {
@@ -23,8 +27,7 @@ impl RawWin {
             WindowArg::Allocate => Win::allocate(bytes, None, comm)?,
             WindowArg::Shared => Win::allocate_shared(bytes, None, node)?,
             WindowArg::Create | WindowArg::Dynamic => {
-                let mut m = memmap2::MmapMut::map_anon(bytes)
-                    .map_err(|e| distarr_ffi::MpiError::local("mmap", format!("{bytes} bytes: {e}")))?;
+                let mut m = memmap2::MmapMut::map_anon(bytes).map_err(|e| format!("mmap of {bytes} bytes: {e}"))?;
                 let base = m.as_mut_ptr();
                 let w = if kind == WindowArg::Create {
                     // SAFETY: `base` points to the `bytes` bytes of `m`, which is kept in
@@ -42,15 +45,18 @@ impl RawWin {
             }
         };
         comm.barrier()?;
-        Ok(RawWin { win, disp, mapping })
+        Ok(RawWin {
+            win,
+            disp,
+            mapping,
+            attached: kind == WindowArg::Dynamic,
+        })
     }
 
     /// **Collective.** Frees the window, then the memory.
     pub fn free(mut self) -> Result<()> {
-        if let Some(m) = self.mapping.as_mut() {
-            if !self.disp.iter().all(|&d| d == 0) {
-                self.win.detach(m.as_mut_ptr())?;
-            }
+        if let (true, Some(m)) = (self.attached, self.mapping.as_mut()) {
+            self.win.detach(m.as_mut_ptr())?;
         }
         self.win.free()?;
         drop(self.mapping.take());
@@ -77,12 +83,12 @@ impl Bufs {
 }
 
 /// Issues operation number `j` of an iteration (no completion).
-fn issue(w: &RawWin, kind: Kind, size: usize, target: usize, j: usize, b: &mut Bufs) -> Result<()> {
+fn issue(w: &RawWin, kind: Kind, size: usize, target: usize, j: usize, b: &mut Bufs) -> distarr_ffi::Result<()> {
     let off = (j * size) as u64;
     let disp = w.disp[target] + off;
     let s = b.send.as_ptr().cast::<u8>();
     let r = b.recv.as_mut_ptr().cast::<u8>();
-    // SAFETY (all arms):
+    // SAFETY: for every arm:
     // - the buffers hold at least `size * window_size` bytes (Bufs::new(size * nops)), so
     //   `[j * size, (j + 1) * size)` is inside them, and they outlive the completion call the
     //   caller makes before touching them again;

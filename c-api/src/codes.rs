@@ -180,10 +180,7 @@ impl Mode {
                     )),
                 }
             }
-            _ => Err(CError::new(
-                DISTARR_ERR_ARG,
-                format!("unknown mode code {code}"),
-            )),
+            _ => Err(CError::new(DISTARR_ERR_ARG, format!("unknown mode code {code}"))),
         }
     }
 }

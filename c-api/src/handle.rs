@@ -79,12 +79,7 @@ impl<T> Table<T> {
 
     /// The slot of a live id of this table's kind.
     fn slot(&self, id: i64) -> CResult<usize> {
-        let bad = |why: &str| {
-            CError::new(
-                DISTARR_ERR_HANDLE,
-                format!("{} {id:#x} is {why}", self.kind.name()),
-            )
-        };
+        let bad = |why: &str| CError::new(DISTARR_ERR_HANDLE, format!("{} {id:#x} is {why}", self.kind.name()));
         if id <= 0 {
             return Err(bad("not a valid handle"));
         }

@@ -37,15 +37,25 @@ fn check_span(n: usize) -> CResult<()> {
     Ok(())
 }
 
-/// The `n` bytes at `p` (NULL allowed when `n == 0`).
+/// `DISTARR_ERR_NULL` naming the argument `name` when `p` is NULL and `n > 0`.
+fn nonnull_if<T>(p: *const T, n: usize, name: &str) -> CResult<()> {
+    check!(
+        n == 0 || !p.is_null(),
+        DISTARR_ERR_NULL,
+        "argument `{name}` is NULL ({n} bytes/elements)"
+    );
+    Ok(())
+}
+
+/// The `n` bytes at `p` (NULL allowed when `n == 0`), `name` being the argument's name.
 ///
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for reads of `n` bytes for `'a`, unwritten meanwhile.
-unsafe fn in_bytes<'a>(p: *const c_void, n: usize) -> CResult<&'a [u8]> {
+unsafe fn in_bytes<'a>(p: *const c_void, n: usize, name: &str) -> CResult<&'a [u8]> {
+    nonnull_if(p, n, name)?;
     if n == 0 {
         return Ok(&[]);
     }
-    nonnull!(p);
     check_span(n)?;
     // SAFETY: `p` is non-null and valid for `n` bytes (this function's contract); u8 needs no
     // alignment; `n <= isize::MAX` was checked.
@@ -57,11 +67,11 @@ unsafe fn in_bytes<'a>(p: *const c_void, n: usize) -> CResult<&'a [u8]> {
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for writes of `n` bytes for `'a`, not otherwise
 /// accessed meanwhile.
-unsafe fn out_bytes<'a>(p: *mut c_void, n: usize) -> CResult<&'a mut [u8]> {
+unsafe fn out_bytes<'a>(p: *mut c_void, n: usize, name: &str) -> CResult<&'a mut [u8]> {
+    nonnull_if(p, n, name)?;
     if n == 0 {
         return Ok(&mut []);
     }
-    nonnull!(p);
     check_span(n)?;
     // SAFETY: as `in_bytes`, with exclusive access from the contract.
     Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), n) })
@@ -71,12 +81,12 @@ unsafe fn out_bytes<'a>(p: *mut c_void, n: usize) -> CResult<&'a mut [u8]> {
 ///
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for reads of `n * size_of::<T>()` bytes for `'a`.
-unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize) -> CResult<Cow<'a, [T]>> {
+unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize, name: &str) -> CResult<Cow<'a, [T]>> {
     let bytes = n
         .checked_mul(std::mem::size_of::<T>())
         .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, format!("{n} elements exceed the address space")))?;
     // SAFETY: the contract covers `bytes` bytes at `p`.
-    let raw = unsafe { in_bytes(p, bytes)? };
+    let raw = unsafe { in_bytes(p, bytes, name)? };
     if n == 0 {
         return Ok(Cow::Borrowed(&[]));
     }
@@ -87,7 +97,9 @@ unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize) -> CResult<Co
         Ok(Cow::Borrowed(unsafe { std::slice::from_raw_parts(p, n) }))
     } else {
         // SAFETY: every `p.add(k)` for k < n lies inside the readable span; unaligned reads.
-        Ok(Cow::Owned((0..n).map(|k| unsafe { p.add(k).read_unaligned() }).collect()))
+        Ok(Cow::Owned(
+            (0..n).map(|k| unsafe { p.add(k).read_unaligned() }).collect(),
+        ))
     }
 }
 
@@ -332,7 +344,7 @@ pub unsafe extern "C" fn distarr_get(dst: *mut c_void, rank: i32, seg: u32, offs
         let st = state()?;
         let rank = rank_arg(rank)?;
         // SAFETY: `dst` is writable for `bytes` bytes (contract).
-        let dst = unsafe { out_bytes(dst, len_arg(bytes)?)? };
+        let dst = unsafe { out_bytes(dst, len_arg(bytes)?, "dst")? };
         st.rt.get(dst, rank, Seg::from_raw(seg), offset)?;
         Ok(())
     })
@@ -350,7 +362,7 @@ pub unsafe extern "C" fn distarr_put(rank: i32, seg: u32, offset: u64, src: *con
         let st = state()?;
         let rank = rank_arg(rank)?;
         // SAFETY: `src` is readable for `bytes` bytes (contract).
-        let src = unsafe { in_bytes(src, len_arg(bytes)?)? };
+        let src = unsafe { in_bytes(src, len_arg(bytes)?, "src")? };
         st.rt.put(rank, Seg::from_raw(seg), offset, src)?;
         Ok(())
     })
@@ -378,9 +390,7 @@ pub unsafe extern "C" fn distarr_get_nb(
         nonnull!(req);
         let rank = rank_arg(rank)?;
         let n = len_arg(bytes)?;
-        if n > 0 {
-            nonnull!(dst);
-        }
+        nonnull_if(dst, n, "dst")?;
         check_span(n)?;
         // SAFETY: `dst` is writable for `n` bytes until the request completes (contract); the
         // request table holds the request until it is waited, tested complete, or finalize
@@ -414,9 +424,7 @@ pub unsafe extern "C" fn distarr_put_nb(
         nonnull!(req);
         let rank = rank_arg(rank)?;
         let n = len_arg(bytes)?;
-        if n > 0 {
-            nonnull!(src);
-        }
+        nonnull_if(src, n, "src")?;
         check_span(n)?;
         // SAFETY: as in distarr_get_nb, for reads of `src`.
         let r = unsafe { st.rt.put_nb_raw(rank, Seg::from_raw(seg), offset, src.cast(), n)? };
@@ -520,7 +528,7 @@ pub unsafe extern "C" fn distarr_acc(
         let seg = Seg::from_raw(seg);
         with_dtype!(dtype, T => {
             // SAFETY: `src` is readable for `n` elements of T (contract).
-            let v = unsafe { in_elems::<T>(src, n)? };
+            let v = unsafe { in_elems::<T>(src, n, "src")? };
             st.rt.accumulate::<T>(&v, rank, seg, offset, op).map_err(CError::from)
         })
     })
@@ -671,7 +679,7 @@ pub unsafe extern "C" fn distarr_bcast(buf: *mut c_void, bytes: u64, root: i32) 
             st.rt.nranks()
         );
         // SAFETY: `buf` is valid for `bytes` bytes (contract).
-        let b = unsafe { out_bytes(buf, len_arg(bytes)?)? };
+        let b = unsafe { out_bytes(buf, len_arg(bytes)?, "buf")? };
         st.rt.broadcast(b, root)?;
         Ok(())
     })
@@ -699,7 +707,7 @@ pub unsafe extern "C" fn distarr_allreduce(buf: *mut c_void, count: u64, dtype: 
         let n = len_arg(count)?;
         with_dtype!(dtype, T => {
             // SAFETY: `buf` is readable for `n` elements of T (contract).
-            let mut v = unsafe { in_elems::<T>(buf, n)? }.into_owned();
+            let mut v = unsafe { in_elems::<T>(buf, n, "buf")? }.into_owned();
             st.rt.allreduce(&mut v, rop)?;
             let out = buf.cast::<T>();
             for (k, x) in v.into_iter().enumerate() {

@@ -244,7 +244,10 @@ mod tests {
             Cmd::Sync,
         ] {
             let m = c.encode();
-            assert!(m.len() <= distarr_runtime::SEQ_INLINE_BYTES, "{c:?} fits in one broadcast");
+            assert!(
+                m.len() <= distarr_runtime::SEQ_INLINE_BYTES,
+                "{c:?} fits in one broadcast"
+            );
             assert_eq!(Cmd::decode(&m).unwrap(), c);
         }
         assert!(Cmd::decode(&[]).is_err());

@@ -211,3 +211,76 @@ pub extern "C" fn distarr_strerror(code: c_int) -> *const c_char {
     };
     s.as_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        // SAFETY: distarr_last_error returns a valid NUL-terminated string owned by this thread.
+        unsafe { CStr::from_ptr(distarr_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn boundary_reports_errors_and_catches_panics() {
+        assert_eq!(boundary!("distarr_ok", { Ok(()) }), DISTARR_OK);
+        let rc = boundary!("distarr_fails", {
+            check!(1 + 1 == 3, DISTARR_ERR_BOUNDS, "arithmetic is {}", "fine");
+            Ok(())
+        });
+        assert_eq!(rc, DISTARR_ERR_BOUNDS);
+        assert_eq!(last(), "distarr_fails: arithmetic is fine");
+        let p: *const u8 = std::ptr::null();
+        let rc = boundary!("distarr_null", {
+            nonnull!(p);
+            Ok(())
+        });
+        assert_eq!(rc, DISTARR_ERR_NULL);
+        assert_eq!(last(), "distarr_null: argument `p` is NULL");
+        let rc = boundary!("distarr_panics", {
+            let v: Vec<u8> = Vec::new();
+            let _ = v[usize::from(v.is_empty())];
+            Ok(())
+        });
+        assert_eq!(rc, DISTARR_ERR_INTERNAL);
+        assert!(last().starts_with("distarr_panics: internal error (panic): index out of bounds"));
+        assert_eq!(boundary!("distarr_ok", { Ok(()) }), DISTARR_OK);
+        assert!(
+            last().starts_with("distarr_panics"),
+            "a success keeps the last failure's message"
+        );
+    }
+
+    #[test]
+    fn every_code_has_a_description_and_kinds_map() {
+        let unknown = distarr_strerror(-1);
+        for code in [
+            DISTARR_OK,
+            DISTARR_ERR_ARG,
+            DISTARR_ERR_NULL,
+            DISTARR_ERR_DTYPE,
+            DISTARR_ERR_OP,
+            DISTARR_ERR_SHAPE,
+            DISTARR_ERR_MISALIGNED,
+            DISTARR_ERR_HANDLE,
+            DISTARR_ERR_SEGMENT,
+            DISTARR_ERR_BOUNDS,
+            DISTARR_ERR_RANK,
+            DISTARR_ERR_NOMEM,
+            DISTARR_ERR_STATE,
+            DISTARR_ERR_COLLECTIVE,
+            DISTARR_ERR_UNSUPPORTED,
+            DISTARR_ERR_MPI,
+            DISTARR_ERR_IO,
+            DISTARR_ERR_INTERNAL,
+        ] {
+            assert_ne!(distarr_strerror(code), unknown, "code {code}");
+        }
+        assert_eq!(code_of(ErrorKind::RankOutOfRange), DISTARR_ERR_RANK);
+        assert_eq!(code_of(ErrorKind::InvalidSegment), DISTARR_ERR_SEGMENT);
+        assert_eq!(code_of(ErrorKind::NotInitialized), DISTARR_ERR_STATE);
+        assert_eq!(code_of(ErrorKind::Misaligned), DISTARR_ERR_MISALIGNED);
+    }
+}

@@ -67,7 +67,10 @@ fn header_declares_every_export() {
         .filter_map(|l| {
             let at = l.find("distarr_")?;
             let rest = &l[at..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             rest[name.len()..].starts_with('(').then_some(name)
         })
         .collect();
@@ -75,4 +78,52 @@ fn header_declares_every_export() {
     declared.dedup();
     assert_eq!(exported, declared, "exported functions vs header declarations");
     assert!(exported.len() >= 30, "expected the PGAS API, found {exported:?}");
+}
+
+/// The Fortran module `c-api/fortran/distarr_f.f90` defines every header constant with the same
+/// value, and binds every function of the header.
+#[test]
+fn fortran_module_matches_header() {
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(crate_dir.join("include/distarr.h")).expect("read header");
+    let module = std::fs::read_to_string(crate_dir.join("fortran/distarr_f.f90")).expect("read Fortran module");
+    let mut c_consts: Vec<(String, String)> = header
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("#define ")?.split_whitespace();
+            let (name, value) = (w.next()?, w.next()?);
+            (name.starts_with("DISTARR_") && name != "DISTARR_H").then(|| (name.to_string(), value.to_string()))
+        })
+        .collect();
+    let mut f_consts: Vec<(String, String)> = module
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("integer(c_int), parameter ::")?;
+            let (name, value) = rest.split_once('=')?;
+            Some((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect();
+    c_consts.sort();
+    f_consts.sort();
+    assert_eq!(c_consts, f_consts, "header constants vs Fortran parameters");
+
+    let c_funcs: std::collections::BTreeSet<String> = header
+        .lines()
+        .filter(|l| !l.starts_with("//") && !l.starts_with("#") && !l.starts_with(' '))
+        .filter_map(|l| {
+            let at = l.find("distarr_")?;
+            let name: String = l[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            l[at + name.len()..].starts_with('(').then_some(name)
+        })
+        .collect();
+    let f_funcs: std::collections::BTreeSet<String> = module
+        .split("bind(C, name=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_string))
+        .filter(|n| n.starts_with("distarr_"))
+        .collect();
+    assert_eq!(c_funcs, f_funcs, "header functions vs Fortran interfaces");
 }

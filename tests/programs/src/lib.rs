@@ -61,3 +61,93 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
 }
+
+/// A Python interpreter that can import NumPy, for the NumPy differential tests:
+/// `$DISTARR_PYTHON` if set, else Debian's `/usr/bin/python3` (python3-numpy, installed by
+/// `scripts/setup.sh`; a `python3` earlier on `PATH`, e.g. pyenv's, may lack NumPy), else
+/// `python3`. `None` when none of them imports NumPy. Local: call it on one rank and broadcast
+/// the answer (see [`numpy_python_everywhere`]).
+pub fn numpy_python() -> Option<String> {
+    let candidates = std::env::var("DISTARR_PYTHON")
+        .ok()
+        .into_iter()
+        .chain(["/usr/bin/python3".to_string(), "python3".to_string()]);
+    candidates.into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// [`numpy_python`] as found on rank 0, with every rank agreeing on whether it exists
+/// (`Some` only on rank 0; other ranks get `Some(String::new())`). **Collective.**
+pub fn numpy_python_everywhere(rt: &Runtime) -> Option<String> {
+    let found = if rt.rank() == 0 { numpy_python() } else { None };
+    let mut flag = [u8::from(found.is_some())];
+    rt.broadcast(&mut flag, 0)
+        .unwrap_or_else(|e| panic!("[rank {}] broadcast: {e}", rt.rank()));
+    match (flag[0], found) {
+        (0, _) => None,
+        (_, Some(py)) => Some(py),
+        (_, None) => Some(String::new()),
+    }
+}
+
+/// Runs `python script args...` on rank 0 and makes its success collective: every rank panics
+/// (with rank 0's output in rank 0's message) if it failed. Returns rank 0's stdout (empty
+/// elsewhere). **Collective.**
+pub fn run_python_on_root(rt: &Runtime, python: &str, script: &std::path::Path, args: &[&str]) -> String {
+    let mut out = String::new();
+    let mut ok = [1u8];
+    if rt.rank() == 0 {
+        match std::process::Command::new(python).arg(script).args(args).output() {
+            Ok(o) if o.status.success() => out = String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                ok[0] = 0;
+                out = format!(
+                    "{python} {} {args:?} failed ({}):\n--- stdout ---\n{}--- stderr ---\n{}",
+                    script.display(),
+                    o.status,
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            Err(e) => {
+                ok[0] = 0;
+                out = format!("cannot run {python}: {e}");
+            }
+        }
+    }
+    rt.broadcast(&mut ok, 0)
+        .unwrap_or_else(|e| panic!("[rank {}] broadcast: {e}", rt.rank()));
+    check(ok[0] == 1, || {
+        if rt.rank() == 0 {
+            out.clone()
+        } else {
+            "the Python check failed on rank 0 (see its message)".to_string()
+        }
+    });
+    out
+}
+
+/// A fresh directory under the system temp dir, named uniquely per run by rank 0 (its pid and
+/// the time) and created by rank 0 before any rank returns. **Collective.**
+pub fn shared_temp_dir(rt: &Runtime, tag: &str) -> std::path::PathBuf {
+    let mut key = [0u64; 2];
+    if rt.rank() == 0 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        key = [u64::from(std::process::id()), nanos];
+    }
+    rt.broadcast(&mut key, 0)
+        .unwrap_or_else(|e| panic!("[rank {}] broadcast: {e}", rt.rank()));
+    let dir = std::env::temp_dir().join(format!("distarr-{tag}-{}-{}", key[0], key[1]));
+    if rt.rank() == 0 {
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("[rank 0] cannot create {}: {e}", dir.display()));
+    }
+    rt.barrier()
+        .unwrap_or_else(|e| panic!("[rank {}] barrier: {e}", rt.rank()));
+    dir
+}
