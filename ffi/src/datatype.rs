@@ -12,6 +12,7 @@ pub struct Datatype {
 
 impl Datatype {
     /// `MPI_BYTE`.
+    #[inline]
     pub fn byte() -> Datatype {
         Datatype {
             // SAFETY: a `const MPI_Datatype` from shim.c, never written after load.
@@ -21,6 +22,7 @@ impl Datatype {
     }
 
     /// The raw handle, for passing to MPI calls inside this crate.
+    #[inline]
     pub(crate) fn raw(&self) -> MPI_Datatype {
         self.raw
     }

@@ -39,6 +39,7 @@ impl std::error::Error for MpiError {}
 pub type Result<T> = std::result::Result<T, MpiError>;
 
 /// Turns an MPI return code into a `Result`.
+#[inline]
 pub(crate) fn check(code: i32, call: &'static str) -> Result<()> {
     if code == crate::consts::success() {
         Ok(())

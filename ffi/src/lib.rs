@@ -34,16 +34,19 @@ pub type Fint = mpi_sys::RSMPI_Fint;
 pub const MAX_COUNT: usize = i32::MAX as usize;
 
 /// Converts a count to the `int` MPI expects, refusing values that do not fit.
+#[inline]
 pub(crate) fn count(n: usize, call: &'static str) -> Result<i32> {
     i32::try_from(n).map_err(|_| MpiError::local(call, format!("count {n} exceeds INT_MAX")))
 }
 
 /// Converts a rank to the `int` MPI expects.
+#[inline]
 pub(crate) fn rank_int(r: usize, call: &'static str) -> Result<i32> {
     i32::try_from(r).map_err(|_| MpiError::local(call, format!("rank {r} exceeds INT_MAX")))
 }
 
 /// Converts a byte displacement to `MPI_Aint`.
+#[inline]
 pub(crate) fn aint(d: u64, call: &'static str) -> Result<Aint> {
     Aint::try_from(d).map_err(|_| MpiError::local(call, format!("displacement {d} exceeds MPI_Aint")))
 }

@@ -272,6 +272,7 @@ impl Win {
         self.flavor
     }
 
+    #[inline]
     fn sync_call(&self, rc: i32, call: &'static str) -> Result<()> {
         check(rc, call)
     }
@@ -314,6 +315,7 @@ impl Win {
     }
 
     /// `MPI_Win_flush(rank)`: operations to `rank` are complete at origin and target.
+    #[inline]
     #[doc(alias = "MPI_Win_flush")]
     pub fn flush(&self, rank: usize) -> Result<()> {
         let r = rank_int(rank, "MPI_Win_flush")?;
@@ -323,6 +325,7 @@ impl Win {
 
     /// `MPI_Win_flush_local(rank)`: operations to `rank` are complete at the origin (buffers
     /// reusable), not necessarily at the target.
+    #[inline]
     #[doc(alias = "MPI_Win_flush_local")]
     pub fn flush_local(&self, rank: usize) -> Result<()> {
         let r = rank_int(rank, "MPI_Win_flush_local")?;
@@ -334,6 +337,7 @@ impl Win {
     }
 
     /// `MPI_Win_flush_all`.
+    #[inline]
     #[doc(alias = "MPI_Win_flush_all")]
     pub fn flush_all(&self) -> Result<()> {
         // SAFETY: `raw` is a valid window.
@@ -413,6 +417,7 @@ impl Win {
     /// # Safety
     /// `origin` must be valid for `len` byte writes until the operation completes; the caller
     /// is inside an access epoch to `rank`; `disp + len` lies inside `rank`'s window memory.
+    #[inline]
     #[doc(alias = "MPI_Get")]
     pub unsafe fn get_bytes(&self, origin: *mut u8, len: usize, rank: usize, disp: u64) -> Result<()> {
         let r = rank_int(rank, "MPI_Get")?;
@@ -438,6 +443,7 @@ impl Win {
     /// # Safety
     /// `origin` must be valid for `len` byte reads until the operation completes locally; the
     /// caller is inside an access epoch to `rank`; the target range lies inside the window.
+    #[inline]
     #[doc(alias = "MPI_Put")]
     pub unsafe fn put_bytes(&self, origin: *const u8, len: usize, rank: usize, disp: u64) -> Result<()> {
         let r = rank_int(rank, "MPI_Put")?;
@@ -461,6 +467,7 @@ impl Win {
     ///
     /// # Safety
     /// As [`Win::get_bytes`], until the returned request completes.
+    #[inline]
     #[doc(alias = "MPI_Rget")]
     pub unsafe fn rget_bytes(&self, origin: *mut u8, len: usize, rank: usize, disp: u64) -> Result<Request> {
         let r = rank_int(rank, "MPI_Rget")?;
@@ -480,6 +487,7 @@ impl Win {
     ///
     /// # Safety
     /// As [`Win::put_bytes`], until the returned request completes.
+    #[inline]
     #[doc(alias = "MPI_Rput")]
     pub unsafe fn rput_bytes(&self, origin: *const u8, len: usize, rank: usize, disp: u64) -> Result<Request> {
         let r = rank_int(rank, "MPI_Rput")?;
@@ -500,6 +508,7 @@ impl Win {
     /// # Safety
     /// `origin` valid for `n` reads until local completion; access epoch open; target range
     /// `disp .. disp + n * size_of::<T>()` inside the window.
+    #[inline]
     #[doc(alias = "MPI_Accumulate")]
     pub unsafe fn accumulate<T: Equivalence>(
         &self,
@@ -544,6 +553,7 @@ impl Win {
     /// # Safety
     /// `origin` valid for `n` reads and `result` for `n` writes until completion; epoch open;
     /// target range inside the window.
+    #[inline]
     #[doc(alias = "MPI_Get_accumulate")]
     pub unsafe fn get_accumulate<T: Equivalence>(
         &self,
@@ -591,6 +601,7 @@ impl Win {
     ///
     /// # Safety
     /// `origin` and `result` valid until completion; epoch open; target element inside window.
+    #[inline]
     #[doc(alias = "MPI_Fetch_and_op")]
     pub unsafe fn fetch_and_op<T: Equivalence>(
         &self,
@@ -614,6 +625,7 @@ impl Win {
     ///
     /// # Safety
     /// The three buffers valid until completion; epoch open; target element inside window.
+    #[inline]
     #[doc(alias = "MPI_Compare_and_swap")]
     pub unsafe fn compare_and_swap<T: Equivalence>(
         &self,

@@ -54,6 +54,7 @@ pub(crate) struct Allocation {
 impl Allocation {
     /// The window displacement of `[offset, offset + len)` inside this allocation, after the
     /// bounds check.
+    #[inline]
     pub fn disp(&self, offset: u64, len: u64) -> Result<u64> {
         let end = offset.checked_add(len);
         ensure!(
@@ -101,6 +102,7 @@ pub(crate) struct HeapWindow {
 }
 
 impl HeapWindow {
+    #[inline]
     pub fn rma(&self) -> &Win {
         match (&self.rma_own, &self.shm) {
             (Some(w), _) => w,
@@ -171,6 +173,7 @@ pub(crate) struct Heap {
 
 impl Heap {
     /// The allocation behind a handle.
+    #[inline]
     pub fn resolve(&self, seg: Seg) -> Result<Allocation> {
         let bad = || {
             Error::new(

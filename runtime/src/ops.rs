@@ -62,6 +62,7 @@ impl Runtime {
     /// Resolves a target: rank range, segment handle, bounds. Returns the window displacement
     /// (for dynamic windows it includes the target's base address; the load/store path, which
     /// adds it to `peers[rank]`, only exists on windows where that base is zero).
+    #[inline]
     fn target<'h>(
         &self,
         heap: &'h crate::heap::Heap,
@@ -89,6 +90,7 @@ impl Runtime {
     /// Copies `dst.len()` bytes from `rank`'s part of `seg` at byte `offset` into `dst`
     /// (`MPI_Get` + `MPI_Win_flush`, or a memcpy from node-shared memory). One-sided; blocking:
     /// the data is in `dst` when it returns.
+    #[inline]
     #[doc(alias = "MPI_Get")]
     pub fn get(&self, dst: &mut [u8], rank: usize, seg: Seg, offset: u64) -> Result<()> {
         let i = self.live()?;
@@ -114,6 +116,7 @@ impl Runtime {
     /// or a memcpy into node-shared memory). One-sided; blocking with remote completion: the
     /// data is in the target's memory when it returns (visible to the target's own loads after
     /// its next [`Runtime::win_sync`] / [`Runtime::sync`]).
+    #[inline]
     #[doc(alias = "MPI_Put")]
     pub fn put(&self, rank: usize, seg: Seg, offset: u64, src: &[u8]) -> Result<()> {
         let i = self.live()?;
@@ -133,6 +136,7 @@ impl Runtime {
 
     /// Starts a get (`MPI_Rget`, chunked above `INT_MAX` bytes). One-sided, non-blocking: `dst`
     /// stays borrowed until the returned request completes.
+    #[inline]
     #[doc(alias = "MPI_Rget")]
     pub fn get_nb<'a>(&self, dst: &'a mut [u8], rank: usize, seg: Seg, offset: u64) -> Result<Request<'a>> {
         let i = self.live()?;
@@ -158,6 +162,7 @@ impl Runtime {
 
     /// Starts a put (`MPI_Rput`). One-sided, non-blocking: `src` stays borrowed until the
     /// request completes (local completion); remote completion needs [`Runtime::flush`].
+    #[inline]
     #[doc(alias = "MPI_Rput")]
     pub fn put_nb<'a>(&self, rank: usize, seg: Seg, offset: u64, src: &'a [u8]) -> Result<Request<'a>> {
         let i = self.live()?;

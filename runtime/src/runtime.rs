@@ -342,6 +342,7 @@ impl Runtime {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn check_rank(&self, rank: usize) -> Result<()> {
         ensure!(
             rank < self.inner.nranks,

@@ -156,6 +156,55 @@ fn views(rt: &Runtime, r: &mut Rng) {
     }
 }
 
+/// Integer indices (negative too) drop axes, `NewAxis` inserts them, a trailing `Ellipsis`
+/// keeps the rest; views of views.
+fn index_views(rt: &Runtime, r: &mut Rng) {
+    for case in 0..30 {
+        let shape: Vec<usize> = (0..r.below(4) + 1).map(|_| r.below(5) as usize + 1).collect();
+        let data = reference(r, &shape);
+        let a = make(rt, &data, random_layout(r, shape.len(), rt.nranks()));
+        let mut items = Vec::new();
+        let mut lists = Vec::new();
+        let mut out_shape = Vec::new();
+        for &n in &shape {
+            if r.below(4) == 0 {
+                items.push(SliceItem::NewAxis);
+                out_shape.push(1);
+            }
+            if r.below(3) == 0 {
+                let i = r.below(n as u64) as isize;
+                let neg = r.below(2) == 0;
+                items.push(SliceItem::Index(if neg { i - n as isize } else { i }));
+                lists.push(vec![i as usize]);
+            } else {
+                let step = [1isize, 2, -1][r.below(3) as usize];
+                items.push(SliceItem::Range { start: None, stop: None, step });
+                let l = py_slice(n, None, None, step);
+                out_shape.push(l.len());
+                lists.push(l);
+            }
+        }
+        if r.below(2) == 0 {
+            items.push(SliceItem::Ellipsis);
+        }
+        let v = a.slice(&items).unwrap();
+        let want = take(&data, &lists).into_shape_with_order(IxDyn(&out_shape)).unwrap();
+        same(&v.to_ndarray::<f64>().unwrap(), &want, &format!("case {case} index view {items:?} of {shape:?}"));
+        // A view of the view: reverse its first axis.
+        if !out_shape.is_empty() {
+            let mut it = vec![SliceItem::Range { start: None, stop: None, step: -1 }];
+            it.push(SliceItem::Ellipsis);
+            let vv = v.slice(&it).unwrap();
+            let mut w = want.clone();
+            w.invert_axis(ndarray::Axis(0));
+            same(&vv.to_ndarray::<f64>().unwrap(), &w, &format!("case {case} view of view"));
+        }
+    }
+    let a = make(rt, &reference(r, &[3, 4]), Layout::Block);
+    let e = a.slice(&[SliceItem::Index(3)]).unwrap_err();
+    check(e.kind() == ErrorKind::OutOfBounds || e.kind() == ErrorKind::InvalidArgument, || format!("index 3 of 3 gave {e}"));
+}
+
 fn elementwise(rt: &Runtime, r: &mut Rng) {
     for case in 0..25 {
         let shape = random_shape(r);
@@ -164,7 +213,8 @@ fn elementwise(rt: &Runtime, r: &mut Rng) {
         let y = reference(r, &shape);
         let a = make(rt, &x, random_layout(r, shape.len(), n));
         let b = make(rt, &y, random_layout(r, shape.len(), n));
-        let ops: [(BinaryOp, fn(f64, f64) -> f64); 6] = [
+        type Reference = fn(f64, f64) -> f64;
+        let ops: [(BinaryOp, Reference); 6] = [
             (BinaryOp::Add, |p, q| p + q),
             (BinaryOp::Subtract, |p, q| p - q),
             (BinaryOp::Multiply, |p, q| p * q),
@@ -409,7 +459,7 @@ fn reductions(rt: &Runtime, r: &mut Rng) {
                 "min of empty must fail".into()
             });
         }
-        for axis in 0..shape.len() {
+        for (axis, &extent) in shape.iter().enumerate() {
             let got = reduce_axis(&a, ReduceOp::Sum, axis)
                 .unwrap()
                 .to_ndarray::<f64>()
@@ -419,7 +469,7 @@ fn reductions(rt: &Runtime, r: &mut Rng) {
                 &x.sum_axis(ndarray::Axis(axis)),
                 &format!("case {case} sum axis {axis}"),
             );
-            if shape[axis] > 0 {
+            if extent > 0 {
                 let got = reduce_axis(&a, ReduceOp::Min, axis)
                     .unwrap()
                     .to_ndarray::<f64>()
@@ -430,7 +480,7 @@ fn reductions(rt: &Runtime, r: &mut Rng) {
                     .unwrap()
                     .to_ndarray::<f64>()
                     .unwrap();
-                let want = x.sum_axis(ndarray::Axis(axis)) / shape[axis] as f64;
+                let want = x.sum_axis(ndarray::Axis(axis)) / extent as f64;
                 same(&got, &want, &format!("case {case} mean axis {axis}"));
             }
         }
@@ -522,7 +572,7 @@ fn creation(rt: &Runtime) {
         "random depends on layout/ranks".into()
     });
     let z = DistArray::zeros(rt, &[0, 3], DType::I64, Layout::Block).unwrap();
-    check(z.to_ndarray::<i64>().unwrap().len() == 0, || "zero-length".into());
+    check(z.to_ndarray::<i64>().unwrap().is_empty(), || "zero-length".into());
     let s0 = DistArray::full(rt, &[], DType::F32, Layout::Block, Scalar::F64(2.5)).unwrap();
     check(s0.to_ndarray::<f32>().unwrap()[IxDyn(&[])] == 2.5, || "0-d".into());
     // astype and copy between distributions.
@@ -585,6 +635,7 @@ fn main() {
     let rt = Runtime::init().unwrap();
     let mut r = Rng::new(2024, 11);
     views(&rt, &mut r);
+    index_views(&rt, &mut r);
     elementwise(&rt, &mut r);
     stencils(&rt, &mut r);
     reductions(&rt, &mut r);
