@@ -801,6 +801,63 @@ impl DistArray {
         Ok(())
     }
 
+    // ----- this rank's local block -----------------------------------------------------------
+
+    /// Shape of this rank's local block: the dense C-order array of the elements it stores
+    /// (for block-cyclic layouts, its blocks packed together, as in ScaLAPACK). Local.
+    pub fn local_shape(&self) -> Vec<usize> {
+        self.base.dist.local_shape(self.base.rt.rank())
+    }
+
+    /// A copy of this rank's local block of the base array as an `ndarray`. Local (it reads
+    /// only this rank's memory; call it after a collective operation or [`Runtime::sync`] to
+    /// see other ranks' writes).
+    pub fn local_block<T: Element>(&self) -> Result<ndarray::ArrayD<T>> {
+        self.check_live()?;
+        self.check_dtype::<T>()?;
+        let shape = self.local_shape();
+        let n: usize = shape.iter().product();
+        let rt = &self.base.rt;
+        let mut b = vec![0u8; n * self.dtype().size()];
+        rt.get(&mut b, rt.rank(), self.base.seg, 0)?;
+        ndarray::ArrayD::from_shape_vec(shape, bytes::to_vec(&b)).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Calls `f` with a mutable `ndarray` view of this rank's local block of the base array,
+    /// in place in the symmetric heap (no copy). Validates the element type (not bool: its
+    /// memory may hold bytes other than 0 and 1), the shape against the segment length and the
+    /// pointer's alignment. Local.
+    ///
+    /// # Safety
+    /// While `f` runs, no other rank may access this rank's block with one-sided operations
+    /// (e.g. call it between two collective operations, which end with a `sync`).
+    #[allow(unsafe_code)]
+    pub unsafe fn with_local_block_mut<T: Element, R>(&self, f: impl FnOnce(ndarray::ArrayViewMutD<'_, T>) -> R) -> Result<R> {
+        self.check_live()?;
+        self.check_dtype::<T>()?;
+        if T::DTYPE == DType::Bool {
+            return Err(Error::dtype("in-place views of bool arrays are not offered; use local_block"));
+        }
+        let shape = self.local_shape();
+        let n: usize = shape.iter().product();
+        let (ptr, len) = self.base.rt.local_ptr(self.base.seg)?;
+        if (n * std::mem::size_of::<T>()) as u64 > len {
+            return Err(Error::internal("local block larger than its segment"));
+        }
+        if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+            return Err(Error::internal("local block is not aligned for its element type"));
+        }
+        let ptr = if n == 0 { std::ptr::NonNull::<T>::dangling().as_ptr() } else { ptr.cast::<T>() };
+        // SAFETY:
+        // - `ptr` is aligned for T and valid for `n` elements of T (checked above; the segment
+        //   is this rank's window memory, alive while `self` holds the storage);
+        // - T is a non-bool numeric type, so every bit pattern is a valid value;
+        // - the C-order shape has exactly `n` elements, so the view stays in bounds;
+        // - exclusive access while `f` runs is the caller's contract (see # Safety).
+        let view = unsafe { ndarray::ArrayViewMutD::from_shape_ptr(shape, ptr) };
+        Ok(f(view))
+    }
+
     // ----- views ----------------------------------------------------------------------------
 
     fn with_view(&self, view: ViewSpec) -> DistArray {

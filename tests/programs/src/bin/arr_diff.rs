@@ -619,6 +619,20 @@ fn creation(rt: &Runtime) {
     );
     let (owner, _) = g.locate(&[5, 4]).unwrap();
     check(owner < rt.nranks(), || "locate".into());
+    // Local blocks: a copy matches the distribution's map; an in-place view edits the heap.
+    let x = ArrayD::from_shape_fn(IxDyn(&[7, 5]), |ix| (ix[0] * 5 + ix[1]) as f64);
+    let lay = Layout::BlockCyclic { block: vec![2, 3] };
+    let m = make(rt, &x, lay);
+    let lb = m.local_block::<f64>().unwrap();
+    let dist = m.distribution().clone();
+    for (k, v) in lb.iter().enumerate() {
+        let gi = dist.global_index(rt.rank(), k).unwrap();
+        check(*v == x[IxDyn(&gi)], || format!("local block element {k} -> {gi:?}"));
+    }
+    // SAFETY: between two collective operations; no rank issues one-sided operations here.
+    unsafe { m.with_local_block_mut::<f64, _>(|mut v| v.mapv_inplace(|q| q * 2.0)).unwrap() };
+    rt.sync().unwrap();
+    same(&m.to_ndarray::<f64>().unwrap(), &x.mapv(|q| q * 2.0), "in-place local block edit");
     let f = g.clone();
     g.free().unwrap();
     check(f.to_ndarray::<f64>().unwrap_err().kind() == ErrorKind::Freed, || {
