@@ -102,6 +102,21 @@ pub(crate) struct HeapWindow {
 }
 
 impl HeapWindow {
+    /// A heap window over MPI-allocated memory (no mapping, displacements from 0).
+    pub fn new(rma_own: Option<Win>, shm: Option<Win>, size: u64, peers: Vec<*mut u8>) -> HeapWindow {
+        HeapWindow {
+            rma_own,
+            shm,
+            size,
+            peers,
+            alloc: Allocator::new(size),
+            mapping: None,
+            map_base: std::ptr::null_mut(),
+            base_disp: Vec::new(),
+            cas_self_local: false,
+        }
+    }
+
     #[inline]
     pub fn rma(&self) -> &Win {
         match (&self.rma_own, &self.shm) {

@@ -1,5 +1,5 @@
 //! The runtime: initialisation, the symmetric heap's collective calls, epochs, collectives.
-use crate::alloc::{round_up, Allocator};
+use crate::alloc::round_up;
 use crate::config::{Config, Progress, WindowKind};
 use crate::elem::{Elem, ReduceOp};
 use crate::error::{ensure, Error, ErrorKind, Result};
@@ -437,17 +437,7 @@ impl Runtime {
                     w.lock_all(true)?;
                     Some(w)
                 };
-                HeapWindow {
-                    rma_own,
-                    shm: Some(shm),
-                    size: size as u64,
-                    peers,
-                    alloc: Allocator::new(size as u64),
-                    mapping: None,
-                    map_base: std::ptr::null_mut(),
-                    base_disp: Vec::new(),
-                    cas_self_local: false,
-                }
+                HeapWindow::new(rma_own, Some(shm), size as u64, peers)
             }
             WindowKind::Create | WindowKind::Dynamic => {
                 let mut mapping = memmap2::MmapMut::map_anon(size)
@@ -471,31 +461,17 @@ impl Runtime {
                 };
                 w.lock_all(true)?;
                 HeapWindow {
-                    rma_own: Some(w),
-                    shm: None,
-                    size: size as u64,
-                    peers,
-                    alloc: Allocator::new(size as u64),
                     mapping: Some(mapping),
                     map_base: base,
                     base_disp,
                     cas_self_local: ompi_cas_self_bug(),
+                    ..HeapWindow::new(Some(w), None, size as u64, peers)
                 }
             }
             WindowKind::Allocate | WindowKind::Auto => {
                 let w = Win::allocate(size, None, comm)?;
                 w.lock_all(true)?;
-                HeapWindow {
-                    rma_own: Some(w),
-                    shm: None,
-                    size: size as u64,
-                    peers,
-                    alloc: Allocator::new(size as u64),
-                    mapping: None,
-                    map_base: std::ptr::null_mut(),
-                    base_disp: Vec::new(),
-                    cas_self_local: false,
-                }
+                HeapWindow::new(Some(w), None, size as u64, peers)
             }
         };
         // Fresh windows read as zeros on every rank.

@@ -6,8 +6,25 @@
 use distarr_runtime::{ErrorKind, Runtime};
 use std::fmt::Debug;
 
+/// Unwraps a `Result` or panics with the rank, the expression, the place and the error.
+#[macro_export]
+macro_rules! t {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => panic!(
+                "[rank {}] {} ({}:{}): {e}",
+                $crate::who(),
+                stringify!($e),
+                file!(),
+                line!()
+            ),
+        }
+    };
+}
+
 /// The calling rank, for messages (`?` when no runtime is up).
-fn who() -> String {
+pub fn who() -> String {
     Runtime::current().map_or_else(|_| "?".to_string(), |rt| rt.rank().to_string())
 }
 
@@ -27,6 +44,18 @@ pub fn expect_err<T: Debug>(r: distarr_runtime::Result<T>, kind: ErrorKind, what
         Err(e) if e.kind() == kind => {}
         Err(e) => panic!("[rank {}] {what}: expected {kind:?}, got {e}", who()),
     }
+}
+
+/// Makes a panic on any rank end the whole job at once: after the usual panic message, the
+/// hook calls `MPI_Abort`. Without it a panicking rank unwinds into the runtime's destructors,
+/// whose collective `MPI_Win_free` waits for ranks that are elsewhere, and the job hangs until
+/// the harness's timeout. Call it first in `main`.
+pub fn abort_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        distarr_ffi::abort(101);
+    }));
 }
 
 /// Finalizes the runtime and prints the success line the harness looks for.

@@ -7,7 +7,9 @@
 //! Python script, so files are checked against data computed independently on each side.
 use distarr_arrays::io::{load_npy, save_npy};
 use distarr_arrays::{npy, DType, DistArray, ErrorKind, Layout, Scalar, SliceItem, C128, C64};
-use distarr_mpitests::{check, finish, numpy_python_everywhere, run_python_on_root, shared_temp_dir};
+use distarr_mpitests::{
+    abort_on_panic, check, finish, numpy_python_everywhere, run_python_on_root, shared_temp_dir,
+};
 use distarr_runtime::Runtime;
 use std::path::{Path, PathBuf};
 
@@ -185,6 +187,8 @@ fn round_trips(rt: &Runtime, dir: &Path, manifest: &mut Vec<String>) {
         let small = make(rt, dt, &[3], Layout::Block);
         save_npy(&small, &path).unwrap();
         check_file(&path, dt, &[3], &expected(dt, 3), &format!("{what} overwritten"));
+        // Everyone has read the file before rank 0 truncates it again.
+        rt.barrier().unwrap();
         save_npy(&a, &path).unwrap();
     }
     // distarr's arange, as NumPy's `np.arange(n).reshape(shape).astype(dtype)`.
@@ -579,6 +583,7 @@ fn bad_files(rt: &Runtime, dir: &Path) {
 }
 
 fn main() {
+    abort_on_panic();
     let rt = Runtime::init().unwrap();
     let dir = shared_temp_dir(&rt, "arr_io");
     let python = numpy_python_everywhere(&rt);

@@ -12,28 +12,10 @@
 //! Byte `i` of pattern `p` is `7*i + p + 13*(i >> 16)` (mod 256): a 256-byte period inside each
 //! 64 KiB block with a per-block shift, so a chunk landing at a wrong offset is caught. Peak
 //! memory per rank: the segment plus one buffer of the same size.
-use distarr_mpitests::{check, finish};
+use distarr_mpitests::{check, finish, t};
 use distarr_runtime::{CommSource, Config, Runtime};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::Instant;
-
-static ME: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// Unwraps a runtime result or panics with the rank, the expression and the error.
-macro_rules! t {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!(
-                "[rank {}] {} ({}:{}): {e}",
-                ME.load(Ordering::Relaxed),
-                stringify!($e),
-                file!(),
-                line!()
-            ),
-        }
-    };
-}
 
 const LARGE: usize = 2_254_857_830;
 const SMALL: usize = (64 << 20) + 12_345;
@@ -105,7 +87,6 @@ fn main() {
     cfg.shm_fastpath = false;
     let rt = t!(Runtime::init_with(cfg, CommSource::World));
     let (me, n) = (rt.rank(), rt.nranks());
-    ME.store(me, Ordering::Relaxed);
     let large = std::env::var("DISTARR_TEST_LARGE").is_ok_and(|v| v.trim() == "1");
     let len = if large { LARGE } else { SMALL };
     let info = rt.info();

@@ -11,28 +11,10 @@
 //! The node-local memcpy path is switched off so that the get really goes through MPI. On Open
 //! MPI (osc/sm) this passes because RMA is truly one-sided; on MPICH it passes only because the
 //! runtime's progress thread (`DISTARR_PROGRESS=auto`) makes the target answer.
-use distarr_mpitests::{check, finish};
+use distarr_mpitests::{check, finish, t};
 use distarr_runtime::{AccOp, CommSource, Config, Runtime};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-static ME: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// Unwraps a runtime result or panics with the rank, the expression and the error.
-macro_rules! t {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!(
-                "[rank {}] {} ({}:{}): {e}",
-                ME.load(Ordering::Relaxed),
-                stringify!($e),
-                file!(),
-                line!()
-            ),
-        }
-    };
-}
 
 /// Byte offsets in the segment.
 const FLAG: u64 = 0;
@@ -71,7 +53,6 @@ fn main() {
     cfg.shm_fastpath = false;
     let rt = t!(Runtime::init_with(cfg, CommSource::World));
     let (me, n) = (rt.rank(), rt.nranks());
-    ME.store(me, Ordering::Relaxed);
     let info = rt.info();
     if me == 0 {
         say(format!(

@@ -22,33 +22,15 @@
 //!
 //! After each phase every rank checks its own memory (loads) and its right neighbour's part
 //! (a `get`) against the replayed expectation.
-use distarr_mpitests::{check, finish, Rng};
+use distarr_mpitests::{check, finish, t, Rng};
 use distarr_runtime::{AccOp, Runtime, Seg};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::Instant;
 
 /// Elements (8 bytes each) per rank in the main segments.
 const M: usize = 4096;
 /// Elements per ownership chunk in the put phase: chunk `c` is written only by rank `c % n`.
 const CHUNK: usize = 32;
-
-static ME: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// Unwraps a runtime result or panics with the rank, the expression and the error.
-macro_rules! t {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => panic!(
-                "[rank {}] {} ({}:{}): {e}",
-                ME.load(Ordering::Relaxed),
-                stringify!($e),
-                file!(),
-                line!()
-            ),
-        }
-    };
-}
 
 /// Image of one rank's part of a segment, as bytes.
 type Image = Vec<u8>;
@@ -664,7 +646,6 @@ fn phase_counters(rt: &Runtime, k: usize) {
 fn main() {
     let rt = t!(Runtime::init());
     let (me, n) = (rt.rank(), rt.nranks());
-    ME.store(me, Ordering::Relaxed);
     let info = rt.info();
     if me == 0 {
         eprintln!(
