@@ -200,8 +200,20 @@ fn index_views(rt: &Runtime, r: &mut Rng) {
             same(&vv.to_ndarray::<f64>().unwrap(), &w, &format!("case {case} view of view"));
         }
     }
-    let a = make(rt, &reference(r, &[3, 4]), Layout::Block);
-    let e = a.slice(&[SliceItem::Index(3)]).unwrap_err();
+    // reshape: a view of a contiguous array, a copy of a transposed one; swapaxes.
+    let x = reference(r, &[4, 6]);
+    let a = make(rt, &x, Layout::BlockCyclic { block: vec![3, 2] });
+    let v = a.reshape(&[2, 3, 4]).unwrap();
+    same(&v.to_ndarray::<f64>().unwrap(), &x.clone().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap(), "reshape view");
+    let t = a.transpose(None).unwrap().reshape(&[24]).unwrap();
+    let tw: Vec<f64> = x.t().iter().copied().collect();
+    same(&t.to_ndarray::<f64>().unwrap(), &ArrayD::from_shape_vec(IxDyn(&[24]), tw).unwrap(), "reshape of transpose (copy)");
+    let sw = v.swapaxes(0, 2).unwrap();
+    let mut want = x.clone().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap();
+    want.swap_axes(0, 2);
+    same(&sw.to_ndarray::<f64>().unwrap(), &want, "swapaxes");
+    check(a.reshape(&[5, 5]).unwrap_err().kind() == ErrorKind::Shape, || "bad reshape".into());
+    let e = a.slice(&[SliceItem::Index(4)]).unwrap_err();
     check(e.kind() == ErrorKind::OutOfBounds || e.kind() == ErrorKind::InvalidArgument, || format!("index 3 of 3 gave {e}"));
 }
 
