@@ -27,6 +27,11 @@
 //! built against `libdistarr` through `pkg-config distarr` (see [`c_programs_dir`]) and added
 //! with `mpi_c_test!` (same arguments).
 //! Name tests of runtime programs `rt_*`: `scripts/test.sh` runs those on MPICH too.
+//!
+//! The examples of the root package (`examples/*.rs`, built with `cargo build --release -p
+//! distarr --examples`) follow the same conventions when given `--check`; add one with
+//! `mpi_example!(name, "example", [rank counts], ["arg", ...]);` (the arguments are passed to
+//! every rank).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -179,7 +184,8 @@ fn c_programs_dir() -> &'static Path {
                         .arg("-o")
                         .arg(&exe)
                         .args(&flags)
-                        .arg(&rpath),
+                        .arg(&rpath)
+                        .arg("-lm"),
                 )?,
                 Some("f90") => build_step(
                     Command::new(&mpif90)
@@ -285,9 +291,45 @@ fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
     run_bin(&bin, prog, ranks, env, &[]);
 }
 
+/// The result of building the root package's examples: their directory, or the error.
+static EXAMPLES_BUILD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Builds the examples of the root package (once per process); returns their directory.
+fn examples_dir() -> &'static Path {
+    let built = EXAMPLES_BUILD.get_or_init(|| {
+        let target = target_dir();
+        build_step(
+            Command::new(env!("CARGO"))
+                .args(["build", "--release", "-p", "distarr", "--examples"])
+                .env("CARGO_TARGET_DIR", &target),
+        )?;
+        Ok(target.join("release").join("examples"))
+    });
+    match built {
+        Ok(dir) => dir,
+        Err(e) => panic!("building the examples failed: {e}"),
+    }
+}
+
+/// Runs example `name` (`examples/NAME.rs`) with arguments `args` like [`run`].
+fn run_example(name: &str, ranks: &[usize], args: &[&str]) {
+    let bin = examples_dir().join(name);
+    assert!(
+        bin.is_file(),
+        "example `{name}` not found at {} (is examples/{name}.rs written?)",
+        bin.display()
+    );
+    run_bin_args(&bin, name, ranks, &[], &[], args);
+}
+
 /// Runs the program at `bin` (named `prog` in reports) like [`run`], as
 /// `mpirun -n N WRAPPER... BIN` (`wrapper` e.g. a valgrind command line).
 fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String]) {
+    run_bin_args(bin, prog, ranks, env, wrapper, &[]);
+}
+
+/// [`run_bin`] with arguments for the program: `mpirun -n N WRAPPER... BIN ARGS...`.
+fn run_bin_args(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String], args: &[&str]) {
     let secs = timeout_secs();
     let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
     let log_dir = target_dir().join("multirank-logs");
@@ -304,6 +346,7 @@ fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrappe
         .iter()
         .map(|(k, v)| format!("-{k}={v}"))
         .chain(std::iter::once(wrap_tag))
+        .chain(args.iter().map(|a| format!("-{}", a.trim_start_matches('-'))))
         .collect::<String>()
         .chars()
         .map(|c| {
@@ -324,6 +367,7 @@ fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrappe
             .arg(n.to_string())
             .args(wrapper)
             .arg(bin)
+            .args(args)
             .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
             .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
             .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
@@ -348,7 +392,8 @@ fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrappe
             .unwrap_or_else(|e| format!("(cannot read {}: {e})", log_path.display()));
 
         let wrap_desc: String = wrapper.iter().map(|w| format!("{w} ")).collect();
-        let what = format!("`{env_desc}{mpirun} -n {n} {wrap_desc}{prog}`");
+        let args_desc: String = args.iter().map(|a| format!(" {a}")).collect();
+        let what = format!("`{env_desc}{mpirun} -n {n} {wrap_desc}{prog}{args_desc}`");
         let code = status.code();
         let timed_out =
             matches!(code, Some(124) | Some(137)) && elapsed + Duration::from_secs(1) >= Duration::from_secs(secs);
@@ -400,6 +445,17 @@ macro_rules! mpi_c_test {
     };
 }
 
+/// `mpi_example!(name, "example", [rank counts], ["arg", ...])` defines a `#[test]` that runs
+/// the root package's example at each rank count with the given arguments.
+macro_rules! mpi_example {
+    ($name:ident, $example:expr, [$($n:expr),+ $(,)?], [$($arg:expr),* $(,)?] $(,)?) => {
+        #[test]
+        fn $name() {
+            run_example($example, &[$($n),+], &[$($arg),*]);
+        }
+    };
+}
+
 // --- runtime (names start with `rt_`: also run on MPICH by scripts/test.sh) ------------------
 mpi_test!(rt_ops, "rt_ops", [1, 2, 3, 4]);
 mpi_test!(
@@ -433,6 +489,15 @@ mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
 
 // --- distributed arrays (OpenMPI) ----------------------------------------------------------
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
+mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
+mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
+mpi_test!(arr_numpy_ufuncs, "arr_numpy_ufuncs", [1, 2, 3, 4]);
+mpi_test!(
+    arr_io_allocate_window,
+    "arr_io",
+    [2, 3],
+    [("DISTARR_WINDOW", "allocate")]
+);
 mpi_test!(
     arr_diff_no_fastpath,
     "arr_diff",
@@ -445,6 +510,12 @@ mpi_test!(
     [3, 4],
     [("DISTARR_WINDOW", "allocate")]
 );
+
+// --- examples of the root package, with small sizes and `--check` ----------------------------
+mpi_example!(example_pi, "pi", [1, 2, 3, 4], ["200000", "--check"]);
+mpi_example!(example_nbody, "nbody", [1, 2, 3, 4], ["48", "4", "--check"]);
+mpi_example!(example_jacobi, "jacobi", [1, 2, 3, 4], ["50", "--check"]);
+mpi_example!(example_stencil, "stencil", [1, 2, 3, 4], ["30", "15", "--check"]);
 
 // --- C ABI: C and Fortran programs of c-api/tests (names start with `capi_`; Open MPI) -----------
 mpi_c_test!(capi_c_pgas, "c_pgas", [1, 2, 3, 4]);
@@ -461,6 +532,19 @@ mpi_c_test!(
     [("DISTARR_WINDOW", "allocate"), ("DISTARR_SHM_FASTPATH", "0")]
 );
 mpi_c_test!(capi_f_pi, "f_pi", [1, 2, 3, 4]);
+mpi_c_test!(capi_c_arrays, "c_arrays", [1, 2, 3, 4]);
+mpi_c_test!(
+    capi_c_arrays_sequential,
+    "c_arrays",
+    [1, 2, 3, 4],
+    [("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(
+    capi_c_arrays_no_fastpath,
+    "c_arrays",
+    [2, 3],
+    [("DISTARR_SHM_FASTPATH", "0")]
+);
 
 /// The C PGAS test under valgrind at 2 ranks, in both modes: no error may be reported (only
 /// MPI-internal reports are suppressed, see `c-api/tests/valgrind.supp`).
@@ -468,6 +552,13 @@ mpi_c_test!(capi_f_pi, "f_pi", [1, 2, 3, 4]);
 fn capi_c_pgas_valgrind() {
     run_c("c_pgas", &[2], &[], &valgrind());
     run_c("c_pgas", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
+}
+
+/// The C array test under valgrind at 2 ranks, in both modes.
+#[test]
+fn capi_c_arrays_valgrind() {
+    run_c("c_arrays", &[2], &[], &valgrind());
+    run_c("c_arrays", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
 }
 
 // --- benchmarks --------------------------------------------------------------------------------

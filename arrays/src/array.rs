@@ -279,6 +279,45 @@ impl DistArray {
         self.view.is_contiguous_full() && self.view.shape() == self.view.base_shape()
     }
 
+    /// The heap segment holding the base array's elements (each rank's part is its local block
+    /// in C order). Owned by the array: never free it directly. Local.
+    pub fn segment(&self) -> Seg {
+        self.base.seg
+    }
+
+    /// This rank's elements as one box, for direct loads and stores (the C ABI's
+    /// `distarr_local_block`): `Some((ptr, lo, hi))` where `ptr` points at this rank's part of
+    /// the segment, holding the global box `[lo, hi)` densely in C order. `lo == hi` (an empty
+    /// box) when the rank holds nothing. `None` when `self` is a view (not the base array) or
+    /// the rank's elements are not one box (block-cyclic with several blocks per rank along a
+    /// dimension). The memory stays valid until the array is freed; other ranks' one-sided
+    /// writes are visible after the next collective operation or `sync`. Local.
+    #[allow(clippy::type_complexity)] // (pointer, lo, hi): named at the one call site
+    pub fn local_block_ptr(&self) -> Result<Option<(*mut u8, Vec<usize>, Vec<usize>)>> {
+        self.check_live()?;
+        if !self.is_base() {
+            return Ok(None);
+        }
+        let me = self.base.rt.rank();
+        let dist = &self.base.dist;
+        let nd = self.ndim();
+        let (ptr, _) = self.base.rt.local_ptr(self.base.seg)?;
+        if dist.local_len(me) == 0 {
+            return Ok(Some((ptr, vec![0; nd], vec![0; nd])));
+        }
+        let (mut lo, mut hi) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
+        for d in 0..nd {
+            match dist.owned_ranges(me, d).as_slice() {
+                [(g0, g1, 0)] => {
+                    lo.push(*g0);
+                    hi.push(*g1);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some((ptr, lo, hi)))
+    }
+
     pub(crate) fn check_live(&self) -> Result<()> {
         if self.base.freed.get() {
             return Err(Error::new(ErrorKind::Freed, "the array was freed"));
@@ -832,11 +871,16 @@ impl DistArray {
     /// While `f` runs, no other rank may access this rank's block with one-sided operations
     /// (e.g. call it between two collective operations, which end with a `sync`).
     #[allow(unsafe_code)]
-    pub unsafe fn with_local_block_mut<T: Element, R>(&self, f: impl FnOnce(ndarray::ArrayViewMutD<'_, T>) -> R) -> Result<R> {
+    pub unsafe fn with_local_block_mut<T: Element, R>(
+        &self,
+        f: impl FnOnce(ndarray::ArrayViewMutD<'_, T>) -> R,
+    ) -> Result<R> {
         self.check_live()?;
         self.check_dtype::<T>()?;
         if T::DTYPE == DType::Bool {
-            return Err(Error::dtype("in-place views of bool arrays are not offered; use local_block"));
+            return Err(Error::dtype(
+                "in-place views of bool arrays are not offered; use local_block",
+            ));
         }
         let shape = self.local_shape();
         let n: usize = shape.iter().product();
@@ -847,7 +891,11 @@ impl DistArray {
         if (ptr as usize) % std::mem::align_of::<T>() != 0 {
             return Err(Error::internal("local block is not aligned for its element type"));
         }
-        let ptr = if n == 0 { std::ptr::NonNull::<T>::dangling().as_ptr() } else { ptr.cast::<T>() };
+        let ptr = if n == 0 {
+            std::ptr::NonNull::<T>::dangling().as_ptr()
+        } else {
+            ptr.cast::<T>()
+        };
         // SAFETY:
         // - `ptr` is aligned for T and valid for `n` elements of T (checked above; the segment
         //   is this rank's window memory, alive while `self` holds the storage);

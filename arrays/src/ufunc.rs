@@ -1,12 +1,17 @@
 //! Element-wise operations (NumPy ufuncs) with broadcasting, type promotion and `out`.
 //!
-//! Type rules follow NumPy 1.24 (Debian 12's NumPy, the reference of the differential tests):
-//! arithmetic promotes with [`DType::promote`]; `divide` gives float64 for integers (float32
-//! for float32); math functions give float64 for integer and bool inputs except uint8, which
-//! gives float32 (NumPy's float16 is not a distarr dtype); comparisons and logical ops give
-//! bool; bitwise ops need integers or bools. Integer arithmetic wraps like NumPy's; integer
-//! division and remainder by zero give 0 (NumPy warns and gives 0); integers to negative
-//! integer powers are an error, as in NumPy.
+//! Type rules follow NumPy 1.24 (Debian 12's NumPy, the reference of the differential tests,
+//! `tests/programs/src/bin/arr_numpy_ufuncs.rs`): arithmetic promotes with [`DType::promote`];
+//! `divide` gives float64 for integers (float32 for float32); math functions give float64 for
+//! integer inputs except uint8, and float32 for uint8 and bool (NumPy gives float16 there,
+//! which is not a distarr dtype); comparisons and logical ops give bool; bitwise ops need
+//! integers or bools. Where NumPy's result would be int8 (bool `floor_divide`, `remainder`,
+//! `power`, `square`), which distarr lacks, the operation is an error, as is `positive` of
+//! bool (as in NumPy). Integer arithmetic wraps like NumPy's; integer division and remainder by
+//! zero give 0 (NumPy warns and gives 0); integers to negative integer powers are an error, as
+//! in NumPy. Float `floor_divide` and `remainder` follow NumPy's `divmod` (`1.0 // 0.1 == 9.0`,
+//! a zero remainder takes the divisor's sign). Python scalars ([`Operand::Scalar`]) promote
+//! weakly (NEP 50, see [`DType::promote_scalar`]), not with NumPy 1.24's value-based casting.
 use crate::array::DistArray;
 use crate::bytes;
 use crate::dtype::{DType, Element, Scalar, C128, C64};
@@ -160,6 +165,8 @@ impl UnaryOp {
             Isnan | Isinf | Isfinite => Ok((a, DType::Bool)),
             Invert if a.is_float() || a.is_complex() => Err(bad()),
             Negative if a.is_bool() => Err(Error::dtype("numpy boolean negative is not supported; use logical_not")),
+            // NumPy refuses `positive` of bool and gives int8 (not a distarr dtype) for `square`.
+            Positive | Square if a.is_bool() => Err(bad()),
             Sign if a.is_bool() || a.is_complex() => Err(bad()),
             _ if self.is_math() => {
                 let f = match a {
@@ -209,7 +216,7 @@ macro_rules! int_arith {
                     FloorDivide => {
                         if b == 0 { 0 } else {
                             let q = a.wrapping_div(b);
-                            if $signed && (a % b != 0) && ((a < 0) != (b < (0 as $t))) { q.wrapping_sub(1) } else { q }
+                            if $signed && (a.wrapping_rem(b) != 0) && ((a < 0) != (b < (0 as $t))) { q.wrapping_sub(1) } else { q }
                         }
                     }
                     Remainder => {
@@ -260,6 +267,37 @@ macro_rules! int_arith {
 }
 int_arith!(i32, true; i64, true; u8, false; u32, false; u64, false);
 
+/// NumPy's `npy_divmod` (Python's float `divmod`) for `b != 0`: `(floor quotient, remainder)`.
+/// The quotient is computed from `a - fmod(a, b)`, not as `floor(a / b)`, which rounds wrongly
+/// when `a / b` rounds up to an integer (`1.0 // 0.1` is 9.0, while `floor(1.0 / 0.1)` is 10.0);
+/// a zero remainder has the sign of `b`, a zero quotient the sign of `a / b`.
+macro_rules! float_divmod {
+    ($t:ty, $a:expr, $b:expr) => {{
+        let (a, b): ($t, $t) = ($a, $b);
+        let mut m = a % b;
+        let mut div = (a - m) / b;
+        if m != 0.0 {
+            if (b < 0.0) != (m < 0.0) {
+                m += b;
+                div -= 1.0;
+            }
+        } else {
+            m = (0.0 as $t).copysign(b);
+        }
+        let q = if div != 0.0 {
+            let f = div.floor();
+            if div - f > 0.5 {
+                f + 1.0
+            } else {
+                f
+            }
+        } else {
+            (0.0 as $t).copysign(a / b)
+        };
+        (q, m)
+    }};
+}
+
 macro_rules! float_arith {
     ($($t:ty),*) => {$(
         impl Arith for $t {
@@ -270,13 +308,8 @@ macro_rules! float_arith {
                     Subtract => a - b,
                     Multiply => a * b,
                     Divide => a / b,
-                    FloorDivide => (a / b).floor(),
-                    Remainder => {
-                        if b == 0.0 { <$t>::NAN } else {
-                            let r = a % b;
-                            if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r }
-                        }
-                    }
+                    FloorDivide => if b == 0.0 { a / b } else { float_divmod!($t, a, b).0 },
+                    Remainder => if b == 0.0 { a % b } else { float_divmod!($t, a, b).1 },
                     Power => a.powf(b),
                     Maximum => if a.is_nan() || b.is_nan() { <$t>::NAN } else { a.max(b) },
                     Minimum => if a.is_nan() || b.is_nan() { <$t>::NAN } else { a.min(b) },
@@ -580,10 +613,14 @@ pub(crate) fn evaluate(
     Ok(())
 }
 
+/// Checks `out` for a result of broadcast shape `shape` and dtype `result`. As in NumPy, the
+/// inputs are broadcast to `out`'s shape, which may have more or longer dimensions than
+/// `shape`; `out` itself is never broadcast.
 fn check_out(out: &DistArray, shape: &[usize], result: DType) -> Result<()> {
-    if out.shape() != shape {
+    let fits = crate::broadcast::broadcast_shapes(&[shape, out.shape()]).is_ok_and(|s| s == out.shape());
+    if !fits {
         return Err(Error::shape(format!(
-            "out has shape {:?}, the result has shape {shape:?}",
+            "non-broadcastable output operand with shape {:?} doesn't match the broadcast shape {shape:?}",
             out.shape()
         )));
     }
@@ -620,6 +657,7 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
         }
         None => DistArray::empty(anchor.runtime(), &shape, rt_, crate::dist::Layout::Block)?,
     };
+    let shape = out.shape().to_vec();
     let od = out.dtype();
     evaluate(&out, |lo, hi| {
         let a = x.read(lo, hi, &shape, lt)?;
@@ -643,6 +681,7 @@ pub fn unary(op: UnaryOp, x: &DistArray, out: Option<&DistArray>) -> Result<Dist
         }
         None => DistArray::empty(x.runtime(), &shape, rt_, crate::dist::Layout::Block)?,
     };
+    let shape = out.shape().to_vec();
     let od = out.dtype();
     let xo = Operand::Array(x);
     evaluate(&out, |lo, hi| {
@@ -651,4 +690,48 @@ pub fn unary(op: UnaryOp, x: &DistArray, out: Option<&DistArray>) -> Result<Dist
         Ok(r.map(|v| bytes::cast(&v, rt_, od)).map_err(|m| format!("{op:?}: {m}")))
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_floor_division_wraps_without_panicking() {
+        use BinaryOp::{FloorDivide, Remainder};
+        assert_eq!(i32::arith(FloorDivide, i32::MIN, -1), Ok(i32::MIN));
+        assert_eq!(i64::arith(FloorDivide, i64::MIN, -1), Ok(i64::MIN));
+        assert_eq!(i32::arith(Remainder, i32::MIN, -1), Ok(0));
+        assert_eq!(i32::arith(FloorDivide, -7, 2), Ok(-4));
+        assert_eq!(i32::arith(Remainder, -7, 2), Ok(1));
+        assert_eq!(i32::arith(Remainder, 7, -2), Ok(-1));
+        assert_eq!(u8::arith(FloorDivide, 7, 0), Ok(0));
+    }
+
+    #[test]
+    fn float_floor_division_is_numpy_divmod() {
+        use BinaryOp::{FloorDivide, Remainder};
+        let fd = |a: f64, b: f64| f64::arith(FloorDivide, a, b).unwrap();
+        let rem = |a: f64, b: f64| f64::arith(Remainder, a, b).unwrap();
+        assert_eq!(fd(1.0, 0.1), 9.0); // floor(1.0 / 0.1) would be 10.0
+        assert_eq!(fd(1.0, f64::NEG_INFINITY), -1.0);
+        assert_eq!(fd(-7.0, 2.0), -4.0);
+        assert!(fd(0.0, 0.0).is_nan() && fd(1.0, 0.0) == f64::INFINITY);
+        assert_eq!(rem(-7.0, 2.0), 1.0);
+        assert!(rem(-4.0, 2.0) == 0.0 && rem(-4.0, 2.0).is_sign_positive());
+        assert!(rem(4.0, -2.0) == 0.0 && rem(4.0, -2.0).is_sign_negative());
+        assert!(rem(1.0, 0.0).is_nan());
+        assert_eq!(f32::arith(FloorDivide, 1.0, 0.1), Ok(9.0));
+    }
+
+    #[test]
+    fn bool_square_and_positive_are_refused() {
+        assert!(UnaryOp::Square.types(DType::Bool).is_err());
+        assert!(UnaryOp::Positive.types(DType::Bool).is_err());
+        assert_eq!(
+            UnaryOp::Absolute.types(DType::Bool).unwrap(),
+            (DType::Bool, DType::Bool)
+        );
+        assert_eq!(UnaryOp::Sqrt.types(DType::Bool).unwrap(), (DType::F32, DType::F32));
+    }
 }

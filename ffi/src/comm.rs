@@ -241,8 +241,12 @@ impl Comm {
 }
 
 impl Drop for Comm {
+    /// Frees an owned communicator (collective) — except while a panic unwinds, when the
+    /// collective would hang the job (see `Win`'s `Drop`).
     fn drop(&mut self) {
-        let _ = self.free_inner();
+        if !std::thread::panicking() {
+            let _ = self.free_inner();
+        }
     }
 }
 

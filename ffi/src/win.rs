@@ -3,7 +3,7 @@ use crate::comm::{Comm, Group};
 use crate::consts::*;
 use crate::datatype::{Datatype, Equivalence};
 use crate::error::{check, MpiError, Result};
-use crate::{aint, count, rank_int, Op};
+use crate::{aint, count, rank_int, Aint, Op};
 use mpi_sys::{MPI_Info, MPI_Request, MPI_Win};
 use std::ffi::{c_void, CString};
 
@@ -420,6 +420,28 @@ impl Win {
     #[inline]
     #[doc(alias = "MPI_Get")]
     pub unsafe fn get_bytes(&self, origin: *mut u8, len: usize, rank: usize, disp: u64) -> Result<()> {
+        // Fast path: a single call whenever rank, count and displacement fit MPI's types
+        // (every message of 1 to INT_MAX bytes); no datatype object, no chunk loop.
+        // Zero-length messages take the general path (which makes no MPI call).
+        if let (true, Ok(r), Ok(c), Ok(d)) = (len != 0, i32::try_from(rank), i32::try_from(len), Aint::try_from(disp)) {
+            // SAFETY: the shim constant is a `const MPI_Datatype` (MPI_BYTE), never written.
+            let bt = unsafe { DISTARR_MPI_BYTE };
+            // SAFETY: the caller guarantees `origin[..len]` is writable until completion and that
+            // the target range is inside the window; `bt` is MPI_BYTE and `c` is `len`.
+            let rc = unsafe { mpi_sys::MPI_Get(origin.cast(), c, bt, r, d, c, bt, self.raw) };
+            return check(rc, "MPI_Get");
+        }
+        // SAFETY: forwarded with this function's contract.
+        unsafe { self.get_bytes_chunked(origin, len, rank, disp) }
+    }
+
+    /// [`Win::get_bytes`] for empty messages, messages above `INT_MAX` bytes, and argument errors.
+    ///
+    /// # Safety
+    /// As [`Win::get_bytes`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn get_bytes_chunked(&self, origin: *mut u8, len: usize, rank: usize, disp: u64) -> Result<()> {
         let r = rank_int(rank, "MPI_Get")?;
         let bt = Datatype::byte();
         let mut done = 0usize;
@@ -446,6 +468,26 @@ impl Win {
     #[inline]
     #[doc(alias = "MPI_Put")]
     pub unsafe fn put_bytes(&self, origin: *const u8, len: usize, rank: usize, disp: u64) -> Result<()> {
+        // Fast path as in `get_bytes`.
+        // Zero-length messages take the general path (which makes no MPI call).
+        if let (true, Ok(r), Ok(c), Ok(d)) = (len != 0, i32::try_from(rank), i32::try_from(len), Aint::try_from(disp)) {
+            // SAFETY: the shim constant is a `const MPI_Datatype` (MPI_BYTE), never written.
+            let bt = unsafe { DISTARR_MPI_BYTE };
+            // SAFETY: as for `get_bytes`, with the origin read instead of written.
+            let rc = unsafe { mpi_sys::MPI_Put(origin.cast(), c, bt, r, d, c, bt, self.raw) };
+            return check(rc, "MPI_Put");
+        }
+        // SAFETY: forwarded with this function's contract.
+        unsafe { self.put_bytes_chunked(origin, len, rank, disp) }
+    }
+
+    /// [`Win::put_bytes`] for empty messages, messages above `INT_MAX` bytes, and argument errors.
+    ///
+    /// # Safety
+    /// As [`Win::put_bytes`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn put_bytes_chunked(&self, origin: *const u8, len: usize, rank: usize, disp: u64) -> Result<()> {
         let r = rank_int(rank, "MPI_Put")?;
         let bt = Datatype::byte();
         let mut done = 0usize;
@@ -668,8 +710,13 @@ impl Win {
 }
 
 impl Drop for Win {
+    /// Frees the window (collective) — except while a panic unwinds: the other processes are
+    /// not freeing it, so the collective would hang the job. The process then exits with the
+    /// panic and the launcher ends the job.
     fn drop(&mut self) {
-        let _ = self.free_inner();
+        if !std::thread::panicking() {
+            let _ = self.free_inner();
+        }
     }
 }
 

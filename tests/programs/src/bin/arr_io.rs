@@ -7,9 +7,7 @@
 //! Python script, so files are checked against data computed independently on each side.
 use distarr_arrays::io::{load_npy, save_npy};
 use distarr_arrays::{npy, DType, DistArray, ErrorKind, Layout, Scalar, SliceItem, C128, C64};
-use distarr_mpitests::{
-    abort_on_panic, check, finish, numpy_python_everywhere, run_python_on_root, shared_temp_dir,
-};
+use distarr_mpitests::{abort_on_panic, check, finish, numpy_python_everywhere, run_python_on_root, shared_temp_dir};
 use distarr_runtime::Runtime;
 use std::path::{Path, PathBuf};
 

@@ -1,9 +1,9 @@
 //! Every runtime operation, checked against closed-form expected values at any rank count:
 //! get/put (bytes, typed, blocking, non-blocking, to self and to every peer), accumulate with
 //! every op and type, get-accumulate, fetch-and-op, compare-and-swap (32- and 64-bit, to self
-//! too), the epoch calls and the collectives.
+//! too), implicit-completion (`nbi`) gets and puts, the epoch calls and the collectives.
 use distarr_mpitests::{check, finish};
-use distarr_runtime::{AccOp, Elem, ReduceOp, Runtime, Seg};
+use distarr_runtime::{AccOp, Elem, ErrorKind, ReduceOp, Runtime, Seg};
 
 /// Value rank `r` stores at element `k` of its part of the test segment.
 fn pattern(r: usize, k: usize) -> i64 {
@@ -103,6 +103,81 @@ fn get_put(rt: &Runtime) {
     rt.put((me + 1) % n, seg, (N * 8) as u64, &[]).unwrap();
     rt.sync().unwrap();
     rt.free(seg).unwrap();
+}
+
+/// Implicit-completion gets and puts (`Runtime::nbi`, `get_nbi`/`put_nbi`): completed by the
+/// scope's end or by a flush, node-local or not; their checks come before MPI.
+fn nbi(rt: &Runtime) {
+    let (me, n) = (rt.rank(), rt.nranks());
+    let seg = rt.alloc((N * 8) as u64).unwrap();
+    fill_local(rt, seg);
+    // Every peer's part in pieces of 40 elements (the last one shorter), completed by the scope.
+    let mut bufs: Vec<Vec<i64>> = (0..n).map(|_| vec![0i64; N]).collect();
+    rt.nbi(|s| {
+        for (t, b) in bufs.iter_mut().enumerate() {
+            for (j, piece) in bytemuck_i64(b).chunks_mut(8 * 40).enumerate() {
+                s.get(piece, t, seg, (j * 8 * 40) as u64)?;
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    for (t, b) in bufs.iter().enumerate() {
+        check(b.iter().enumerate().all(|(k, &v)| v == pattern(t, k)), || {
+            format!("nbi get from {t}")
+        });
+    }
+    rt.sync().unwrap();
+    // Puts of this rank's slot at every rank, remote completion by flush(t) inside the scope.
+    let slot = |t: usize| -> Vec<u8> {
+        (0..4)
+            .flat_map(|j| (-((me * 10 + j) as i64) - 1000 * t as i64).to_le_bytes())
+            .collect()
+    };
+    let vals: Vec<Vec<u8>> = (0..n).map(slot).collect();
+    let r = rt.nbi(|s| {
+        for (t, v) in vals.iter().enumerate() {
+            s.put(t, seg, (me * 4 * 8) as u64, v)?;
+            rt.flush(t)?;
+        }
+        Ok(7)
+    });
+    check(r == Ok(7), || format!("nbi scope result {r:?}"));
+    rt.sync().unwrap();
+    for src in 0..n {
+        for j in 0..4 {
+            let v = local_i64(rt, seg, src * 4 + j);
+            let want = -((src * 10 + j) as i64) - 1000 * me as i64;
+            check(v == want, || format!("nbi put from {src} slot {j}: {v} != {want}"));
+        }
+    }
+    // The raw forms, completed by flush_local; zero lengths (even NULL) are fine.
+    let next = (me + 1) % n;
+    let mut x = [0i64; 2];
+    // SAFETY: `x` is 16 writable bytes, untouched until the flush_local below.
+    unsafe { rt.get_nbi(x.as_mut_ptr().cast(), 16, next, seg, 8 * 100) }.unwrap();
+    rt.flush_local(next).unwrap();
+    check(x == [pattern(next, 100), pattern(next, 101)], || format!("get_nbi: {x:?}"));
+    // SAFETY: zero-length operations touch no memory.
+    unsafe {
+        rt.get_nbi(std::ptr::null_mut(), 0, next, seg, (N * 8) as u64).unwrap();
+        rt.put_nbi(next, seg, (N * 8) as u64, std::ptr::null(), 0).unwrap();
+    }
+    rt.sync().unwrap();
+    // Checks before MPI, reported through the scope.
+    let mut b = [0u8; 8];
+    let kind = |r: Result<(), distarr_runtime::Error>| r.map_err(|e| e.kind());
+    let e = kind(rt.nbi(|s| s.get(&mut b, n, seg, 0)));
+    check(e == Err(ErrorKind::RankOutOfRange), || format!("nbi rank check: {e:?}"));
+    let e = kind(rt.nbi(|s| s.put(me, seg, (N * 8 - 4) as u64, &[1u8; 8])));
+    check(e == Err(ErrorKind::OutOfBounds), || format!("nbi bounds check: {e:?}"));
+    check(local_i64(rt, seg, N - 1) == pattern(me, N - 1), || {
+        "a refused nbi put wrote memory".to_string()
+    });
+    rt.sync().unwrap();
+    rt.free(seg).unwrap();
+    let e = kind(rt.nbi(|s| s.get(&mut b, me, seg, 0)));
+    check(e == Err(ErrorKind::InvalidSegment), || format!("nbi stale segment: {e:?}"));
 }
 
 fn bytemuck_i64(b: &mut [i64]) -> &mut [u8] {
@@ -346,6 +421,7 @@ fn heap(rt: &Runtime) {
 fn main() {
     let rt = Runtime::init().unwrap();
     get_put(&rt);
+    nbi(&rt);
     accumulate_typed::<i32>(&rt, |v| v as i32, true);
     accumulate_typed::<i64>(&rt, |v| v, true);
     accumulate_typed::<u32>(&rt, |v| v as u32, true);
