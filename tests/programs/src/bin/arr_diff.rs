@@ -178,7 +178,11 @@ fn index_views(rt: &Runtime, r: &mut Rng) {
                 lists.push(vec![i as usize]);
             } else {
                 let step = [1isize, 2, -1][r.below(3) as usize];
-                items.push(SliceItem::Range { start: None, stop: None, step });
+                items.push(SliceItem::Range {
+                    start: None,
+                    stop: None,
+                    step,
+                });
                 let l = py_slice(n, None, None, step);
                 out_shape.push(l.len());
                 lists.push(l);
@@ -189,32 +193,57 @@ fn index_views(rt: &Runtime, r: &mut Rng) {
         }
         let v = a.slice(&items).unwrap();
         let want = take(&data, &lists).into_shape_with_order(IxDyn(&out_shape)).unwrap();
-        same(&v.to_ndarray::<f64>().unwrap(), &want, &format!("case {case} index view {items:?} of {shape:?}"));
+        same(
+            &v.to_ndarray::<f64>().unwrap(),
+            &want,
+            &format!("case {case} index view {items:?} of {shape:?}"),
+        );
         // A view of the view: reverse its first axis.
         if !out_shape.is_empty() {
-            let mut it = vec![SliceItem::Range { start: None, stop: None, step: -1 }];
+            let mut it = vec![SliceItem::Range {
+                start: None,
+                stop: None,
+                step: -1,
+            }];
             it.push(SliceItem::Ellipsis);
             let vv = v.slice(&it).unwrap();
             let mut w = want.clone();
             w.invert_axis(ndarray::Axis(0));
-            same(&vv.to_ndarray::<f64>().unwrap(), &w, &format!("case {case} view of view"));
+            same(
+                &vv.to_ndarray::<f64>().unwrap(),
+                &w,
+                &format!("case {case} view of view"),
+            );
         }
     }
     // reshape: a view of a contiguous array, a copy of a transposed one; swapaxes.
     let x = reference(r, &[4, 6]);
     let a = make(rt, &x, Layout::BlockCyclic { block: vec![3, 2] });
     let v = a.reshape(&[2, 3, 4]).unwrap();
-    same(&v.to_ndarray::<f64>().unwrap(), &x.clone().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap(), "reshape view");
+    same(
+        &v.to_ndarray::<f64>().unwrap(),
+        &x.clone().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap(),
+        "reshape view",
+    );
     let t = a.transpose(None).unwrap().reshape(&[24]).unwrap();
     let tw: Vec<f64> = x.t().iter().copied().collect();
-    same(&t.to_ndarray::<f64>().unwrap(), &ArrayD::from_shape_vec(IxDyn(&[24]), tw).unwrap(), "reshape of transpose (copy)");
+    same(
+        &t.to_ndarray::<f64>().unwrap(),
+        &ArrayD::from_shape_vec(IxDyn(&[24]), tw).unwrap(),
+        "reshape of transpose (copy)",
+    );
     let sw = v.swapaxes(0, 2).unwrap();
     let mut want = x.clone().into_shape_with_order(IxDyn(&[2, 3, 4])).unwrap();
     want.swap_axes(0, 2);
     same(&sw.to_ndarray::<f64>().unwrap(), &want, "swapaxes");
-    check(a.reshape(&[5, 5]).unwrap_err().kind() == ErrorKind::Shape, || "bad reshape".into());
+    check(a.reshape(&[5, 5]).unwrap_err().kind() == ErrorKind::Shape, || {
+        "bad reshape".into()
+    });
     let e = a.slice(&[SliceItem::Index(4)]).unwrap_err();
-    check(e.kind() == ErrorKind::OutOfBounds || e.kind() == ErrorKind::InvalidArgument, || format!("index 3 of 3 gave {e}"));
+    check(
+        e.kind() == ErrorKind::OutOfBounds || e.kind() == ErrorKind::InvalidArgument,
+        || format!("index 3 of 3 gave {e}"),
+    );
 }
 
 fn elementwise(rt: &Runtime, r: &mut Rng) {
@@ -642,9 +671,16 @@ fn creation(rt: &Runtime) {
         check(*v == x[IxDyn(&gi)], || format!("local block element {k} -> {gi:?}"));
     }
     // SAFETY: between two collective operations; no rank issues one-sided operations here.
-    unsafe { m.with_local_block_mut::<f64, _>(|mut v| v.mapv_inplace(|q| q * 2.0)).unwrap() };
+    unsafe {
+        m.with_local_block_mut::<f64, _>(|mut v| v.mapv_inplace(|q| q * 2.0))
+            .unwrap()
+    };
     rt.sync().unwrap();
-    same(&m.to_ndarray::<f64>().unwrap(), &x.mapv(|q| q * 2.0), "in-place local block edit");
+    same(
+        &m.to_ndarray::<f64>().unwrap(),
+        &x.mapv(|q| q * 2.0),
+        "in-place local block edit",
+    );
     let f = g.clone();
     g.free().unwrap();
     check(f.to_ndarray::<f64>().unwrap_err().kind() == ErrorKind::Freed, || {
