@@ -128,9 +128,11 @@ fn build_step(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// Builds `libdistarr` (`cargo build --release -p distarr-capi`), writes its pkg-config file
-/// (`scripts/distarr-pc.sh`), and compiles each `c-api/tests/*.c` with `${MPICC:-mpicc}` via
-/// `pkg-config distarr` and each `c-api/tests/*.f90` with `${MPIF90:-mpif90}` and the
-/// `distarr_f` module, into `<target>/release/c-tests/`. Once per test process.
+/// (`scripts/distarr-pc.sh`), and compiles each `*.c` of `c-api/tests/` and `examples/c/` with
+/// `${MPICC:-mpicc}` via `pkg-config distarr` (plus `-lm`) and each `*.f90` of `c-api/tests/`
+/// and `examples/fortran/` with `${MPIF90:-mpif90}` and the `distarr_f` module, into
+/// `<target>/release/c-tests/` (program names must be unique across these directories). Once
+/// per test process.
 fn c_programs_dir() -> &'static Path {
     let built = C_BUILD.get_or_init(|| {
         let target = target_dir();
@@ -159,15 +161,21 @@ fn c_programs_dir() -> &'static Path {
             .split_whitespace()
             .map(str::to_string)
             .collect();
-        let rpath = format!("-Wl,-rpath,{}", release.display());
+        // DT_RPATH (not RUNPATH): it wins over the LD_LIBRARY_PATH that cargo sets for tests,
+        // which holds target/debug/deps and a debug libdistarr.so that may be stale.
+        let rpath = format!("-Wl,--disable-new-dtags,-rpath,{}", release.display());
         let mpicc = std::env::var("MPICC").unwrap_or_else(|_| "mpicc".to_string());
         let mpif90 = std::env::var("MPIF90").unwrap_or_else(|_| "mpif90".to_string());
-        let tests = workspace_dir().join("c-api/tests");
-        let mut sources: Vec<PathBuf> = std::fs::read_dir(&tests)
-            .map_err(|e| format!("cannot list {}: {e}", tests.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        sources.sort();
+        let mut sources: Vec<PathBuf> = Vec::new();
+        for dir in ["c-api/tests", "examples/c", "examples/fortran"] {
+            let dir = workspace_dir().join(dir);
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            found.sort();
+            sources.extend(found);
+        }
         let module = workspace_dir().join("c-api/fortran/distarr_f.f90");
         let mod_dir = out.join("fortran-modules");
         std::fs::create_dir_all(&mod_dir).map_err(|e| format!("cannot create {}: {e}", mod_dir.display()))?;
@@ -545,6 +553,30 @@ mpi_c_test!(
     [2, 3],
     [("DISTARR_SHM_FASTPATH", "0")]
 );
+
+// --- examples (examples/c, examples/fortran): each checks its result when DISTARR_CHECK=1 ------
+mpi_c_test!(example_c_pi, "pi", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
+mpi_c_test!(
+    example_c_pi_sequential,
+    "pi",
+    [1, 2, 3, 4],
+    [("DISTARR_CHECK", "1"), ("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(example_c_jacobi, "jacobi", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
+mpi_c_test!(
+    example_c_jacobi_sequential,
+    "jacobi",
+    [1, 2, 3, 4],
+    [("DISTARR_CHECK", "1"), ("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(example_c_stencil, "stencil", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
+mpi_c_test!(
+    example_c_stencil_sequential,
+    "stencil",
+    [1, 2, 3, 4],
+    [("DISTARR_CHECK", "1"), ("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(example_f_pi_arrays, "pi_arrays", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
 
 /// The C PGAS test under valgrind at 2 ranks, in both modes: no error may be reported (only
 /// MPI-internal reports are suppressed, see `c-api/tests/valgrind.supp`).

@@ -2,7 +2,7 @@
 !
 ! Every function returns integer(c_int) status: DISTARR_OK (0) or a DISTARR_ERR_* code;
 ! distarr_message(code) gives the description and the calling thread's last error message.
-! Handles (distarr_request, later distarr_array) are integer(c_int64_t); segment ids are
+! Handles (distarr_request, distarr_array) are integer(c_int64_t); segment ids are
 ! integer(c_int32_t) (uint32_t in C: pass them through unchanged); C's uint64_t byte counts
 ! and offsets are integer(c_int64_t). Buffers are type(c_ptr): pass c_loc(x) of a variable with
 ! the TARGET attribute. Output arguments are written only on success.
@@ -108,6 +108,30 @@ module distarr_f
     integer(c_int), parameter :: DISTARR_UFUNC_ISINF = 85
     integer(c_int), parameter :: DISTARR_UFUNC_ISFINITE = 86
     integer(c_int), parameter :: DISTARR_UFUNC_RECIPROCAL = 87
+    integer(c_int), parameter :: DISTARR_UFUNC_POSITIVE = 88
+    integer(c_int), parameter :: DISTARR_UFUNC_EXPM1 = 89
+    integer(c_int), parameter :: DISTARR_UFUNC_LOG1P = 90
+    integer(c_int), parameter :: DISTARR_UFUNC_SINH = 91
+    integer(c_int), parameter :: DISTARR_UFUNC_COSH = 92
+    integer(c_int), parameter :: DISTARR_UFUNC_TRUNC = 93
+    integer(c_int), parameter :: DISTARR_UFUNC_RINT = 94
+    ! --- reductions (distarr_reduce)
+    integer(c_int), parameter :: DISTARR_REDUCE_SUM = 0
+    integer(c_int), parameter :: DISTARR_REDUCE_PROD = 1
+    integer(c_int), parameter :: DISTARR_REDUCE_MIN = 2
+    integer(c_int), parameter :: DISTARR_REDUCE_MAX = 3
+    integer(c_int), parameter :: DISTARR_REDUCE_MEAN = 16
+    integer(c_int), parameter :: DISTARR_REDUCE_ARGMIN = 17
+    integer(c_int), parameter :: DISTARR_REDUCE_ARGMAX = 18
+    integer(c_int), parameter :: DISTARR_REDUCE_ANY = 19
+    integer(c_int), parameter :: DISTARR_REDUCE_ALL = 20
+    ! --- array layouts (distarr_create_layout)
+    integer(c_int), parameter :: DISTARR_LAYOUT_BLOCK = 0
+    integer(c_int), parameter :: DISTARR_LAYOUT_BLOCK_CYCLIC = 1
+    integer(c_int), parameter :: DISTARR_LAYOUT_REPLICATED = 2
+    integer(c_int), parameter :: DISTARR_LAYOUT_ON_RANK = 3
+    ! --- an omitted slice bound of distarr_view (C's INT64_MIN)
+    integer(c_int64_t), parameter :: DISTARR_SLICE_NONE = -huge(0_c_int64_t) - 1_c_int64_t
 
     interface
         ! --- life cycle
@@ -256,6 +280,181 @@ module distarr_f
             type(c_ptr), value :: buf
             integer(c_int64_t), value :: count
             integer(c_int32_t), value :: dtype, op
+        end function
+
+        ! --- arrays (distarr_array handles are integer(c_int64_t)). Shapes, boxes and indices
+        ! are C order (the last dimension varies fastest) and 0-based: a Fortran array a(n1, n2)
+        ! matches a distarr array of shape [n2, n1]. Paths end with c_null_char.
+        integer(c_int) function distarr_create(ndim, shape, dtype, block, out) bind(C, name="distarr_create")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int32_t), value :: ndim
+            integer(c_int64_t), intent(in) :: shape(*)
+            integer(c_int32_t), value :: dtype
+            type(c_ptr), value :: block
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_create_layout(ndim, shape, dtype, layout, block, rank, out) &
+                bind(C, name="distarr_create_layout")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int32_t), value :: ndim
+            integer(c_int64_t), intent(in) :: shape(*)
+            integer(c_int32_t), value :: dtype, layout
+            type(c_ptr), value :: block
+            integer(c_int32_t), value :: rank
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_arange(start, stop, step, dtype, out) bind(C, name="distarr_arange")
+            import :: c_int, c_int32_t, c_int64_t, c_double
+            real(c_double), value :: start, stop, step
+            integer(c_int32_t), value :: dtype
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_free(a) bind(C, name="distarr_free")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a
+        end function
+        integer(c_int) function distarr_ndim(a, ndim) bind(C, name="distarr_ndim")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), intent(out) :: ndim
+        end function
+        integer(c_int) function distarr_shape(a, shape) bind(C, name="distarr_shape")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(out) :: shape(*)
+        end function
+        integer(c_int) function distarr_size(a, size) bind(C, name="distarr_size")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(out) :: size
+        end function
+        integer(c_int) function distarr_dtype(a, dtype) bind(C, name="distarr_dtype")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), intent(out) :: dtype
+        end function
+        integer(c_int) function distarr_segment(a, seg) bind(C, name="distarr_segment")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), intent(out) :: seg
+        end function
+        integer(c_int) function distarr_fill(a, value) bind(C, name="distarr_fill")
+            import :: c_int, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            type(c_ptr), value :: value
+        end function
+        integer(c_int) function distarr_random(a, seed) bind(C, name="distarr_random")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a, seed
+        end function
+        integer(c_int) function distarr_random_normal(a, seed) bind(C, name="distarr_random_normal")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a, seed
+        end function
+        integer(c_int) function distarr_copy(dst, src) bind(C, name="distarr_copy")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: dst, src
+        end function
+        integer(c_int) function distarr_view(a, n, start, stop, step, out) bind(C, name="distarr_view")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: n
+            type(c_ptr), value :: start, stop, step
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_transpose(a, out) bind(C, name="distarr_transpose")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_unary(op, out, x) bind(C, name="distarr_unary")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int32_t), value :: op
+            integer(c_int64_t), value :: out, x
+        end function
+        integer(c_int) function distarr_binary(op, out, x, y) bind(C, name="distarr_binary")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int32_t), value :: op
+            integer(c_int64_t), value :: out, x, y
+        end function
+        integer(c_int) function distarr_binary_scalar(op, out, x, scalar, scalar_dtype, scalar_first) &
+                bind(C, name="distarr_binary_scalar")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int32_t), value :: op
+            integer(c_int64_t), value :: out, x
+            type(c_ptr), value :: scalar
+            integer(c_int32_t), value :: scalar_dtype, scalar_first
+        end function
+        integer(c_int) function distarr_reduce_dtype(op, dtype, result_dtype) bind(C, name="distarr_reduce_dtype")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), value :: op, dtype
+            integer(c_int32_t), intent(out) :: result_dtype
+        end function
+        integer(c_int) function distarr_reduce(op, x, axis, out, scalar_out) bind(C, name="distarr_reduce")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int32_t), value :: op
+            integer(c_int64_t), value :: x
+            integer(c_int32_t), value :: axis
+            integer(c_int64_t), value :: out
+            type(c_ptr), value :: scalar_out
+        end function
+        integer(c_int) function distarr_matmul(out, a, b) bind(C, name="distarr_matmul")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: out, a, b
+        end function
+        integer(c_int) function distarr_gather(a, root, buf) bind(C, name="distarr_gather")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: root
+            type(c_ptr), value :: buf
+        end function
+        integer(c_int) function distarr_scatter(a, root, buf) bind(C, name="distarr_scatter")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: root
+            type(c_ptr), value :: buf
+        end function
+        integer(c_int) function distarr_save_npy(a, path) bind(C, name="distarr_save_npy")
+            import :: c_int, c_int64_t, c_char
+            integer(c_int64_t), value :: a
+            character(kind=c_char), intent(in) :: path(*)
+        end function
+        integer(c_int) function distarr_load_npy(path, out) bind(C, name="distarr_load_npy")
+            import :: c_int, c_int64_t, c_char
+            character(kind=c_char), intent(in) :: path(*)
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_get_region(a, lo, hi, buf) bind(C, name="distarr_get_region")
+            import :: c_int, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(in) :: lo(*), hi(*)
+            type(c_ptr), value :: buf
+        end function
+        integer(c_int) function distarr_put_region(a, lo, hi, buf) bind(C, name="distarr_put_region")
+            import :: c_int, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(in) :: lo(*), hi(*)
+            type(c_ptr), value :: buf
+        end function
+        integer(c_int) function distarr_acc_region(a, lo, hi, buf, op) bind(C, name="distarr_acc_region")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(in) :: lo(*), hi(*)
+            type(c_ptr), value :: buf
+            integer(c_int32_t), value :: op
+        end function
+        integer(c_int) function distarr_locate(a, index, rank, offset) bind(C, name="distarr_locate")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int64_t), intent(in) :: index(*)
+            integer(c_int32_t), intent(out) :: rank
+            integer(c_int64_t), intent(out) :: offset
+        end function
+        integer(c_int) function distarr_local_block(a, ptr, lo, hi) bind(C, name="distarr_local_block")
+            import :: c_int, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            type(c_ptr), intent(out) :: ptr
+            integer(c_int64_t), intent(out) :: lo(*), hi(*)
         end function
 
         ! --- messages (C strings; use distarr_message for Fortran strings)

@@ -39,6 +39,18 @@
  * One-sided calls run on rank 0 alone. distarr_bcast and distarr_allreduce, which exchange
  * the program's own data between ranks, return DISTARR_ERR_STATE in sequential mode.
  * distarr_nranks still reports every rank (each holds a part of global memory).
+ *
+ * ARRAYS. A distarr_array is a distributed N-d array (C order, 0-based indices, boxes
+ * [lo, hi) with hi exclusive) or a view of one. distarr_create, distarr_create_layout,
+ * distarr_arange and distarr_load_npy create arrays that the caller owns until distarr_free;
+ * distarr_view and distarr_transpose create views that share their array's storage (freeing a
+ * view frees the handle only; freeing the array makes its views unusable: DISTARR_ERR_HANDLE).
+ * distarr_finalize frees every remaining array, in creation order. Calls that create, free or
+ * compute on whole arrays are collective (sequential mode: sent to every rank, views too, so
+ * handles have the same id on every rank); region get/put/acc, distarr_locate,
+ * distarr_local_block and the metadata queries are one-sided or local. Element-wise, reduce and
+ * matmul calls write into an existing `out` array of the result's shape whose dtype the result
+ * can be cast to under NumPy's same_kind rule.
  */
 
 
@@ -49,6 +61,9 @@
    DISTARR_BLESS=1 cargo test -p distarr-capi --test header   rewrites it. */
 
 #include <stdint.h>
+
+// Opcodes of array commands start here (below are the PGAS commands of `state::Cmd`).
+#define ArrCmd_FIRST_OPCODE 100
 
 // `bool`, one byte holding 0 or 1.
 #define DISTARR_DTYPE_BOOL 0
@@ -246,8 +261,75 @@
 // `np.isfinite`
 #define DISTARR_UFUNC_ISFINITE 86
 
-// `np.reciprocal`
+// `np.reciprocal` (floating-point and complex arrays only; integer arrays →
+// `DISTARR_ERR_UNSUPPORTED`)
 #define DISTARR_UFUNC_RECIPROCAL 87
+
+// `np.positive`
+#define DISTARR_UFUNC_POSITIVE 88
+
+// `np.expm1`
+#define DISTARR_UFUNC_EXPM1 89
+
+// `np.log1p`
+#define DISTARR_UFUNC_LOG1P 90
+
+// `np.sinh`
+#define DISTARR_UFUNC_SINH 91
+
+// `np.cosh`
+#define DISTARR_UFUNC_COSH 92
+
+// `np.trunc`
+#define DISTARR_UFUNC_TRUNC 93
+
+// `np.rint`
+#define DISTARR_UFUNC_RINT 94
+
+// `np.sum` (the same value as `DISTARR_OP_SUM`). Result dtype as NumPy: int64 for bool and
+// signed integers, uint64 for unsigned integers, else the input dtype.
+#define DISTARR_REDUCE_SUM 0
+
+// `np.prod` (= `DISTARR_OP_PROD`); result dtype as `DISTARR_REDUCE_SUM`.
+#define DISTARR_REDUCE_PROD 1
+
+// `np.min` (= `DISTARR_OP_MIN`); keeps the dtype, propagates NaN; not for complex.
+#define DISTARR_REDUCE_MIN 2
+
+// `np.max` (= `DISTARR_OP_MAX`); keeps the dtype, propagates NaN; not for complex.
+#define DISTARR_REDUCE_MAX 3
+
+// `np.mean`: float64 (float32 for float32, complex for complex).
+#define DISTARR_REDUCE_MEAN 16
+
+// `np.argmin`: int64 index (into the C-order flattening for `axis = -1`).
+#define DISTARR_REDUCE_ARGMIN 17
+
+// `np.argmax`: int64 index.
+#define DISTARR_REDUCE_ARGMAX 18
+
+// `np.any`: bool.
+#define DISTARR_REDUCE_ANY 19
+
+// `np.all`: bool.
+#define DISTARR_REDUCE_ALL 20
+
+// One contiguous block per rank along each dimension of a balanced process grid (the layout of
+// `distarr_create` with `block == NULL`).
+#define DISTARR_LAYOUT_BLOCK 0
+
+// Blocks of the given extents dealt round-robin over the balanced process grid (ScaLAPACK).
+#define DISTARR_LAYOUT_BLOCK_CYCLIC 1
+
+// Every rank holds a full copy.
+#define DISTARR_LAYOUT_REPLICATED 2
+
+// One rank holds the whole array.
+#define DISTARR_LAYOUT_ON_RANK 3
+
+// An omitted `start` or `stop` of `distarr_view` (Python's `None`: the end that depends on the
+// step's sign). `INT64_MIN`.
+#define DISTARR_SLICE_NONE INT64_MIN
 
 // `distarr_init_mode`: take the mode from `DISTARR_MODE` (`spmd`, the default, or `sequential`).
 #define DISTARR_MODE_ENV 0
@@ -318,17 +400,298 @@
 // An internal error in distarr (a caught panic: please report it with the message).
 #define DISTARR_ERR_INTERNAL 90
 
+// A distributed array (array functions; 0 is never a valid array).
+typedef int64_t distarr_array;
+
 // A non-blocking get or put in flight (from `distarr_get_nb` / `distarr_put_nb`). `0` is the
 // null request: never issued, or already completed by `distarr_wait` / `distarr_test`.
 // Owned by the caller until completed; completing it frees it.
 typedef int64_t distarr_request;
 
-// A distributed array (array functions; 0 is never a valid array).
-typedef int64_t distarr_array;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a zero-filled array of `ndim` dimensions with extents `shape[0..ndim]` and dtype
+// `dtype`; `*out` receives its handle (the same id on every rank). `block == NULL`: block layout
+// (one box per rank on a balanced process grid); else block-cyclic with block extents
+// `block[0..ndim]` (each >= 1). **Collective**, same arguments on every rank. The caller owns
+// the array until `distarr_free` (or `distarr_finalize`, which frees every array).
+// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32, block extent < 1), `DISTARR_ERR_SHAPE`
+// (negative extent, size overflow), `DISTARR_ERR_DTYPE`, `DISTARR_ERR_NULL`,
+// `DISTARR_ERR_NOMEM` (the heap cannot hold it).
+//
+// # Safety
+// `shape` (and `block` unless NULL) are valid for reads of `ndim` `int64_t`s; `out` is valid for
+// writing.
+int distarr_create(int32_t ndim,
+                   const int64_t *shape,
+                   int32_t dtype,
+                   const int64_t *block,
+                   distarr_array *out);
+
+// `distarr_create` with an explicit layout: `DISTARR_LAYOUT_BLOCK`, `_BLOCK_CYCLIC` (block
+// extents in `block`, non-NULL), `_REPLICATED` (every rank holds a copy; `distarr_put_region`
+// writes every copy, collective operations keep them equal), `_ON_RANK` (rank `rank` holds it
+// all). `block` is ignored (may be NULL) except for block-cyclic, `rank` except for on-rank.
+// **Collective.** Errors as `distarr_create`, plus `DISTARR_ERR_ARG` (unknown layout) and
+// `DISTARR_ERR_RANK`.
+//
+// # Safety
+// As `distarr_create`.
+int distarr_create_layout(int32_t ndim,
+                          const int64_t *shape,
+                          int32_t dtype,
+                          int32_t layout,
+                          const int64_t *block,
+                          int32_t rank,
+                          distarr_array *out);
+
+// Creates the 1-D array `numpy.arange(start, stop, step)` of dtype `dtype` (values computed as
+// `start + i * step` in double precision, then cast), block layout; `*out` receives it.
+// Length `max(0, ceil((stop - start) / step))`. **Collective.** Errors: `DISTARR_ERR_ARG`
+// (step 0, non-finite values), `DISTARR_ERR_DTYPE`, `DISTARR_ERR_NULL`, `DISTARR_ERR_NOMEM`.
+// Ownership as `distarr_create`.
+//
+// # Safety
+// `out` is valid for writing.
+int distarr_arange(double start, double stop, double step, int32_t dtype, distarr_array *out);
+
+// Frees an array (its storage) or a view (the handle only). **Collective**: every rank frees
+// the same handles in the same order. The id is stale afterwards (`DISTARR_ERR_HANDLE`); the
+// views of a freed array stay valid handles until freed, but every use of them returns
+// `DISTARR_ERR_HANDLE`. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
+int distarr_free(distarr_array a);
+
+// `*ndim` = number of dimensions of an array or view. Local.
+//
+// # Safety
+// `ndim` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
+int distarr_ndim(distarr_array a, int32_t *ndim);
+
+// Writes the extents of an array or view to `shape[0..ndim]` (get `ndim` from
+// `distarr_ndim`; nothing is written for a 0-d array, and `shape` may then be NULL). Local.
+//
+// # Safety
+// `shape` is valid for writes of `ndim` `int64_t`s.
+int distarr_shape(distarr_array a, int64_t *shape);
+
+// `*size` = number of elements (the product of the extents). Local.
+//
+// # Safety
+// `size` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
+int distarr_size(distarr_array a, int64_t *size);
+
+// `*dtype` = the element type (`DISTARR_DTYPE_*`). Local.
+//
+// # Safety
+// `dtype` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
+int distarr_dtype(distarr_array a, int32_t *dtype);
+
+// `*seg` = the global-memory segment holding the array's elements: each rank's part holds its
+// local block in C order, addressed by the byte offsets of `distarr_locate` (use with
+// `distarr_get`/`distarr_put`). Owned by the array: never `distarr_gmem_free` it. Local.
+//
+// # Safety
+// `seg` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
+int distarr_segment(distarr_array a, uint32_t *seg);
+
+// Sets every element of an array or view to `*value`, one element of the array's dtype.
+// **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.
+//
+// # Safety
+// `value` is valid for reads of one element of the array's dtype (any alignment).
+int distarr_fill(distarr_array a, const void *value);
+
+// Fills an array or view with uniform random numbers in [0, 1), keyed by `(seed, C-order
+// index)`: the same values for any number of ranks and any layout (cast to the dtype: integer
+// arrays get 0). **Collective.**
+int distarr_random(distarr_array a, uint64_t seed);
+
+// As `distarr_random` with standard normal numbers. **Collective.**
+int distarr_random_normal(distarr_array a, uint64_t seed);
+
+// `dst[...] = src`: copies element-wise with NumPy casting (any dtypes) and broadcasting of
+// `src` to `dst`'s shape; any layouts and views, overlapping too. **Collective.** Errors:
+// `DISTARR_ERR_HANDLE`, `DISTARR_ERR_SHAPE` (not broadcastable).
+int distarr_copy(distarr_array dst, distarr_array src);
+
+// A view of `a` with NumPy basic slicing `a[start[0]:stop[0]:step[0], ...]` over the first `n`
+// dimensions (the others are kept whole); `*out` receives a new handle. Negative bounds count
+// from the end, out-of-range bounds are clipped (Python semantics); `DISTARR_SLICE_NONE`
+// (`INT64_MIN`) is an omitted bound. `start`/`stop` NULL: all omitted; `step` NULL: all 1.
+// The view shares `a`'s storage (no data moves): writes through it change `a`. **Collective**
+// (no communication, but the handle must get the same id on every rank). The view handle is
+// freed with `distarr_free` (which leaves `a` alone); freeing `a` makes every use of the view
+// return `DISTARR_ERR_HANDLE`. Errors: `DISTARR_ERR_ARG` (n outside 0..=ndim, step 0),
+// `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL` (`out`).
+//
+// # Safety
+// Non-NULL `start`, `stop`, `step` are valid for reads of `n` `int64_t`s; `out` is valid for
+// writing.
+int distarr_view(distarr_array a,
+                 int32_t n,
+                 const int64_t *start,
+                 const int64_t *stop,
+                 const int64_t *step,
+                 distarr_array *out);
+
+// A view of `a` with the axes reversed (`a.T`); otherwise as `distarr_view`. **Collective**.
+//
+// # Safety
+// `out` is valid for writing.
+int distarr_transpose(distarr_array a, distarr_array *out);
+
+// `out = op(x)` element-wise (`op` a unary `DISTARR_UFUNC_*` code). `out` must exist with
+// `x`'s shape and a dtype the result can be cast to under NumPy's `same_kind` rule; it may be
+// `x` itself. Result dtypes follow NumPy (e.g. `sqrt` of an int array is float64).
+// **Collective.** Errors: `DISTARR_ERR_OP` (not a unary code), `DISTARR_ERR_HANDLE`,
+// `DISTARR_ERR_SHAPE`, `DISTARR_ERR_DTYPE` (op undefined for the dtype, or out's dtype),
+// `DISTARR_ERR_UNSUPPORTED` (reciprocal of an integer array).
+int distarr_unary(int32_t op, distarr_array out, distarr_array x);
+
+// `out = op(x, y)` element-wise with NumPy broadcasting and type promotion (`op` a binary
+// `DISTARR_UFUNC_*` code). `out` must exist with the broadcast shape and a dtype the result
+// can be cast to (`same_kind`); it may be `x` or `y`. **Collective.** Errors:
+// `DISTARR_ERR_OP`, `DISTARR_ERR_HANDLE`, `DISTARR_ERR_SHAPE`, `DISTARR_ERR_DTYPE`,
+// `DISTARR_ERR_ARG` (an element-wise failure such as an integer to a negative power, reported on
+// every rank; nothing is written then).
+int distarr_binary(int32_t op, distarr_array out, distarr_array x, distarr_array y);
+
+// `out = op(x, s)` (or `op(s, x)` when `scalar_first` is non-zero) with the scalar `s`, one
+// element of `scalar_dtype` at `scalar`. Promotion follows NumPy's rule for Python scalars: a
+// scalar does not widen an array of the same or a higher kind (`f32_array * 2.0` stays
+// float32). `out` as in `distarr_binary`. **Collective.** Errors as `distarr_binary`, plus
+// `DISTARR_ERR_DTYPE` (unknown `scalar_dtype`) and `DISTARR_ERR_NULL`.
+//
+// # Safety
+// `scalar` is valid for reads of one element of `scalar_dtype` (any alignment).
+int distarr_binary_scalar(int32_t op,
+                          distarr_array out,
+                          distarr_array x,
+                          const void *scalar,
+                          int32_t scalar_dtype,
+                          int32_t scalar_first);
+
+// `*result_dtype` = the dtype of reduction `op` (`DISTARR_REDUCE_*`) of an array of `dtype`,
+// as NumPy: the dtype `distarr_reduce` writes to `scalar_out`. Local; callable before init.
+//
+// # Safety
+// `result_dtype` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
+int distarr_reduce_dtype(int32_t op, int32_t dtype, int32_t *result_dtype);
+
+// Reduces `x` with `op` (`DISTARR_REDUCE_*`; SUM, PROD, MIN, MAX equal `DISTARR_OP_*`).
+// `axis == -1`: over all elements; `*scalar_out` receives one element of the result dtype
+// (`distarr_reduce_dtype`: e.g. SUM of int32 is int64, MEAN of ints is double, ARGMIN/ARGMAX are
+// int64 C-order indices) on every rank (rank 0 in sequential mode); `out` is ignored (pass 0).
+// `axis >= 0`: along that axis into `out`, which must exist with `x`'s shape without `axis` and
+// a dtype the result casts to (`same_kind`); `scalar_out` is ignored (may be NULL).
+// **Collective.** Errors: `DISTARR_ERR_OP`, `DISTARR_ERR_HANDLE`, `DISTARR_ERR_ARG` (axis out
+// of range; MIN/MAX/ARGMIN/ARGMAX of an empty array), `DISTARR_ERR_SHAPE`, `DISTARR_ERR_DTYPE`
+// (complex MIN/MAX; out's dtype), `DISTARR_ERR_NULL` (`scalar_out` with `axis == -1`).
+//
+// # Safety
+// With `axis == -1`, `scalar_out` is valid for writing one element of the result dtype.
+int distarr_reduce(int32_t op, distarr_array x, int32_t axis, distarr_array out, void *scalar_out);
+
+// `out = a @ b` (`numpy.matmul` for 1-D and 2-D operands): (n,k)@(k,m) → (n,m),
+// (n,k)@(k) → (n), (k)@(k,m) → (m), (k)@(k) → a 0-d `out`. `out` must exist with that shape and
+// a dtype the promoted result casts to (`same_kind`); it must not overlap `a` or `b`.
+// **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_SHAPE`, `DISTARR_ERR_DTYPE`.
+int distarr_matmul(distarr_array out,
+                   distarr_array a,
+                   distarr_array b);
+
+// Copies the whole array or view, C order, into `buf` on `root` (`size * element size` bytes;
+// other ranks' `buf` is ignored and may be NULL). **Collective**; the data moves by one-sided
+// gets issued by the root. In sequential mode `root` must be 0. Errors: `DISTARR_ERR_HANDLE`,
+// `DISTARR_ERR_RANK`, `DISTARR_ERR_NULL` (the root's `buf`: reported on every rank).
+//
+// # Safety
+// On `root`, `buf` is valid for writes of the array's size in bytes.
+int distarr_gather(distarr_array a, int32_t root, void *buf);
+
+// Writes the whole array or view from `buf` on `root` (C order, `size * element size` bytes
+// of the array's dtype; other ranks' `buf` is ignored and may be NULL). **Collective**; the
+// root writes with one-sided puts. In sequential mode `root` must be 0. Errors as
+// `distarr_gather`.
+//
+// # Safety
+// On `root`, `buf` is valid for reads of the array's size in bytes.
+int distarr_scatter(distarr_array a, int32_t root, const void *buf);
+
+// Saves an array or view as a C-order `.npy` file at `path` (every rank writes its part of the
+// file: the path must name the same file on every rank, e.g. on a shared file system).
+// **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`, `DISTARR_ERR_IO`.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string.
+int distarr_save_npy(distarr_array a, const char *path);
+
+// Loads a `.npy` file (little-endian, C order, a distarr dtype) into a new block-layout array;
+// `*out` receives it (ownership as `distarr_create`). Every rank reads its part of the file.
+// **Collective.** Errors: `DISTARR_ERR_NULL`, `DISTARR_ERR_IO` (missing or malformed file),
+// `DISTARR_ERR_DTYPE` (unsupported dtype in the file), `DISTARR_ERR_NOMEM`.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `out` is valid for writing.
+int distarr_load_npy(const char *path, distarr_array *out);
+
+// Copies the box `[lo, hi)` (`hi` exclusive, `ndim` entries each) of an array or view into
+// `buf`, C order, elements of the array's dtype. **One-sided** (`MPI_Get`s to the owners),
+// blocking: the data is in `buf` on return. Sees every write completed before it (writes by
+// other ranks: after a collective call or `distarr_sync` ordered them). Errors:
+// `DISTARR_ERR_HANDLE`, `DISTARR_ERR_BOUNDS` (negative or `lo > hi` or `hi > shape`),
+// `DISTARR_ERR_NULL` (`lo`/`hi` of a non-0-d array, `buf` for a non-empty box).
+//
+// # Safety
+// `lo`/`hi` are valid for reads of `ndim` `int64_t`s; `buf` for writes of the box's bytes.
+int distarr_get_region(distarr_array a, const int64_t *lo, const int64_t *hi, void *buf);
+
+// Writes `buf` (C order, the array's dtype) to the box `[lo, hi)` of an array or view (every
+// copy of a replicated array). **One-sided** (`MPI_Put`s), complete at the targets on return.
+// Concurrent writes of one element by several ranks without synchronisation are a race.
+// Errors as `distarr_get_region`.
+//
+// # Safety
+// `lo`/`hi` are valid for reads of `ndim` `int64_t`s; `buf` for reads of the box's bytes.
+int distarr_put_region(distarr_array a, const int64_t *lo, const int64_t *hi, const void *buf);
+
+// `region op= buf` element-wise and atomically per element (Global Arrays' `NGA_Acc`;
+// `MPI_Accumulate`), `op` one of `DISTARR_OP_SUM, PROD, MIN, MAX, REPLACE`, and BAND/BOR/BXOR
+// for integer arrays. **One-sided**, complete at the targets on return; concurrent
+// accumulates with the same op are safe. Errors as `distarr_get_region`, plus
+// `DISTARR_ERR_OP` (unknown op, NO_OP), `DISTARR_ERR_DTYPE` (bool and complex arrays, bitwise
+// ops on floats), `DISTARR_ERR_ARG` (replicated arrays).
+//
+// # Safety
+// As `distarr_put_region`.
+int distarr_acc_region(distarr_array a,
+                       const int64_t *lo,
+                       const int64_t *hi,
+                       const void *buf,
+                       int32_t op);
+
+// `*rank`, `*offset` = the owner of element `index` (`ndim` entries) of an array or view and
+// its byte offset in the owner's part of the array's segment (`distarr_segment`). For a
+// replicated array, the calling rank's own copy. Local (no communication). Errors:
+// `DISTARR_ERR_HANDLE`, `DISTARR_ERR_BOUNDS`, `DISTARR_ERR_NULL`.
+//
+// # Safety
+// `index` is valid for reads of `ndim` `int64_t`s; `rank` and `offset` for writing.
+int distarr_locate(distarr_array a, const int64_t *index, int32_t *rank, uint64_t *offset);
+
+// This rank's part of an array as one box: `*ptr` = its elements in this rank's memory (C
+// order, dense), holding the global box `[lo, hi)` (`ndim` entries each; `lo == hi` when the
+// rank holds nothing). Direct loads and stores: the memory belongs to the array (never free
+// it), valid until the array is freed; writes by other ranks are visible after the next
+// collective call or `distarr_sync`, and local stores are visible to others after one.
+// Local. Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`, `DISTARR_ERR_UNSUPPORTED` (a view,
+// or a block-cyclic layout with several blocks per rank along a dimension).
+//
+// # Safety
+// `ptr` is valid for writing; `lo`, `hi` for writes of `ndim` `int64_t`s.
+int distarr_local_block(distarr_array a, void **ptr, int64_t *lo, int64_t *hi);
 
 // Initialises distarr (and MPI, unless the program already did) on `MPI_COMM_WORLD`.
 // **Collective** over all processes. The mode comes from `DISTARR_MODE` (`spmd`, the default,

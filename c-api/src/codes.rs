@@ -138,8 +138,60 @@ pub const DISTARR_UFUNC_ISNAN: i32 = 84;
 pub const DISTARR_UFUNC_ISINF: i32 = 85;
 /// `np.isfinite`
 pub const DISTARR_UFUNC_ISFINITE: i32 = 86;
-/// `np.reciprocal`
+/// `np.reciprocal` (floating-point and complex arrays only; integer arrays →
+/// `DISTARR_ERR_UNSUPPORTED`)
 pub const DISTARR_UFUNC_RECIPROCAL: i32 = 87;
+/// `np.positive`
+pub const DISTARR_UFUNC_POSITIVE: i32 = 88;
+/// `np.expm1`
+pub const DISTARR_UFUNC_EXPM1: i32 = 89;
+/// `np.log1p`
+pub const DISTARR_UFUNC_LOG1P: i32 = 90;
+/// `np.sinh`
+pub const DISTARR_UFUNC_SINH: i32 = 91;
+/// `np.cosh`
+pub const DISTARR_UFUNC_COSH: i32 = 92;
+/// `np.trunc`
+pub const DISTARR_UFUNC_TRUNC: i32 = 93;
+/// `np.rint`
+pub const DISTARR_UFUNC_RINT: i32 = 94;
+
+// --- reductions (distarr_reduce) ---------------------------------------------------------------
+/// `np.sum` (the same value as `DISTARR_OP_SUM`). Result dtype as NumPy: int64 for bool and
+/// signed integers, uint64 for unsigned integers, else the input dtype.
+pub const DISTARR_REDUCE_SUM: i32 = 0;
+/// `np.prod` (= `DISTARR_OP_PROD`); result dtype as `DISTARR_REDUCE_SUM`.
+pub const DISTARR_REDUCE_PROD: i32 = 1;
+/// `np.min` (= `DISTARR_OP_MIN`); keeps the dtype, propagates NaN; not for complex.
+pub const DISTARR_REDUCE_MIN: i32 = 2;
+/// `np.max` (= `DISTARR_OP_MAX`); keeps the dtype, propagates NaN; not for complex.
+pub const DISTARR_REDUCE_MAX: i32 = 3;
+/// `np.mean`: float64 (float32 for float32, complex for complex).
+pub const DISTARR_REDUCE_MEAN: i32 = 16;
+/// `np.argmin`: int64 index (into the C-order flattening for `axis = -1`).
+pub const DISTARR_REDUCE_ARGMIN: i32 = 17;
+/// `np.argmax`: int64 index.
+pub const DISTARR_REDUCE_ARGMAX: i32 = 18;
+/// `np.any`: bool.
+pub const DISTARR_REDUCE_ANY: i32 = 19;
+/// `np.all`: bool.
+pub const DISTARR_REDUCE_ALL: i32 = 20;
+
+// --- array layouts (distarr_create_layout) -------------------------------------------------------
+/// One contiguous block per rank along each dimension of a balanced process grid (the layout of
+/// `distarr_create` with `block == NULL`).
+pub const DISTARR_LAYOUT_BLOCK: i32 = 0;
+/// Blocks of the given extents dealt round-robin over the balanced process grid (ScaLAPACK).
+pub const DISTARR_LAYOUT_BLOCK_CYCLIC: i32 = 1;
+/// Every rank holds a full copy.
+pub const DISTARR_LAYOUT_REPLICATED: i32 = 2;
+/// One rank holds the whole array.
+pub const DISTARR_LAYOUT_ON_RANK: i32 = 3;
+
+// --- slicing (distarr_view) ----------------------------------------------------------------------
+/// An omitted `start` or `stop` of `distarr_view` (Python's `None`: the end that depends on the
+/// step's sign). `INT64_MIN`.
+pub const DISTARR_SLICE_NONE: i64 = i64::MIN;
 
 // --- execution modes -----------------------------------------------------------------------------
 /// `distarr_init_mode`: take the mode from `DISTARR_MODE` (`spmd`, the default, or `sequential`).

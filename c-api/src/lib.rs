@@ -13,12 +13,14 @@
 //! The header is generated from this crate by cbindgen (`c-api/cbindgen.toml`) and committed;
 //! the test `tests/header.rs` fails when they disagree (`DISTARR_BLESS=1` rewrites it).
 
+mod arrays;
 mod codes;
 mod handle;
 mod pgas;
 mod state;
 mod status;
 
+pub use arrays::*;
 pub use codes::*;
 pub use pgas::*;
 pub use status::*;

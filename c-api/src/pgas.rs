@@ -18,17 +18,17 @@ pub type distarr_request = i64;
 pub type distarr_array = i64;
 
 /// A rank argument as an index (negative → `DISTARR_ERR_RANK`; the runtime checks the top).
-fn rank_arg(rank: i32) -> CResult<usize> {
+pub(crate) fn rank_arg(rank: i32) -> CResult<usize> {
     usize::try_from(rank).map_err(|_| CError::new(DISTARR_ERR_RANK, format!("rank {rank} is negative")))
 }
 
 /// A byte or element count as `usize`.
-fn len_arg(n: u64) -> CResult<usize> {
+pub(crate) fn len_arg(n: u64) -> CResult<usize> {
     Ok(distarr_runtime::to_usize(n)?)
 }
 
 /// Checks that a buffer of `n` bytes fits in the address space (as Rust slices require).
-fn check_span(n: usize) -> CResult<()> {
+pub(crate) fn check_span(n: usize) -> CResult<()> {
     check!(
         isize::try_from(n).is_ok(),
         DISTARR_ERR_BOUNDS,
@@ -38,7 +38,7 @@ fn check_span(n: usize) -> CResult<()> {
 }
 
 /// `DISTARR_ERR_NULL` naming the argument `name` when `p` is NULL and `n > 0`.
-fn nonnull_if<T>(p: *const T, n: usize, name: &str) -> CResult<()> {
+pub(crate) fn nonnull_if<T>(p: *const T, n: usize, name: &str) -> CResult<()> {
     check!(
         n == 0 || !p.is_null(),
         DISTARR_ERR_NULL,
@@ -51,7 +51,7 @@ fn nonnull_if<T>(p: *const T, n: usize, name: &str) -> CResult<()> {
 ///
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for reads of `n` bytes for `'a`, unwritten meanwhile.
-unsafe fn in_bytes<'a>(p: *const c_void, n: usize, name: &str) -> CResult<&'a [u8]> {
+pub(crate) unsafe fn in_bytes<'a>(p: *const c_void, n: usize, name: &str) -> CResult<&'a [u8]> {
     nonnull_if(p, n, name)?;
     if n == 0 {
         return Ok(&[]);
@@ -67,7 +67,7 @@ unsafe fn in_bytes<'a>(p: *const c_void, n: usize, name: &str) -> CResult<&'a [u
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for writes of `n` bytes for `'a`, not otherwise
 /// accessed meanwhile.
-unsafe fn out_bytes<'a>(p: *mut c_void, n: usize, name: &str) -> CResult<&'a mut [u8]> {
+pub(crate) unsafe fn out_bytes<'a>(p: *mut c_void, n: usize, name: &str) -> CResult<&'a mut [u8]> {
     nonnull_if(p, n, name)?;
     if n == 0 {
         return Ok(&mut []);
@@ -81,7 +81,7 @@ unsafe fn out_bytes<'a>(p: *mut c_void, n: usize, name: &str) -> CResult<&'a mut
 ///
 /// # Safety
 /// When `n > 0`, `p` is non-null and valid for reads of `n * size_of::<T>()` bytes for `'a`.
-unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize, name: &str) -> CResult<Cow<'a, [T]>> {
+pub(crate) unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize, name: &str) -> CResult<Cow<'a, [T]>> {
     let bytes = n
         .checked_mul(std::mem::size_of::<T>())
         .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, format!("{n} elements exceed the address space")))?;

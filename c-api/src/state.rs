@@ -4,11 +4,14 @@
 //! distarr's runtime belongs to the thread that initialised it (MPI epochs and the heap are not
 //! shared between threads), so the C ABI keeps its state in thread-locals: calls from another
 //! thread see "not initialized" (`DISTARR_ERR_STATE`).
+use crate::arrays::ArrCmd;
 use crate::codes::Mode;
 use crate::handle::{Kind, Table};
 use crate::status::{check, CError, CResult, DISTARR_ERR_INTERNAL, DISTARR_ERR_STATE};
+use distarr_arrays::DistArray;
 use distarr_runtime::{CommSource, Config, Request, Runtime, Seg};
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// Where the calling thread is in the library's life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +30,7 @@ pub(crate) struct State {
 
 impl State {
     /// Whether this rank issues commands to workers (sequential mode, rank 0, more than 1 rank).
-    fn leads(&self) -> bool {
+    pub(crate) fn leads(&self) -> bool {
         self.mode == Mode::Sequential && self.rt.nranks() > 1
     }
 }
@@ -37,6 +40,42 @@ thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
     /// Outstanding non-blocking gets/puts (`distarr_request`).
     pub(crate) static REQUESTS: RefCell<Table<Request<'static>>> = const { RefCell::new(Table::new(Kind::Request)) };
+    /// Live arrays and views (`distarr_array`). Every rank inserts and removes entries in the
+    /// same order (all are collective), so an array has the same id on every rank.
+    pub(crate) static ARRAYS: RefCell<Table<ArrayEntry>> = const { RefCell::new(Table::new(Kind::Array)) };
+    /// Creation counter of array entries (finalize frees the arrays in creation order).
+    pub(crate) static ARRAY_SEQ: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A `distarr_array`: an array or a view, and whether the handle owns the storage.
+pub(crate) struct ArrayEntry {
+    pub arr: DistArray,
+    /// Created by a creation call (owns the storage, freed by `distarr_free`) rather than a
+    /// view of another handle's storage.
+    pub owner: bool,
+    /// Shared by an owner and its views: false once the owner freed the storage.
+    pub alive: Rc<Cell<bool>>,
+    /// Creation order.
+    pub seq: u64,
+}
+
+/// Frees every live array collectively (every rank, in creation order), then drops the views.
+fn free_arrays() -> CResult<()> {
+    let mut all = ARRAYS.with(|t| t.borrow_mut().drain());
+    all.sort_by_key(|e| e.seq);
+    let mut first_err = None;
+    for e in all {
+        if e.owner && e.alive.get() {
+            e.alive.set(false);
+            if let Err(err) = e.arr.free() {
+                first_err.get_or_insert(CError::from(err));
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The running library, or `DISTARR_ERR_STATE` before init, after finalize, or on a thread
@@ -71,8 +110,10 @@ pub(crate) fn init(mode: Mode, source: impl FnOnce() -> CResult<CommSource>) -> 
     Ok(())
 }
 
-/// Completes every outstanding request (their buffers must still be valid), then finalises.
+/// Completes every outstanding request (their buffers must still be valid), frees every live
+/// array (collectively, in creation order), then finalises.
 fn finalize_local(st: &State) -> CResult<()> {
+    let arrays = free_arrays();
     let pending = REQUESTS.with(|t| t.borrow_mut().drain());
     let mut first_err = None;
     for r in pending {
@@ -84,6 +125,7 @@ fn finalize_local(st: &State) -> CResult<()> {
     STATE.with(|s| *s.borrow_mut() = None);
     PHASE.with(|p| p.set(Phase::Finalized));
     fin?;
+    arrays?;
     match first_err {
         Some(e) => Err(e.into()),
         None => Ok(()),
@@ -104,25 +146,32 @@ pub(crate) fn finalize() -> CResult<()> {
 /// A collective command: what rank 0 sends to the workers in sequential mode, and what every
 /// rank executes. Encoding: a little-endian `u32` opcode, 4 bytes of padding, then `u64`
 /// arguments; small enough to travel inside the channel's single header broadcast.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Cmd {
     Finalize,
-    GmemAlloc { bytes: u64 },
-    GmemFree { seg: u32 },
+    GmemAlloc {
+        bytes: u64,
+    },
+    GmemFree {
+        seg: u32,
+    },
     Barrier,
     Fence,
     Sync,
+    /// An array command (opcodes from [`ArrCmd::FIRST_OPCODE`]).
+    Array(ArrCmd),
 }
 
 impl Cmd {
-    pub fn encode(self) -> Vec<u8> {
-        let (op, args): (u32, &[u64]) = match self {
+    pub fn encode(&self) -> Vec<u8> {
+        let (op, args): (u32, &[u64]) = match *self {
             Cmd::Finalize => (1, &[]),
             Cmd::GmemAlloc { bytes } => (2, &[bytes]),
             Cmd::GmemFree { seg } => (3, &[u64::from(seg)]),
             Cmd::Barrier => (4, &[]),
             Cmd::Fence => (5, &[]),
             Cmd::Sync => (6, &[]),
+            Cmd::Array(ref a) => return a.encode(),
         };
         let mut v = Vec::with_capacity(8 + 8 * args.len());
         v.extend_from_slice(&op.to_le_bytes());
@@ -149,19 +198,21 @@ impl Cmd {
             4 => Cmd::Barrier,
             5 => Cmd::Fence,
             6 => Cmd::Sync,
+            op if op >= ArrCmd::FIRST_OPCODE => Cmd::Array(ArrCmd::decode(msg)?),
             _ => return Err(bad()),
         })
     }
 
     /// Executes the command on this rank (every rank executes it, in the same order). Returns
     /// the command's value (the new segment id of `GmemAlloc`, else 0).
-    fn exec(self, rt: &Runtime) -> CResult<u64> {
-        match self {
+    fn exec(&self, rt: &Runtime) -> CResult<u64> {
+        match *self {
             Cmd::GmemAlloc { bytes } => Ok(u64::from(rt.alloc(bytes)?.raw())),
             Cmd::GmemFree { seg } => rt.free(Seg::from_raw(seg)).map(|()| 0).map_err(Into::into),
             Cmd::Barrier => rt.barrier().map(|()| 0).map_err(Into::into),
             Cmd::Fence => rt.fence().map(|()| 0).map_err(Into::into),
             Cmd::Sync => rt.sync().map(|()| 0).map_err(Into::into),
+            Cmd::Array(ref a) => crate::arrays::exec(a, rt, &mut Default::default(), false).map(|id| id as u64),
             Cmd::Finalize => Err(CError::new(DISTARR_ERR_INTERNAL, "finalize is not executed by exec")),
         }
     }

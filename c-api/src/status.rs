@@ -98,6 +98,34 @@ impl From<distarr_runtime::Error> for CError {
     }
 }
 
+/// The status code for an array-layer error kind.
+pub(crate) fn array_code_of(kind: distarr_arrays::ErrorKind) -> i32 {
+    use distarr_arrays::ErrorKind as K;
+    match kind {
+        K::InvalidArgument => DISTARR_ERR_ARG,
+        K::Shape => DISTARR_ERR_SHAPE,
+        K::DType => DISTARR_ERR_DTYPE,
+        K::OutOfBounds => DISTARR_ERR_BOUNDS,
+        // A freed array, or one of another runtime (an id kept across finalize/init): both are
+        // handles that no longer name a live array.
+        K::Freed | K::ForeignRuntime => DISTARR_ERR_HANDLE,
+        K::Io => DISTARR_ERR_IO,
+        K::OutOfMemory => DISTARR_ERR_NOMEM,
+        // The array layer folds the runtime's communication failures into one kind (state
+        // errors such as "not initialized" never get there: every entry point checks first).
+        K::Runtime => DISTARR_ERR_MPI,
+        K::Internal => DISTARR_ERR_INTERNAL,
+        // ErrorKind is non-exhaustive.
+        _ => DISTARR_ERR_INTERNAL,
+    }
+}
+
+impl From<distarr_arrays::Error> for CError {
+    fn from(e: distarr_arrays::Error) -> CError {
+        CError::new(array_code_of(e.kind()), e.message())
+    }
+}
+
 impl From<distarr_ffi::MpiError> for CError {
     fn from(e: distarr_ffi::MpiError) -> CError {
         CError::new(DISTARR_ERR_MPI, e.to_string())
@@ -282,5 +310,20 @@ mod tests {
         assert_eq!(code_of(ErrorKind::InvalidSegment), DISTARR_ERR_SEGMENT);
         assert_eq!(code_of(ErrorKind::NotInitialized), DISTARR_ERR_STATE);
         assert_eq!(code_of(ErrorKind::Misaligned), DISTARR_ERR_MISALIGNED);
+        use distarr_arrays::ErrorKind as K;
+        for (k, c) in [
+            (K::InvalidArgument, DISTARR_ERR_ARG),
+            (K::Shape, DISTARR_ERR_SHAPE),
+            (K::DType, DISTARR_ERR_DTYPE),
+            (K::OutOfBounds, DISTARR_ERR_BOUNDS),
+            (K::Freed, DISTARR_ERR_HANDLE),
+            (K::ForeignRuntime, DISTARR_ERR_HANDLE),
+            (K::Io, DISTARR_ERR_IO),
+            (K::OutOfMemory, DISTARR_ERR_NOMEM),
+            (K::Runtime, DISTARR_ERR_MPI),
+            (K::Internal, DISTARR_ERR_INTERNAL),
+        ] {
+            assert_eq!(array_code_of(k), c, "{k:?}");
+        }
     }
 }

@@ -98,9 +98,17 @@ fn fortran_module_matches_header() {
     let mut f_consts: Vec<(String, String)> = module
         .lines()
         .filter_map(|l| {
-            let rest = l.trim().strip_prefix("integer(c_int), parameter ::")?;
+            let l = l.trim();
+            let rest = l
+                .strip_prefix("integer(c_int), parameter ::")
+                .or_else(|| l.strip_prefix("integer(c_int64_t), parameter ::"))?;
             let (name, value) = rest.split_once('=')?;
-            Some((name.trim().to_string(), value.trim().to_string()))
+            // C's INT64_MIN has no literal in Fortran.
+            let value = match value.trim() {
+                "-huge(0_c_int64_t) - 1_c_int64_t" => "INT64_MIN",
+                v => v,
+            };
+            Some((name.trim().to_string(), value.to_string()))
         })
         .collect();
     c_consts.sort();
