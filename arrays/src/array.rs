@@ -26,6 +26,7 @@ impl From<distarr_runtime::Error> for Error {
             K::OutOfBounds | K::RankOutOfRange => ErrorKind::OutOfBounds,
             K::InvalidSegment => ErrorKind::Freed,
             K::InvalidArgument | K::Misaligned => ErrorKind::InvalidArgument,
+            K::CollectiveMismatch => ErrorKind::CollectiveMismatch,
             _ => ErrorKind::Runtime,
         };
         Error::new(kind, e.message().to_string())
@@ -107,6 +108,12 @@ impl DistArray {
     /// A new array with unspecified contents. **Collective.**
     pub fn empty(rt: &Runtime, shape: &[usize], dtype: DType, layout: Layout) -> Result<DistArray> {
         checked_len(shape)?;
+        // Every rank must create the same array: agree on shape, dtype and layout (one
+        // allreduce), so a mismatch is an error on every rank rather than silently different
+        // arrays that happen to need the same storage.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&(shape, dtype.code(), &layout), &mut h);
+        rt.agree("array shapes, dtypes or layouts", std::hash::Hasher::finish(&h))?;
         let dist = Distribution::new(shape, layout, rt.nranks())?;
         let bytes = (dist.max_local_len() as u64)
             .checked_mul(dtype.size() as u64)

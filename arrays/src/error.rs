@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Freed,
     /// An object belongs to a different runtime instance.
     ForeignRuntime,
+    /// Ranks passed different arguments to a collective call (reported on every rank).
+    CollectiveMismatch,
     /// An I/O operation failed or a file is malformed.
     Io,
     /// An allocation failed or would exceed limits.
@@ -42,6 +44,7 @@ impl ErrorKind {
             ErrorKind::OutOfBounds => "out of bounds",
             ErrorKind::Freed => "freed",
             ErrorKind::ForeignRuntime => "foreign runtime",
+            ErrorKind::CollectiveMismatch => "collective mismatch",
             ErrorKind::Io => "i/o error",
             ErrorKind::OutOfMemory => "out of memory",
             ErrorKind::Runtime => "runtime error",

@@ -109,6 +109,7 @@ pub(crate) fn array_code_of(kind: distarr_arrays::ErrorKind) -> i32 {
         // A freed array, or one of another runtime (an id kept across finalize/init): both are
         // handles that no longer name a live array.
         K::Freed | K::ForeignRuntime => DISTARR_ERR_HANDLE,
+        K::CollectiveMismatch => DISTARR_ERR_COLLECTIVE,
         K::Io => DISTARR_ERR_IO,
         K::OutOfMemory => DISTARR_ERR_NOMEM,
         // The array layer folds the runtime's communication failures into one kind (state

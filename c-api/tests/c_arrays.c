@@ -806,6 +806,10 @@ static void error_paths(void) {
     EXPECT(distarr_create(2, shape, 10, NULL, &out), DISTARR_ERR_DTYPE);
     EXPECT(distarr_create(2, shape, -1, NULL, &out), DISTARR_ERR_DTYPE);
     EXPECT(distarr_create(2, shape, DISTARR_DTYPE_F64, blk0, &out), DISTARR_ERR_ARG);
+    if (spmd && P > 1) { /* ranks asking for different shapes: refused on every rank */
+        const int64_t mine[1] = {4 + (int64_t)me};
+        EXPECT(distarr_create(1, mine, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_COLLECTIVE);
+    }
     EXPECT(distarr_create_layout(2, shape, DISTARR_DTYPE_F64, 9, NULL, 0, &out), DISTARR_ERR_ARG);
     EXPECT(distarr_create_layout(2, shape, DISTARR_DTYPE_F64, DISTARR_LAYOUT_BLOCK_CYCLIC, NULL, 0,
                                  &out),

@@ -347,6 +347,22 @@ fn dtypes(rt: &Runtime) {
 
 /// Shapes of `out` and of operands; data-dependent failures found on one rank only.
 fn shapes(rt: &Runtime) {
+    // Ranks creating different arrays (shapes whose storage happens to be equal too): refused
+    // on every rank.
+    if rt.nranks() > 1 {
+        let mine = [4 + rt.rank()];
+        expect_kind(
+            DistArray::zeros(rt, &mine, DType::F64, Layout::Block),
+            ErrorKind::CollectiveMismatch,
+            "create with different shapes",
+        );
+        let dt = if rt.rank() == 0 { DType::I64 } else { DType::F64 };
+        expect_kind(
+            DistArray::zeros(rt, &[6], dt, Layout::Block),
+            ErrorKind::CollectiveMismatch,
+            "different dtypes",
+        );
+    }
     let sh = ErrorKind::Shape;
     let x = arange(rt, 12, DType::F64, Layout::Block).reshape(&[3, 4]).unwrap();
     let y = arange(rt, 4, DType::F64, Layout::BlockCyclic { block: vec![3] });
