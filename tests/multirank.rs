@@ -700,6 +700,68 @@ fn bench_smoke() {
     eprintln!("multirank: distarr-bench get_latency on 2 ranks ok");
 }
 
+/// Runs `distarr-bench ARGS` on 2 ranks under the timeout and returns its standard output.
+fn run_bench(args: &[&str]) -> String {
+    let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--signal=TERM", "--kill-after=10", &timeout_secs().to_string()])
+        .arg(&mpirun)
+        .args(["-n", "2"])
+        .arg(bench_binary())
+        .args(args)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .stdin(Stdio::null());
+    let output = {
+        let _guard = MPIRUN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run `timeout {mpirun}`: {e}"))
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "distarr-bench {args:?} failed ({}):\n--- stdout ---\n{stdout}--- stderr ---\n{}",
+        output.status,
+        tail(&String::from_utf8_lossy(&output.stderr), TAIL_LINES)
+    );
+    stdout
+}
+
+/// The C-ABI layer column and the sequential-mode dispatch benchmark run and report numbers.
+#[test]
+fn bench_via_c_and_dispatch_smoke() {
+    let out = run_bench(&[
+        "get_latency",
+        "--via",
+        "c",
+        "--max-size",
+        "8",
+        "--iterations",
+        "50",
+        "--compare-mpi",
+    ]);
+    assert!(out.contains("C-Rust (ns)"), "no C-ABI column:\n{out}");
+    let rows = out.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(rows, 4, "expected rows for 1, 2, 4, 8 bytes:\n{out}");
+    let out = run_bench(&["dispatch", "--iterations", "20"]);
+    for op in ["barrier", "create (1 x f64)", "binary add (1 x f64)"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(op))
+            .unwrap_or_else(|| panic!("no {op} row:\n{out}"));
+        let nums: Vec<f64> = line[op.len()..]
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        // SPMD median (mean), sequential median (mean): non-negative times; then their difference.
+        assert!(
+            nums.len() == 5 && nums.iter().all(|v| v.is_finite()) && nums[..4].iter().all(|v| *v >= 0.0),
+            "bad row {line:?}"
+        );
+    }
+}
+
 #[test]
 fn bench_output_checker_rejects_bad_output() {
     let good = format!(

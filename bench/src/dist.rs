@@ -1,6 +1,7 @@
-//! The distarr column: the same loops through `distarr_runtime::Runtime` on a heap segment.
+//! The distarr column: the same loops through `distarr_runtime::Runtime` on a heap segment
+//! (bandwidth tests: implicit-completion operations in a `Runtime::nbi` scope).
 use crate::{Kind, Plan, Sync};
-use distarr_runtime::{AccOp, Request, Result, Runtime, Seg};
+use distarr_runtime::{AccOp, Result, Runtime, Seg};
 
 /// Why the runtime has no counterpart of OSU's `sync` for this test (`None`: it has one).
 pub fn unsupported(kind: Kind, sync: Sync) -> Option<&'static str> {
@@ -58,27 +59,33 @@ fn blocking(rt: &Runtime, kind: Kind, sync: Sync, size: usize, target: usize, se
     }
 }
 
-/// Starts `nops` non-blocking gets or puts of `size` bytes at consecutive offsets.
-fn start<'a>(
+/// Issues `nops` gets or puts of `size` bytes at consecutive offsets with implicit completion
+/// (`Runtime::nbi`: plain `MPI_Get`/`MPI_Put`, no request objects, as OSU's loops), then runs
+/// `complete` (a flush or fence) inside the scope; the scope ends with local completion.
+#[allow(clippy::too_many_arguments)]
+fn window(
     rt: &Runtime,
     kind: Kind,
     size: usize,
     nops: usize,
     target: usize,
     seg: Seg,
-    b: &'a mut Bufs,
-) -> Result<Vec<Request<'a>>> {
-    let mut reqs = Vec::with_capacity(nops);
-    if kind == Kind::Get {
-        for (j, chunk) in b.recv.chunks_mut(size).take(nops).enumerate() {
-            reqs.push(rt.get_nb(chunk, target, seg, (j * size) as u64)?);
+    b: &mut Bufs,
+    complete: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let (recv, send) = (&mut b.recv, &b.send);
+    rt.nbi(|s| {
+        if kind == Kind::Get {
+            for (j, chunk) in recv.chunks_mut(size).take(nops).enumerate() {
+                s.get(chunk, target, seg, (j * size) as u64)?;
+            }
+        } else {
+            for (j, chunk) in send.chunks(size).take(nops).enumerate() {
+                s.put(target, seg, (j * size) as u64, chunk)?;
+            }
         }
-    } else {
-        for (j, chunk) in b.send.chunks(size).take(nops).enumerate() {
-            reqs.push(rt.put_nb(target, seg, (j * size) as u64, chunk)?);
-        }
-    }
-    Ok(reqs)
+        complete()
+    })
 }
 
 /// Runs one size through the runtime. **Collective**; returns rank 0's timed seconds.
@@ -99,14 +106,10 @@ pub fn run(rt: &Runtime, kind: Kind, sync: Sync, plan: &Plan, seg: Seg, b: &mut 
                     }
                     if nops == 1 {
                         blocking(rt, kind, sync, size, 1, seg, b)?;
+                    } else if sync == Sync::Flush {
+                        window(rt, kind, size, nops, 1, seg, b, || rt.flush(1))?;
                     } else {
-                        let reqs = start(rt, kind, size, nops, 1, seg, b)?;
-                        if sync == Sync::Flush {
-                            rt.flush(1)?;
-                        } else {
-                            rt.flush_local(1)?;
-                        }
-                        drop(reqs);
+                        window(rt, kind, size, nops, 1, seg, b, || rt.flush_local(1))?;
                     }
                 }
                 secs = t0.elapsed().as_secs_f64();
@@ -119,30 +122,22 @@ pub fn run(rt: &Runtime, kind: Kind, sync: Sync, plan: &Plan, seg: Seg, b: &mut 
                 }
                 if kind == Kind::PutBi {
                     rt.fence()?;
-                    let reqs = start(rt, Kind::Put, size, nops, peer, seg, b)?;
-                    rt.fence()?;
-                    drop(reqs);
+                    window(rt, Kind::Put, size, nops, peer, seg, b, || rt.fence())?;
                 } else if nops > 1 {
                     rt.fence()?;
-                    let reqs = if rank == 0 {
-                        start(rt, kind, size, nops, 1, seg, b)?
+                    if rank == 0 {
+                        window(rt, kind, size, nops, 1, seg, b, || rt.fence())?;
                     } else {
-                        Vec::new()
-                    };
-                    rt.fence()?;
-                    drop(reqs);
+                        rt.fence()?;
+                    }
                 } else if rank == 0 {
                     rt.fence()?;
-                    let reqs = start(rt, kind, size, 1, 1, seg, b)?;
-                    rt.fence()?;
-                    drop(reqs);
+                    window(rt, kind, size, 1, 1, seg, b, || rt.fence())?;
                     rt.fence()?;
                 } else {
                     rt.fence()?;
                     rt.fence()?;
-                    let reqs = start(rt, kind, size, 1, 0, seg, b)?;
-                    rt.fence()?;
-                    drop(reqs);
+                    window(rt, kind, size, 1, 0, seg, b, || rt.fence())?;
                 }
             }
             secs = t0.elapsed().as_secs_f64();

@@ -5,6 +5,10 @@
 //!
 //! Run on exactly 2 ranks: `mpirun -n 2 distarr-bench get_latency --compare-mpi`. Rank 0 is the
 //! origin, rank 1 the target. Only rank 0 prints; progress for large sizes goes to stderr.
+//! `--via c` measures through the C ABI (and the Rust layer beside it, same runtime);
+//! `distarr-bench dispatch` (any rank count) measures the sequential mode's cost per operation.
+mod capi;
+mod dispatch;
 mod dist;
 mod raw;
 mod report;
@@ -44,7 +48,7 @@ pub enum Test {
     FopLatency,
     /// MPI_Compare_and_swap latency on one 8-byte integer (osu_cas_latency)
     CasLatency,
-    /// Cost per operation of the sequential mode (needs the C ABI: not available yet)
+    /// Cost per collective operation through the C ABI, sequential mode vs SPMD (any rank count)
     Dispatch,
 }
 
@@ -86,7 +90,7 @@ pub enum Sync {
 pub enum Via {
     /// distarr_runtime::Runtime called from Rust
     Rust,
-    /// the C ABI (libdistarr): not available yet
+    /// the C ABI (libdistarr's extern "C" functions), with the Rust layer measured beside it
     C,
     /// the Python shim: not available yet
     Python,
@@ -226,21 +230,11 @@ impl Setup {
 
 /// Checks the arguments; the error is the message to print (exit code 2).
 pub fn setup(cli: Cli) -> Result<Setup, String> {
-    match cli.via {
-        Via::Rust => {}
-        Via::C => {
-            return Err(
-                "--via c: not available yet: libdistarr (c-api) does not export distarr_get/distarr_put \
-                        and the other one-sided calls yet"
-                    .into(),
-            )
-        }
-        Via::Python => return Err("--via python: not available yet: the Python shim does not exist yet".into()),
+    if cli.via == Via::Python {
+        return Err("--via python: not available yet: the Python shim does not exist yet".into());
     }
-    let kind = Kind::of(cli.test).ok_or_else(|| {
-        "dispatch: not available yet: it measures the sequential mode through the C ABI, which does not exist yet"
-            .to_string()
-    })?;
+    let kind = Kind::of(cli.test)
+        .ok_or_else(|| "dispatch has no message sizes: `main` runs it through `dispatch::run`".to_string())?;
     let bw = matches!(cli.test, Test::GetBw | Test::PutBw | Test::PutBibw);
     let sync = cli
         .sync
@@ -297,6 +291,14 @@ pub fn sync_name(s: Sync) -> &'static str {
     }
 }
 
+pub fn via_name(v: Via) -> &'static str {
+    match v {
+        Via::Rust => "rust",
+        Via::C => "c",
+        Via::Python => "python",
+    }
+}
+
 pub fn test_name(t: Test) -> &'static str {
     match t {
         Test::GetLatency => "get_latency",
@@ -332,6 +334,21 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    if cli.test == Test::Dispatch {
+        if let Err(msg) = dispatch::check_args(&cli) {
+            if first {
+                eprintln!("distarr-bench: {msg}");
+            }
+            return ExitCode::from(2);
+        }
+        return match dispatch::run(&cli) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("distarr-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let setup = match setup(cli) {
         Ok(s) => s,
         Err(msg) => {
@@ -365,7 +382,30 @@ fn run(s: &Setup) -> AnyResult<ExitCode> {
         // One heap window serves every size: a grown heap would flush several windows.
         config.segment_bytes = config.segment_bytes.max(need as u64);
     }
-    let rt = Runtime::init_with(config, CommSource::World)?;
+    let via_c = s.cli.via == Via::C;
+    // With `--via c` the C ABI starts the runtime (from the environment, like a C program's
+    // `distarr_init`) and the Rust column uses that same runtime (`Runtime::current`): one
+    // runtime, one heap, no second initialisation on the same MPI.
+    let rt = if via_c {
+        std::env::set_var("DISTARR_WINDOW", window_name(s.cli.window));
+        std::env::set_var("DISTARR_HEAP_SEGMENT", config.segment_bytes.to_string());
+        // SAFETY: NULL argc/argv are allowed (they are not dereferenced).
+        let rc = unsafe {
+            distarr_c::distarr_init_mode(std::ptr::null_mut(), std::ptr::null_mut(), distarr_c::DISTARR_MODE_SPMD)
+        };
+        capi::check(rc, "distarr_init_mode")?;
+        Runtime::current()?
+    } else {
+        Runtime::init_with(config, CommSource::World)?
+    };
+    let finalize = |rt: &Runtime| -> AnyResult<()> {
+        if via_c {
+            capi::check(distarr_c::distarr_finalize(), "distarr_finalize")?;
+        } else {
+            rt.finalize()?;
+        }
+        Ok(())
+    };
     let rank = rt.rank();
     if rt.nranks() != 2 {
         if rank == 0 {
@@ -374,18 +414,23 @@ fn run(s: &Setup) -> AnyResult<ExitCode> {
                 rt.nranks()
             );
         }
-        rt.finalize()?;
+        finalize(&rt)?;
         return Ok(ExitCode::FAILURE);
     }
     let world = Comm::world();
     let node = world.split_shared(rank)?;
     let info = rt.info();
-    let dist_note = dist::unsupported(s.kind, s.sync);
-    let mut results = report::Results::new(s, &info.mpi_version, dist_note);
+    let (dist_note, rust_note) = if via_c {
+        (capi::unsupported(s.kind, s.sync), dist::unsupported(s.kind, s.sync))
+    } else {
+        (dist::unsupported(s.kind, s.sync), None)
+    };
+    let mut results = report::Results::new(s, &info.mpi_version, dist_note, rust_note);
     if rank == 0 {
         print!("{}", results.header());
     }
     let mut dbufs = dist::Bufs::new(need);
+    let mut cbufs = capi::Bufs::new(if via_c { need } else { 0 });
     let mut rbufs = raw::Bufs::new(need);
     for &size in &s.sizes {
         let plan = s.plan(size);
@@ -393,14 +438,24 @@ fn run(s: &Setup) -> AnyResult<ExitCode> {
             eprintln!("[distarr-bench] {} size {size} ...", test_name(s.cli.test));
         }
         let bytes = (size * plan.nops).max(64);
-        let d = if dist_note.is_none() {
+        let (mut d, mut rust) = (None, None);
+        if dist_note.is_none() || (via_c && rust_note.is_none()) {
             let seg = rt.alloc(bytes as u64)?;
-            let secs = dist::run(&rt, s.kind, s.sync, &plan, seg, &mut dbufs)?;
+            if via_c && dist_note.is_none() {
+                let secs = capi::run(rank, s.kind, s.sync, &plan, seg.raw(), &mut cbufs)?;
+                d = Some(s.value(&plan, secs));
+            }
+            if (via_c && rust_note.is_none()) || (!via_c && dist_note.is_none()) {
+                let secs = dist::run(&rt, s.kind, s.sync, &plan, seg, &mut dbufs)?;
+                let v = Some(s.value(&plan, secs));
+                if via_c {
+                    rust = v;
+                } else {
+                    d = v;
+                }
+            }
             rt.free(seg)?;
-            Some(s.value(&plan, secs))
-        } else {
-            None
-        };
+        }
         let m = if s.cli.compare_mpi {
             let w = raw::RawWin::new(s.cli.window, bytes, &world, &node)?;
             let secs = raw::run(&w, s.kind, s.sync, &plan, &world, &mut rbufs)?;
@@ -410,7 +465,7 @@ fn run(s: &Setup) -> AnyResult<ExitCode> {
             None
         };
         if rank == 0 {
-            println!("{}", results.push(size, d, m));
+            println!("{}", results.push(size, d, m, rust));
         }
     }
     if rank == 0 {
@@ -425,7 +480,7 @@ fn run(s: &Setup) -> AnyResult<ExitCode> {
         }
     }
     node.free()?;
-    rt.finalize()?;
+    finalize(&rt)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -457,13 +512,11 @@ mod tests {
 
     #[test]
     fn unavailable_options_say_so() {
-        assert!(parse(&["get_latency", "--via", "c"])
-            .unwrap_err()
-            .contains("not available yet"));
+        assert_eq!(parse(&["get_latency", "--via", "c"]).unwrap().cli.via, Via::C);
         assert!(parse(&["get_latency", "--via", "python"])
             .unwrap_err()
             .contains("not exist yet"));
-        assert!(parse(&["dispatch"]).unwrap_err().contains("not available yet"));
+        assert!(parse(&["dispatch"]).unwrap_err().contains("dispatch"));
         assert!(parse(&["put_bibw", "--sync", "flush"]).is_err());
         assert!(parse(&["get_latency", "--min-size", "8", "--max-size", "4"]).is_err());
     }

@@ -1,14 +1,16 @@
 //! Output: OSU's text format on stdout, and JSON, CSV and PNG files.
-use crate::{sync_name, test_name, window_name, Setup};
+use crate::{sync_name, test_name, via_name, window_name, Setup};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// One row: size, distarr value, raw-MPI value.
+/// One row: size, distarr value (through the layer `--via` names), raw-MPI value, and with
+/// `--via c` the Rust layer's value measured in the same run.
 #[derive(Clone, Copy, Debug)]
 pub struct Row {
     pub size: usize,
     pub distarr: Option<f64>,
     pub mpi: Option<f64>,
+    pub rust: Option<f64>,
 }
 
 impl Row {
@@ -16,6 +18,14 @@ impl Row {
     pub fn ratio(&self) -> Option<f64> {
         match (self.distarr, self.mpi) {
             (Some(d), Some(m)) if m > 0.0 => Some(d / m),
+            _ => None,
+        }
+    }
+
+    /// C ABI minus Rust layer, in nanoseconds (latency tests with `--via c`).
+    pub fn c_minus_rust_ns(&self) -> Option<f64> {
+        match (self.distarr, self.rust) {
+            (Some(c), Some(r)) => Some((c - r) * 1e3),
             _ => None,
         }
     }
@@ -29,10 +39,14 @@ pub struct Results {
     pub sync: &'static str,
     pub bw: bool,
     pub compare: bool,
+    /// `rust` or `c`: the layer of the distarr column.
+    pub via: &'static str,
     pub iterations: Option<usize>,
     pub mpi_version: String,
     /// Why the distarr column is n/a.
     pub dist_note: Option<&'static str>,
+    /// With `--via c`: why the Rust column is n/a.
+    pub rust_note: Option<&'static str>,
     pub rows: Vec<Row>,
 }
 
@@ -70,18 +84,29 @@ fn json_str(s: &str) -> String {
 }
 
 impl Results {
-    pub fn new(s: &Setup, mpi_version: &str, dist_note: Option<&'static str>) -> Results {
+    pub fn new(
+        s: &Setup,
+        mpi_version: &str,
+        dist_note: Option<&'static str>,
+        rust_note: Option<&'static str>,
+    ) -> Results {
         Results {
             test: test_name(s.cli.test),
             window: window_name(s.cli.window),
             sync: sync_name(s.sync),
             bw: s.bw,
             compare: s.cli.compare_mpi,
+            via: via_name(s.cli.via),
             iterations: s.cli.iterations,
             mpi_version: mpi_version.lines().next().unwrap_or("").trim().to_string(),
             dist_note,
+            rust_note,
             rows: Vec::new(),
         }
+    }
+
+    fn via_c(&self) -> bool {
+        self.via == "c"
     }
 
     pub fn unit(&self) -> &'static str {
@@ -98,6 +123,15 @@ impl Results {
         if let Some(n) = self.dist_note {
             let _ = writeln!(h, "# distarr column n/a: {n}");
         }
+        if self.via_c() {
+            let _ = writeln!(
+                h,
+                "# distarr column: through the C ABI (libdistarr's extern \"C\" functions); Rust column: the same runtime called from Rust, same run"
+            );
+            if let Some(n) = self.rust_note {
+                let _ = writeln!(h, "# Rust column n/a: {n}");
+            }
+        }
         if self.compare {
             let _ = writeln!(
                 h,
@@ -110,18 +144,36 @@ impl Results {
             let m = format!("MPI ({})", self.unit());
             let _ = write!(h, "{m:>FIELD$}{:>FIELD$}", "ratio");
         }
+        if self.via_c() {
+            let r = format!("Rust ({})", self.unit());
+            let _ = write!(h, "{r:>FIELD$}");
+            if !self.bw {
+                let _ = write!(h, "{:>FIELD$}", "C-Rust (ns)");
+            }
+        }
         h.push('\n');
         h
     }
 
     /// Records a row and returns its text line (`%-10d%20.2f`...).
-    pub fn push(&mut self, size: usize, distarr: Option<f64>, mpi: Option<f64>) -> String {
-        let r = Row { size, distarr, mpi };
+    pub fn push(&mut self, size: usize, distarr: Option<f64>, mpi: Option<f64>, rust: Option<f64>) -> String {
+        let r = Row {
+            size,
+            distarr,
+            mpi,
+            rust,
+        };
         self.rows.push(r);
         let mut line = format!("{size:<10}{}", cell(distarr));
         if self.compare {
             line.push_str(&cell(mpi));
             line.push_str(&cell(r.ratio()));
+        }
+        if self.via_c() {
+            line.push_str(&cell(rust));
+            if !self.bw {
+                line.push_str(&cell(r.c_minus_rust_ns()));
+            }
         }
         line
     }
@@ -132,7 +184,7 @@ impl Results {
         let _ = writeln!(o, "  \"window\": {},", json_str(self.window));
         let _ = writeln!(o, "  \"sync\": {},", json_str(self.sync));
         let _ = writeln!(o, "  \"unit\": {},", json_str(self.unit()));
-        let _ = writeln!(o, "  \"via\": \"rust\",");
+        let _ = writeln!(o, "  \"via\": {},", json_str(self.via));
         let _ = writeln!(o, "  \"mpi_version\": {},", json_str(&self.mpi_version));
         let _ = writeln!(
             o,
@@ -144,16 +196,30 @@ impl Results {
             "  \"distarr_note\": {},",
             self.dist_note.map_or("null".into(), json_str)
         );
+        let _ = writeln!(
+            o,
+            "  \"rust_note\": {},",
+            self.rust_note.map_or("null".into(), json_str)
+        );
         o.push_str("  \"rows\": [\n");
         for (k, r) in self.rows.iter().enumerate() {
             let _ = write!(
                 o,
-                "    {{\"size\": {}, \"distarr\": {}, \"mpi\": {}, \"ratio\": {}}}",
+                "    {{\"size\": {}, \"distarr\": {}, \"mpi\": {}, \"ratio\": {}",
                 r.size,
                 json_num(r.distarr),
                 json_num(r.mpi),
                 json_num(r.ratio())
             );
+            if self.via_c() {
+                let _ = write!(
+                    o,
+                    ", \"rust\": {}, \"c_minus_rust_ns\": {}",
+                    json_num(r.rust),
+                    json_num(if self.bw { None } else { r.c_minus_rust_ns() })
+                );
+            }
+            o.push('}');
             o.push_str(if k + 1 < self.rows.len() { ",\n" } else { "\n" });
         }
         o.push_str("  ]\n}\n");
@@ -162,10 +228,18 @@ impl Results {
 
     pub fn csv(&self) -> String {
         let u = self.unit().replace('/', "_per_");
-        let mut o = format!("size,distarr_{u},mpi_{u},ratio\n");
+        let mut o = format!("size,distarr_{u},mpi_{u},ratio");
+        if self.via_c() {
+            let _ = write!(o, ",rust_{u}");
+        }
+        o.push('\n');
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
         for r in &self.rows {
-            let _ = writeln!(o, "{},{},{},{}", r.size, f(r.distarr), f(r.mpi), f(r.ratio()));
+            let _ = write!(o, "{},{},{},{}", r.size, f(r.distarr), f(r.mpi), f(r.ratio()));
+            if self.via_c() {
+                let _ = write!(o, ",{}", f(r.rust));
+            }
+            o.push('\n');
         }
         o
     }
@@ -217,9 +291,14 @@ pub fn plot(r: &Results, path: &Path) -> Result<(), String> {
         .map_err(|_| "the plot font is not a valid TrueType font".to_string())?;
     let series: Vec<Series> = [
         (
-            "distarr",
+            if r.via_c() { "distarr (C ABI)" } else { "distarr" },
             RGBColor(0x1f, 0x77, 0xb4),
             r.rows.iter().map(|x| (x.size, x.distarr)).collect::<Vec<_>>(),
+        ),
+        (
+            "distarr (Rust)",
+            RGBColor(0x2c, 0xa0, 0x2c),
+            r.rows.iter().map(|x| (x.size, x.rust)).collect(),
         ),
         (
             "raw MPI",
@@ -300,9 +379,11 @@ mod tests {
             sync: "flush",
             bw: false,
             compare,
+            via: "rust",
             iterations: None,
             mpi_version: "Open MPI v4.1.4".into(),
             dist_note: None,
+            rust_note: None,
             rows: Vec::new(),
         }
     }
@@ -311,21 +392,43 @@ mod tests {
     fn osu_text_format() {
         let mut r = results(false);
         assert!(r.header().ends_with("# Size            Latency (us)\n"));
-        assert_eq!(r.push(8, Some(0.123), None), "8                         0.12");
+        assert_eq!(r.push(8, Some(0.123), None, None), "8                         0.12");
         let mut r = results(true);
         assert!(r
             .header()
             .ends_with("# Size            Latency (us)            MPI (us)               ratio\n"));
-        let line = r.push(1024, Some(0.5), Some(0.25));
+        let line = r.push(1024, Some(0.5), Some(0.25), None);
         assert_eq!(line, format!("{:<10}{:>20}{:>20}{:>20}", 1024, "0.50", "0.25", "2.00"));
-        assert_eq!(r.push(2048, None, Some(1.0)).split_whitespace().nth(1), Some("n/a"));
+        assert_eq!(
+            r.push(2048, None, Some(1.0), None).split_whitespace().nth(1),
+            Some("n/a")
+        );
+    }
+
+    #[test]
+    fn via_c_columns() {
+        let mut r = results(true);
+        r.via = "c";
+        assert!(r.header().ends_with(
+            "# Size            Latency (us)            MPI (us)               ratio           Rust (us)         C-Rust (ns)\n"
+        ));
+        let line = r.push(8, Some(0.07), Some(0.05), Some(0.06));
+        assert_eq!(
+            line,
+            format!(
+                "{:<10}{:>20}{:>20}{:>20}{:>20}{:>20}",
+                8, "0.07", "0.05", "1.40", "0.06", "10.00"
+            )
+        );
+        assert!(r.json().contains("\"rust\": 0.0600, \"c_minus_rust_ns\": 10.0000}"));
+        assert!(r.csv().starts_with("size,distarr_us,mpi_us,ratio,rust_us\n8,"));
     }
 
     #[test]
     fn json_and_csv() {
         let mut r = results(true);
-        r.push(1, Some(1.0), Some(0.5));
-        r.push(2, None, Some(0.5));
+        r.push(1, Some(1.0), Some(0.5), None);
+        r.push(2, None, Some(0.5), None);
         let j = r.json();
         assert!(j.contains("{\"size\": 1, \"distarr\": 1.0000, \"mpi\": 0.5000, \"ratio\": 2.0000},"));
         assert!(j.contains("{\"size\": 2, \"distarr\": null, \"mpi\": 0.5000, \"ratio\": null}\n"));

@@ -203,6 +203,24 @@ impl Heap {
         slot.alloc.ok_or_else(bad)
     }
 
+    /// The fast path of [`Heap::resolve`] + [`Allocation::disp`] for one-sided operations: the
+    /// heap window and the displacement of `[offset, offset + len)` in it, or `None` when the
+    /// handle is invalid or the range is out of bounds (the caller then reruns the checks above
+    /// for the error). Builds no error value, so it inlines into a few compares.
+    #[inline(always)]
+    pub fn locate(&self, seg: Seg, offset: u64, len: u64) -> Option<(&HeapWindow, u64)> {
+        // Slot 0 of a handle (never valid) wraps to u32::MAX, which no table reaches.
+        let slot = self.slots.get((seg.0 & SLOT_MASK).wrapping_sub(1) as usize)?;
+        let a = match &slot.alloc {
+            Some(a) if slot.gen == seg.gen() => a,
+            _ => return None,
+        };
+        if !offset.checked_add(len).is_some_and(|e| e <= a.len) {
+            return None;
+        }
+        Some((self.windows.get(a.window)?, a.offset + offset))
+    }
+
     /// Records an allocation; returns its handle.
     pub fn insert(&mut self, a: Allocation) -> Result<Seg> {
         let slot = match self.free_slots.pop() {

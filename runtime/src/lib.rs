@@ -30,7 +30,7 @@ pub use distarr_ffi::{Flavor, ThreadLevel};
 pub use elem::{AccOp, Elem, ElemClass, ReduceOp};
 pub use error::{Error, ErrorKind, Result};
 pub use heap::Seg;
-pub use ops::{to_usize, Request};
+pub use ops::{to_usize, Nbi, Request};
 pub use runtime::{CommSource, Runtime, RuntimeInfo};
 pub use seq::{SEQ_HEADER_BYTES, SEQ_INLINE_BYTES};
 

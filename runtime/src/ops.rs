@@ -62,7 +62,7 @@ impl Runtime {
     /// Resolves a target: rank range, segment handle, bounds. Returns the window displacement
     /// (for dynamic windows it includes the target's base address; the load/store path, which
     /// adds it to `peers[rank]`, only exists on windows where that base is zero).
-    #[inline]
+    #[inline(always)]
     fn target<'h>(
         &self,
         heap: &'h crate::heap::Heap,
@@ -71,10 +71,30 @@ impl Runtime {
         offset: u64,
         len: usize,
     ) -> Result<(&'h HeapWindow, u64)> {
-        self.check_rank(rank)?;
-        let a = heap.resolve(seg)?;
-        let w = &heap.windows[a.window];
-        Ok((w, w.rma_disp(rank, a.disp(offset, len as u64)?)))
+        // Fast path: the same checks as `target_error`, without building error values.
+        if rank < self.inner.nranks {
+            if let Some((w, d)) = heap.locate(seg, offset, len as u64) {
+                return Ok((w, w.rma_disp(rank, d)));
+            }
+        }
+        Err(self.target_error(heap, rank, seg, offset, len))
+    }
+
+    /// The error `target` reports: the checks in their documented order (rank, handle, bounds).
+    #[cold]
+    #[inline(never)]
+    fn target_error(&self, heap: &crate::heap::Heap, rank: usize, seg: Seg, offset: u64, len: usize) -> Error {
+        let checked = self
+            .check_rank(rank)
+            .and_then(|()| heap.resolve(seg))
+            .and_then(|a| a.disp(offset, len as u64));
+        match checked {
+            Err(e) => e,
+            Ok(_) => Error::new(
+                ErrorKind::InvalidSegment,
+                format!("segment {:#x}: allocation table inconsistent", seg.raw()),
+            ),
+        }
     }
 
     fn check_aligned<T>(offset: u64) -> Result<()> {
@@ -106,10 +126,11 @@ impl Runtime {
             unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst.as_mut_ptr(), dst.len()) };
             return Ok(());
         }
+        let win = w.rma();
         // SAFETY: `dst` is valid for writes of its length until the flush below completes the
         // get; the target range was bounds-checked; the window is in a lock_all epoch.
-        unsafe { w.rma().get_bytes(dst.as_mut_ptr(), dst.len(), rank, disp)? };
-        Ok(w.rma().flush_local(rank)?)
+        unsafe { win.get_bytes(dst.as_mut_ptr(), dst.len(), rank, disp)? };
+        Ok(win.flush_local(rank)?)
     }
 
     /// Copies `src` into `rank`'s part of `seg` at byte `offset` (`MPI_Put` + `MPI_Win_flush`,
@@ -129,9 +150,10 @@ impl Runtime {
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p.add(disp as usize), src.len()) };
             return Ok(());
         }
+        let win = w.rma();
         // SAFETY: `src` stays borrowed until the flush below completes the put; bounds checked.
-        unsafe { w.rma().put_bytes(src.as_ptr(), src.len(), rank, disp)? };
-        Ok(w.rma().flush(rank)?)
+        unsafe { win.put_bytes(src.as_ptr(), src.len(), rank, disp)? };
+        Ok(win.flush(rank)?)
     }
 
     /// Starts a get (`MPI_Rget`, chunked above `INT_MAX` bytes). One-sided, non-blocking: `dst`
@@ -361,5 +383,165 @@ impl Runtime {
             unsafe { std::slice::from_raw_parts(src, len) }
         };
         self.put_nb(rank, seg, offset, src)
+    }
+}
+
+/// Implicit-completion gets and puts (OpenSHMEM's `_nbi` operations) inside a
+/// [`Runtime::nbi`] scope: each is a plain `MPI_Get` / `MPI_Put` with no request object,
+/// completed by a later flush, like OSU's bandwidth loops. The buffers are borrowed for `'buf`,
+/// which outlives the scope; the scope completes every operation before it returns.
+#[derive(Debug)]
+pub struct Nbi<'r, 'buf> {
+    rt: &'r Runtime,
+    /// Invariant in `'buf`: a scope for long-lived buffers must not accept shorter-lived ones.
+    _buf: PhantomData<&'buf mut &'buf ()>,
+}
+
+impl<'buf> Nbi<'_, 'buf> {
+    /// Starts a get of `dst.len()` bytes from `rank`'s part of `seg` at byte `offset`
+    /// (`MPI_Get`, or a memcpy from node-shared memory, complete at once). The data is in `dst`
+    /// after [`Runtime::flush_local`] / [`Runtime::flush`] to `rank`, any flush-all, fence or
+    /// sync, and at the latest when the scope ends. Checks as [`Runtime::get`].
+    #[inline]
+    #[doc(alias = "shmem_getmem_nbi")]
+    pub fn get(&self, dst: &'buf mut [u8], rank: usize, seg: Seg, offset: u64) -> Result<()> {
+        // SAFETY: `dst` is exclusively borrowed for `'buf`, which outlives the `nbi` call, and
+        // the scope completes every operation (flush_local_all) before `nbi` returns or unwinds.
+        unsafe { self.rt.get_nbi(dst.as_mut_ptr(), dst.len(), rank, seg, offset) }
+    }
+
+    /// Starts a put of `src` into `rank`'s part of `seg` at byte `offset` (`MPI_Put`, or a
+    /// memcpy into node-shared memory). Remote completion: [`Runtime::flush`] to `rank`, a
+    /// flush-all, fence or sync; the scope's end gives local completion only. Checks as
+    /// [`Runtime::put`].
+    #[inline]
+    #[doc(alias = "shmem_putmem_nbi")]
+    pub fn put(&self, rank: usize, seg: Seg, offset: u64, src: &'buf [u8]) -> Result<()> {
+        // SAFETY: `src` is borrowed (unwritable) for `'buf`, which outlives the `nbi` call; the
+        // scope completes every operation locally before `nbi` returns or unwinds.
+        unsafe { self.rt.put_nbi(rank, seg, offset, src.as_ptr(), src.len()) }
+    }
+}
+
+impl Runtime {
+    /// Runs `f` with an [`Nbi`] handle for implicit-completion gets and puts, then completes
+    /// every operation this rank issued locally (`MPI_Win_flush_local_all`): gets have landed
+    /// and put buffers may be reused (remote completion of puts still needs a flush, fence or
+    /// sync, which `f` may also call). One-sided. The buffers must outlive the call, so the
+    /// borrow checker keeps them untouched while operations may be in flight:
+    ///
+    /// ```no_run
+    /// # fn demo(rt: &distarr_runtime::Runtime, seg: distarr_runtime::Seg) -> distarr_runtime::Result<()> {
+    /// let mut parts = vec![[0u8; 64]; 16];
+    /// rt.nbi(|s| {
+    ///     for (k, p) in parts.iter_mut().enumerate() {
+    ///         s.get(p, 1, seg, 64 * k as u64)?;
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// // every `parts[k]` holds its data here
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// If `f` unwinds, the operations are completed before the unwinding continues. If they
+    /// cannot be completed (an MPI failure in the flush), the job is aborted: returning would
+    /// let MPI write into buffers the caller may free.
+    pub fn nbi<'buf, R>(&self, f: impl for<'r> FnOnce(&Nbi<'r, 'buf>) -> Result<R>) -> Result<R> {
+        /// Completes the scope's operations when `f` unwinds.
+        struct Complete<'a>(&'a Runtime);
+        impl Drop for Complete<'_> {
+            fn drop(&mut self) {
+                self.0.complete_nbi();
+            }
+        }
+        let guard = Complete(self);
+        let r = f(&Nbi {
+            rt: self,
+            _buf: PhantomData,
+        });
+        std::mem::forget(guard);
+        self.complete_nbi();
+        r
+    }
+
+    /// Local completion of every operation of this rank, or a job abort (see [`Runtime::nbi`]).
+    /// A finalized runtime completed everything when it finalized.
+    fn complete_nbi(&self) {
+        if self.is_finalized() {
+            return;
+        }
+        if let Err(e) = self.flush_local_all() {
+            log::error!(target: "distarr", "cannot complete implicit-completion operations; aborting the job: {e}");
+            distarr_ffi::abort(70)
+        }
+    }
+
+    /// Starts a get of `len` bytes into `dst` with implicit completion (`MPI_Get` without a
+    /// request; a memcpy from node-shared memory, complete at once). One-sided, non-blocking:
+    /// the data is in `dst` after [`Runtime::flush_local`] / [`Runtime::flush`] to `rank`,
+    /// [`Runtime::flush_all`], [`Runtime::flush_local_all`], [`Runtime::fence`] or
+    /// [`Runtime::sync`]. Checks (rank, segment, bounds) as [`Runtime::get`], before MPI.
+    /// [`Runtime::nbi`] is the safe form.
+    ///
+    /// # Safety
+    /// - `dst` is valid for writes of `len` bytes (it may be dangling or null when `len == 0`)
+    ///   and does not overlap the source range;
+    /// - nothing reads or writes those bytes, and they are not freed, until one of the
+    ///   completion calls above has returned (or the runtime was finalized).
+    #[inline]
+    #[doc(alias = "shmem_getmem_nbi")]
+    pub unsafe fn get_nbi(&self, dst: *mut u8, len: usize, rank: usize, seg: Seg, offset: u64) -> Result<()> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, len)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let p = w.peers[rank];
+        if !p.is_null() {
+            // SAFETY: as in `get`: the source lies inside `rank`'s node-shared memory (bounds
+            // checked by `target`); `dst` is valid for `len` writes and does not overlap the
+            // source (this function's contract).
+            unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst, len) };
+            return Ok(());
+        }
+        // SAFETY: `dst` stays valid and untouched until a completion call (contract); the
+        // target range was bounds-checked; the window is in a lock_all epoch.
+        unsafe { w.rma().get_bytes(dst, len, rank, disp)? };
+        Ok(())
+    }
+
+    /// Starts a put of the `len` bytes at `src` with implicit completion (`MPI_Put` without a
+    /// request; a memcpy into node-shared memory, complete at once). One-sided, non-blocking:
+    /// `src` may be reused after [`Runtime::flush_local`] to `rank` (or any call that completes
+    /// [`Runtime::get_nbi`]); the data is at the target after [`Runtime::flush`] to `rank`,
+    /// [`Runtime::flush_all`], [`Runtime::fence`] or [`Runtime::sync`]. Checks as
+    /// [`Runtime::put`], before MPI. [`Runtime::nbi`] is the safe form.
+    ///
+    /// # Safety
+    /// - `src` is valid for reads of `len` bytes (it may be dangling or null when `len == 0`)
+    ///   and does not overlap the target range;
+    /// - nothing writes those bytes, and they are not freed, until a call that completes the
+    ///   operation locally has returned (or the runtime was finalized).
+    #[inline]
+    #[doc(alias = "shmem_putmem_nbi")]
+    pub unsafe fn put_nbi(&self, rank: usize, seg: Seg, offset: u64, src: *const u8, len: usize) -> Result<()> {
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let (w, disp) = self.target(&heap, rank, seg, offset, len)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let p = w.peers[rank];
+        if !p.is_null() {
+            // SAFETY: as in `put`: the destination lies inside `rank`'s node-shared memory
+            // (bounds checked); `src` is valid for `len` reads and does not overlap it (contract).
+            unsafe { std::ptr::copy_nonoverlapping(src, p.add(disp as usize), len) };
+            return Ok(());
+        }
+        // SAFETY: `src` stays valid and unwritten until a completion call (contract); bounds
+        // checked; the window is in a lock_all epoch.
+        unsafe { w.rma().put_bytes(src, len, rank, disp)? };
+        Ok(())
     }
 }

@@ -100,6 +100,22 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// Whether `config` asks for a progress thread (which needs `MPI_THREAD_MULTIPLE`).
+fn wants_progress_thread(config: &Config) -> bool {
+    match config.progress {
+        Progress::Thread => true,
+        Progress::Auto => ffi::flavor() == Flavor::Mpich,
+        Progress::Off => false,
+    }
+}
+
+/// The error of every call on a finalized runtime (out of line: the check sits on hot paths).
+#[cold]
+#[inline(never)]
+fn finalized_error() -> Error {
+    Error::new(ErrorKind::NotInitialized, "the runtime was finalized")
+}
+
 fn mpi_fatal(what: &str, e: &Error) -> ! {
     log::error!(target: "distarr", "{what} failed inside a collective; aborting the job: {e}");
     ffi::abort(70)
@@ -152,33 +168,14 @@ impl Runtime {
             NotInitialized,
             "MPI was already finalized; it cannot be initialized again"
         );
-        let flavor = ffi::flavor();
-        let want_thread = match config.progress {
-            Progress::Thread => true,
-            Progress::Auto => flavor == Flavor::Mpich,
-            Progress::Off => false,
-        };
+        let want_thread = wants_progress_thread(&config);
         if !ffi::initialized()? {
             ensure!(
                 matches!(source, CommSource::World),
                 NotInitialized,
                 "a borrowed communicator was passed but MPI is not initialized"
             );
-            if flavor == Flavor::OpenMpi
-                && config.set_mca_defaults
-                && std::env::var_os("OMPI_MCA_osc").is_none()
-                && std::env::var_os("OMPI_MCA_osc_rdma_priority").is_none()
-            {
-                // osc/sm (100) > osc/rdma (50) > osc/pt2pt (10): see the doc comment above.
-                std::env::set_var("OMPI_MCA_osc", "sm,rdma,pt2pt");
-                std::env::set_var("OMPI_MCA_osc_rdma_priority", "50");
-            }
-            let level = if want_thread {
-                ThreadLevel::Multiple
-            } else {
-                ThreadLevel::Serialized
-            };
-            ffi::init_thread(level)?;
+            Runtime::start_mpi(&config)?;
             WE_INITIALIZED_MPI.store(true, Ordering::SeqCst);
         }
         let thread_level = ffi::query_thread()?;
@@ -260,6 +257,45 @@ impl Runtime {
         Ok(Runtime { inner })
     }
 
+    /// Initialises MPI as [`Runtime::init_with`] would (thread level for `config`'s progress
+    /// strategy; Open MPI's one-sided defaults), without starting a runtime; nothing happens if
+    /// MPI is already initialised. **Collective** over all processes. The program then owns MPI:
+    /// runtimes started afterwards leave `MPI_Finalize` to it (`distarr_ffi::finalize`), so it
+    /// can run several runtimes one after the other (benchmarks of both execution modes in one
+    /// job, for instance). Errors with `NotInitialized` if MPI was already finalized.
+    pub fn init_mpi(config: &Config) -> Result<()> {
+        ensure!(
+            !ffi::finalized()?,
+            NotInitialized,
+            "MPI was already finalized; it cannot be initialized again"
+        );
+        if !ffi::initialized()? {
+            Runtime::start_mpi(config)?;
+        }
+        Ok(())
+    }
+
+    /// `MPI_Init_thread` with the level and Open MPI settings `config` asks for (see
+    /// [`Runtime::init_with`]). MPI is not initialised yet.
+    fn start_mpi(config: &Config) -> Result<()> {
+        if ffi::flavor() == Flavor::OpenMpi
+            && config.set_mca_defaults
+            && std::env::var_os("OMPI_MCA_osc").is_none()
+            && std::env::var_os("OMPI_MCA_osc_rdma_priority").is_none()
+        {
+            // osc/sm (100) > osc/rdma (50) > osc/pt2pt (10): see `init_with`'s documentation.
+            std::env::set_var("OMPI_MCA_osc", "sm,rdma,pt2pt");
+            std::env::set_var("OMPI_MCA_osc_rdma_priority", "50");
+        }
+        let level = if wants_progress_thread(config) {
+            ThreadLevel::Multiple
+        } else {
+            ThreadLevel::Serialized
+        };
+        ffi::init_thread(level)?;
+        Ok(())
+    }
+
     /// The runtime most recently initialised on this thread and not yet finalised.
     /// Errors with `NotInitialized` before init and after finalize.
     pub fn current() -> Result<Runtime> {
@@ -276,10 +312,12 @@ impl Runtime {
     }
 
     /// Checks that the runtime is still up.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn live(&self) -> Result<&Inner> {
         let i = &*self.inner;
-        ensure!(!i.finalized.get(), NotInitialized, "the runtime was finalized");
+        if i.finalized.get() {
+            return Err(finalized_error());
+        }
         Ok(i)
     }
 

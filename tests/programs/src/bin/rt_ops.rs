@@ -157,7 +157,9 @@ fn nbi(rt: &Runtime) {
     // SAFETY: `x` is 16 writable bytes, untouched until the flush_local below.
     unsafe { rt.get_nbi(x.as_mut_ptr().cast(), 16, next, seg, 8 * 100) }.unwrap();
     rt.flush_local(next).unwrap();
-    check(x == [pattern(next, 100), pattern(next, 101)], || format!("get_nbi: {x:?}"));
+    check(x == [pattern(next, 100), pattern(next, 101)], || {
+        format!("get_nbi: {x:?}")
+    });
     // SAFETY: zero-length operations touch no memory.
     unsafe {
         rt.get_nbi(std::ptr::null_mut(), 0, next, seg, (N * 8) as u64).unwrap();
@@ -177,7 +179,9 @@ fn nbi(rt: &Runtime) {
     rt.sync().unwrap();
     rt.free(seg).unwrap();
     let e = kind(rt.nbi(|s| s.get(&mut b, me, seg, 0)));
-    check(e == Err(ErrorKind::InvalidSegment), || format!("nbi stale segment: {e:?}"));
+    check(e == Err(ErrorKind::InvalidSegment), || {
+        format!("nbi stale segment: {e:?}")
+    });
 }
 
 fn bytemuck_i64(b: &mut [i64]) -> &mut [u8] {
