@@ -526,6 +526,70 @@ fn reductions(rt: &Runtime, r: &mut Rng) {
             }
         }
     }
+    // Every reduction along every axis of an integer array, against plain folds.
+    for case in 0..8 {
+        let shape: Vec<usize> = (0..r.below(3) + 1).map(|_| r.below(5) as usize + 1).collect();
+        let xi = ArrayD::from_shape_fn(IxDyn(&shape), |_| r.below(9) as i32 - 4);
+        let flat: Vec<i32> = xi.iter().copied().collect();
+        let a = DistArray::scatter(
+            rt,
+            &shape,
+            random_layout(r, shape.len(), rt.nranks()),
+            0,
+            (rt.rank() == 0).then_some(flat.as_slice()),
+        )
+        .unwrap();
+        for axis in 0..shape.len() {
+            let lanes: Vec<Vec<i64>> = xi
+                .lanes(ndarray::Axis(axis))
+                .into_iter()
+                .map(|l| l.iter().map(|&v| i64::from(v)).collect())
+                .collect();
+            let get = |op: ReduceOp| reduce_axis(&a, op, axis).unwrap();
+            let as_i64 = |d: &DistArray| {
+                d.astype(DType::I64)
+                    .unwrap()
+                    .to_ndarray::<i64>()
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect::<Vec<i64>>()
+            };
+            let want = |f: &dyn Fn(&[i64]) -> i64| lanes.iter().map(|l| f(l)).collect::<Vec<i64>>();
+            check(as_i64(&get(ReduceOp::Prod)) == want(&|l| l.iter().product()), || {
+                format!("case {case} prod axis {axis}")
+            });
+            check(
+                as_i64(&get(ReduceOp::Max)) == want(&|l| *l.iter().max().unwrap()),
+                || format!("case {case} max axis {axis}"),
+            );
+            let first = |l: &[i64], better: &dyn Fn(i64, i64) -> bool| {
+                let mut b = 0;
+                for (i, &v) in l.iter().enumerate() {
+                    if better(v, l[b]) {
+                        b = i;
+                    }
+                }
+                b as i64
+            };
+            check(
+                as_i64(&get(ReduceOp::Argmax)) == want(&|l| first(l, &|p, q| p > q)),
+                || format!("case {case} argmax axis {axis}"),
+            );
+            check(
+                as_i64(&get(ReduceOp::Argmin)) == want(&|l| first(l, &|p, q| p < q)),
+                || format!("case {case} argmin axis {axis}"),
+            );
+            check(
+                as_i64(&get(ReduceOp::Any)) == want(&|l| i64::from(l.iter().any(|&v| v != 0))),
+                || format!("case {case} any axis {axis}"),
+            );
+            check(
+                as_i64(&get(ReduceOp::All)) == want(&|l| i64::from(l.iter().all(|&v| v != 0))),
+                || format!("case {case} all axis {axis}"),
+            );
+        }
+    }
     let b = DistArray::arange(rt, 0.0, 10.0, 1.0, DType::I32, Layout::Block).unwrap();
     let Scalar::I64(s) = reduce_all(&b, ReduceOp::Sum).unwrap() else {
         panic!("int sum is int64")
@@ -611,6 +675,17 @@ fn creation(rt: &Runtime) {
     let want: Vec<f64> = (0..1000u64).map(|i| distarr_arrays::rng::uniform_f64(7, i)).collect();
     check(g.iter().copied().eq(want.iter().copied()), || {
         "random depends on layout/ranks".into()
+    });
+    let nrm =
+        DistArray::random_normal(rt, &[40, 25], 3, DType::F64, Layout::BlockCyclic { block: vec![3, 4] }).unwrap();
+    let g = nrm.to_ndarray::<f64>().unwrap();
+    let want: Vec<f64> = (0..1000u64).map(|i| distarr_arrays::rng::normal_f64(3, i)).collect();
+    check(g.iter().copied().eq(want.iter().copied()), || {
+        "normal values depend on layout/ranks".into()
+    });
+    let (m, v) = (g.sum() / 1000.0, g.mapv(|q| q * q).sum() / 1000.0);
+    check(m.abs() < 0.15 && (v - 1.0).abs() < 0.2, || {
+        format!("normal moments {m} {v}")
     });
     let z = DistArray::zeros(rt, &[0, 3], DType::I64, Layout::Block).unwrap();
     check(z.to_ndarray::<i64>().unwrap().is_empty(), || "zero-length".into());
