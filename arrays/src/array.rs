@@ -532,12 +532,32 @@ impl DistArray {
             .collect()
     }
 
+    /// For a view that is an axis-aligned unit-stride sub-box of its base (e.g. `a[1:-1, 2:]`),
+    /// the base box `[blo, bhi)` holding the view box `[lo, hi)` in the same C order.
+    fn aligned_box(&self, lo: &[usize], hi: &[usize]) -> Option<(Vec<usize>, Vec<usize>)> {
+        let bs = self.view.base_shape();
+        if self.view.shape().len() != bs.len() || lo.iter().zip(hi).any(|(l, h)| l >= h) {
+            return None;
+        }
+        let unit = c_strides(bs).iter().zip(self.view.strides()).all(|(&c, &v)| v == c as isize);
+        if !unit {
+            return None;
+        }
+        let blo = self.base_of(lo);
+        let last: Vec<usize> = hi.iter().map(|h| h - 1).collect();
+        let bhi: Vec<usize> = self.base_of(&last).iter().map(|x| x + 1).collect();
+        Some((blo, bhi))
+    }
+
     /// Reads the box `[lo, hi)` of this view as C-order bytes of the array's dtype. One-sided.
     pub fn get_region_bytes(&self, lo: &[usize], hi: &[usize]) -> Result<Vec<u8>> {
         self.check_live()?;
         self.check_box(lo, hi)?;
         if self.is_base() {
             return self.get_base_region(lo, hi);
+        }
+        if let Some((blo, bhi)) = self.aligned_box(lo, hi) {
+            return self.get_base_region(&blo, &bhi);
         }
         let (idx, blo, bhi) = self.box_base_indices(lo, hi);
         let sz = self.dtype().size();
@@ -566,6 +586,9 @@ impl DistArray {
         }
         if self.is_base() {
             return self.put_base_region(lo, hi, data, true);
+        }
+        if let Some((blo, bhi)) = self.aligned_box(lo, hi) {
+            return self.put_base_region(&blo, &bhi, data, true);
         }
         let (idx, blo, bhi) = self.box_base_indices(lo, hi);
         let bnd = blo.len();
