@@ -539,7 +539,10 @@ impl DistArray {
         if self.view.shape().len() != bs.len() || lo.iter().zip(hi).any(|(l, h)| l >= h) {
             return None;
         }
-        let unit = c_strides(bs).iter().zip(self.view.strides()).all(|(&c, &v)| v == c as isize);
+        let unit = c_strides(bs)
+            .iter()
+            .zip(self.view.strides())
+            .all(|(&c, &v)| v == c as isize);
         if !unit {
             return None;
         }
