@@ -882,6 +882,18 @@ fn collective(cmd: ArrCmd, local: &mut Local<'_>) -> CResult<i64> {
     exec(&cmd, &st.rt, local, false)
 }
 
+/// Runs a command that creates an array or view on every rank and writes its handle to `out`.
+///
+/// # Safety
+/// `out` must be non-null and valid for writing (the exported functions check the first and
+/// take the second from their contract).
+unsafe fn create_into(cmd: ArrCmd, out: *mut distarr_array) -> CResult<()> {
+    let id = collective(cmd, &mut Local::default())?;
+    // SAFETY: non-null and writable, by this function's contract.
+    unsafe { out.write(id) };
+    Ok(())
+}
+
 /// In sequential mode the program runs on rank 0 only: a root buffer elsewhere is unreachable.
 fn seq_root(root: i32) -> CResult<()> {
     let st = state()?;
@@ -1026,19 +1038,19 @@ pub unsafe extern "C" fn distarr_create_layout(
         } else {
             Vec::new()
         };
-        let id = collective(
-            ArrCmd::Create {
-                shape,
-                dtype,
-                layout,
-                block,
-                rank,
-            },
-            &mut Local::default(),
-        )?;
-        // SAFETY: `out` is non-null and writable (contract).
-        unsafe { out.write(id) };
-        Ok(())
+        // SAFETY: `out` was checked non-null and is writable (contract).
+        unsafe {
+            create_into(
+                ArrCmd::Create {
+                    shape,
+                    dtype,
+                    layout,
+                    block,
+                    rank,
+                },
+                out,
+            )
+        }
     })
 }
 
@@ -1061,18 +1073,18 @@ pub unsafe extern "C" fn distarr_arange(
     boundary!("distarr_arange", {
         state()?;
         nonnull!(out);
-        let id = collective(
-            ArrCmd::Arange {
-                start,
-                stop,
-                step,
-                dtype,
-            },
-            &mut Local::default(),
-        )?;
-        // SAFETY: `out` is non-null and writable (contract).
-        unsafe { out.write(id) };
-        Ok(())
+        // SAFETY: `out` was checked non-null and is writable (contract).
+        unsafe {
+            create_into(
+                ArrCmd::Arange {
+                    start,
+                    stop,
+                    step,
+                    dtype,
+                },
+                out,
+            )
+        }
     })
 }
 
@@ -1262,10 +1274,8 @@ pub unsafe extern "C" fn distarr_view(
             stop: read(stop, DISTARR_SLICE_NONE, "stop")?,
             step: read(step, 1, "step")?,
         };
-        let id = collective(cmd, &mut Local::default())?;
-        // SAFETY: `out` is non-null and writable (contract).
-        unsafe { out.write(id) };
-        Ok(())
+        // SAFETY: `out` was checked non-null and is writable (contract).
+        unsafe { create_into(cmd, out) }
     })
 }
 
@@ -1278,10 +1288,8 @@ pub unsafe extern "C" fn distarr_transpose(a: distarr_array, out: *mut distarr_a
     boundary!("distarr_transpose", {
         state()?;
         nonnull!(out);
-        let id = collective(ArrCmd::Transpose { a }, &mut Local::default())?;
-        // SAFETY: `out` is non-null and writable (contract).
-        unsafe { out.write(id) };
-        Ok(())
+        // SAFETY: `out` was checked non-null and is writable (contract).
+        unsafe { create_into(ArrCmd::Transpose { a }, out) }
     })
 }
 
@@ -1512,10 +1520,8 @@ pub unsafe extern "C" fn distarr_load_npy(path: *const c_char, out: *mut distarr
         nonnull!(out);
         // SAFETY: the contract.
         let path = unsafe { path_arg(path)? };
-        let id = collective(ArrCmd::Load { path }, &mut Local::default())?;
-        // SAFETY: `out` is non-null and writable (contract).
-        unsafe { out.write(id) };
-        Ok(())
+        // SAFETY: `out` was checked non-null and is writable (contract).
+        unsafe { create_into(ArrCmd::Load { path }, out) }
     })
 }
 
