@@ -8,7 +8,8 @@
  * Check:  DISTARR_CHECK=1 (or --check): rank 0 runs the same iteration with plain loops and
  *         requires agreement to 1e-12 and a residual |A h - b| below 1e-8.
  */
-#include <distarr.h>
+#define EXAMPLE_NAME "jacobi"
+#include "example.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,22 +19,6 @@
 
 #define N 48
 #define ITERS 40
-
-static int check_mode = 0, env_rank = 0;
-
-static void die(const char *what, int rc) {
-    fprintf(stderr, "jacobi: %s failed: %s (%s)\n", what, distarr_strerror(rc), distarr_last_error());
-    exit(1);
-}
-#define TRY(call)                                                                             \
-    do {                                                                                      \
-        int rc_ = (call);                                                                     \
-        if (rc_ != DISTARR_OK) die(#call, rc_);                                               \
-    } while (0)
-
-static void worker_ok(void) {
-    if (check_mode && env_rank != 0) printf("distarr-test: ok rank=%d\n", env_rank);
-}
 
 static double a_ij(int i, int j) { return i == j ? 2.0 * N : 1.0 / (1.0 + abs(i - j)); }
 static double b_i(int i) { return (double)(i % 7) - 3.0; }

@@ -9,7 +9,8 @@
  *         loop (must match exactly) and checks |pi - 3.14159...| < 0.02; every rank then prints
  *         "distarr-test: ok rank=R".
  */
-#include <distarr.h>
+#define EXAMPLE_NAME "pi"
+#include "example.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -19,23 +20,6 @@
 
 #define N 200000
 #define PI 3.14159265358979323846
-
-static int check_mode = 0, env_rank = 0;
-
-static void die(const char *what, int rc) {
-    fprintf(stderr, "pi: %s failed: %s (%s)\n", what, distarr_strerror(rc), distarr_last_error());
-    exit(1);
-}
-#define TRY(call)                                                                             \
-    do {                                                                                      \
-        int rc_ = (call);                                                                     \
-        if (rc_ != DISTARR_OK) die(#call, rc_);                                               \
-    } while (0)
-
-/* sequential mode: the serving ranks exit(0) inside distarr_init; say they got there */
-static void worker_ok(void) {
-    if (check_mode && env_rank != 0) printf("distarr-test: ok rank=%d\n", env_rank);
-}
 
 int main(int argc, char **argv) {
     check_mode = (argc > 1 && strcmp(argv[1], "--check") == 0) ||

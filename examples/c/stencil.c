@@ -8,7 +8,8 @@
  * Check:  DISTARR_CHECK=1 (or --check): rank 0 repeats the computation with plain loops in the
  *         same operation order and requires bit-identical results.
  */
-#include <distarr.h>
+#define EXAMPLE_NAME "stencil"
+#include "example.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -19,22 +20,6 @@
 #define NX 40
 #define NY 30
 #define ITERS 25
-
-static int check_mode = 0, env_rank = 0;
-
-static void die(const char *what, int rc) {
-    fprintf(stderr, "stencil: %s failed: %s (%s)\n", what, distarr_strerror(rc), distarr_last_error());
-    exit(1);
-}
-#define TRY(call)                                                                             \
-    do {                                                                                      \
-        int rc_ = (call);                                                                     \
-        if (rc_ != DISTARR_OK) die(#call, rc_);                                               \
-    } while (0)
-
-static void worker_ok(void) {
-    if (check_mode && env_rank != 0) printf("distarr-test: ok rank=%d\n", env_rank);
-}
 
 /* g[r0:r1, c0:c1] as a view */
 static distarr_array sub(distarr_array g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
