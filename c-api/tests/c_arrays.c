@@ -9,7 +9,7 @@
  * 0 returns from distarr_init; the other ranks serve its calls and exit(0) at distarr_finalize,
  * printing the harness's success line from an atexit handler.
  */
-#include <distarr.h>
+#include "check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,57 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int me = -1; /* rank */
-static int np = 1;  /* ranks */
-static int P = 1;   /* ranks running the program: np in SPMD, 1 in sequential mode */
-static int spmd = 1;
 static int root = 0; /* gather/scatter root: the last rank in SPMD mode, 0 in sequential mode */
-static int checks = 0;
-
-static void fail(const char *file, int line, const char *what) {
-    fprintf(stderr, "[rank %d] %s:%d: check failed: %s (last error: %s)\n", me, file, line, what,
-            distarr_last_error());
-    fflush(stderr);
-    exit(1);
-}
-
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        checks++;                                                                             \
-        if (!(cond)) fail(__FILE__, __LINE__, #cond);                                         \
-    } while (0)
-
-#define EXPECT(call, code)                                                                    \
-    do {                                                                                      \
-        int rc_ = (call);                                                                     \
-        checks++;                                                                             \
-        if (rc_ != (code)) {                                                                  \
-            fprintf(stderr, "[rank %d] %s:%d: %s returned %d (%s), expected %d (%s)\n", me,   \
-                    __FILE__, __LINE__, #call, rc_, distarr_strerror(rc_), (int)(code),       \
-                    distarr_strerror(code));                                                  \
-            fail(__FILE__, __LINE__, "status code");                                          \
-        }                                                                                     \
-        if ((code) != DISTARR_OK && strlen(distarr_last_error()) < 10)                        \
-            fail(__FILE__, __LINE__, "failure without a message");                            \
-    } while (0)
-#define OK(call) EXPECT(call, DISTARR_OK)
-
-static int env_rank(void) {
-    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        if (v) return atoi(v);
-    }
-    return 0;
-}
-
-static int worker_expected = 0;
-static void worker_exit_marker(void) {
-    if (worker_expected) {
-        printf("distarr-test: ok rank=%d\n", me);
-        fflush(stdout);
-    }
-}
 
 static int close_to(double a, double b) { return fabs(a - b) <= 1e-12 * (1.0 + fabs(b)); }
 
