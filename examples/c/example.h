@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int check_mode = 0, env_rank = 0;
 
@@ -27,6 +28,18 @@ static void die(const char *what, int rc) {
 /* Sequential mode: the serving ranks exit(0) inside distarr_init; say they got there. */
 static void worker_ok(void) {
     if (check_mode && env_rank != 0) printf("distarr-test: ok rank=%d\n", env_rank);
+}
+
+/* Reads the check flag (`--check` or DISTARR_CHECK=1) and the launcher's rank, arranges for the
+ * serving ranks of sequential mode to print their ok line, and initializes distarr. */
+static void example_init(int *argc, char ***argv) {
+    check_mode = (*argc > 1 && strcmp((*argv)[1], "--check") == 0) ||
+                 (getenv("DISTARR_CHECK") && strcmp(getenv("DISTARR_CHECK"), "1") == 0);
+    const char *r = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
+    env_rank = r ? atoi(r) : 0;
+    const char *mode = getenv("DISTARR_MODE");
+    if (mode && strcmp(mode, "sequential") == 0) atexit(worker_ok);
+    TRY(distarr_init(argc, argv));
 }
 
 #endif

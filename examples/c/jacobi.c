@@ -24,14 +24,7 @@ static double a_ij(int i, int j) { return i == j ? 2.0 * N : 1.0 / (1.0 + abs(i 
 static double b_i(int i) { return (double)(i % 7) - 3.0; }
 
 int main(int argc, char **argv) {
-    check_mode = (argc > 1 && strcmp(argv[1], "--check") == 0) ||
-                 (getenv("DISTARR_CHECK") && strcmp(getenv("DISTARR_CHECK"), "1") == 0);
-    const char *r = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
-    env_rank = r ? atoi(r) : 0;
-    const char *mode = getenv("DISTARR_MODE");
-    if (mode && strcmp(mode, "sequential") == 0) atexit(worker_ok);
-
-    TRY(distarr_init(&argc, &argv));
+    example_init(&argc, &argv);
     int32_t me, np;
     TRY(distarr_rank(&me));
     TRY(distarr_nranks(&np));

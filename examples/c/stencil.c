@@ -37,14 +37,7 @@ static double initial(int i, int j) {
 }
 
 int main(int argc, char **argv) {
-    check_mode = (argc > 1 && strcmp(argv[1], "--check") == 0) ||
-                 (getenv("DISTARR_CHECK") && strcmp(getenv("DISTARR_CHECK"), "1") == 0);
-    const char *r = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
-    env_rank = r ? atoi(r) : 0;
-    const char *mode = getenv("DISTARR_MODE");
-    if (mode && strcmp(mode, "sequential") == 0) atexit(worker_ok);
-
-    TRY(distarr_init(&argc, &argv));
+    example_init(&argc, &argv);
     int32_t me, np;
     TRY(distarr_rank(&me));
     TRY(distarr_nranks(&np));
