@@ -108,17 +108,17 @@ impl DistArray {
     /// A new array with unspecified contents. **Collective.**
     pub fn empty(rt: &Runtime, shape: &[usize], dtype: DType, layout: Layout) -> Result<DistArray> {
         checked_len(shape)?;
-        // Every rank must create the same array: agree on shape, dtype and layout (one
-        // allreduce), so a mismatch is an error on every rank rather than silently different
-        // arrays that happen to need the same storage.
+        // Every rank must create the same array: the allocation also agrees on a digest of
+        // shape, dtype and layout (same allreduce), so a mismatch is an error on every rank
+        // rather than silently different arrays that happen to need the same storage.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         std::hash::Hash::hash(&(shape, dtype.code(), &layout), &mut h);
-        rt.agree("array shapes, dtypes or layouts", std::hash::Hasher::finish(&h))?;
+        let key = std::hash::Hasher::finish(&h);
         let dist = Distribution::new(shape, layout, rt.nranks())?;
         let bytes = (dist.max_local_len() as u64)
             .checked_mul(dtype.size() as u64)
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("array of shape {shape:?} is too large")))?;
-        let seg = rt.alloc(bytes)?;
+        let seg = rt.alloc_keyed(bytes, key)?;
         let base = Rc::new(Base {
             rt: rt.clone(),
             seg,
@@ -580,13 +580,7 @@ impl DistArray {
         self.check_box(lo, hi)?;
         let sz = self.dtype().size();
         let n = box_len(lo, hi);
-        if data.len() != n * sz {
-            return Err(Error::shape(format!(
-                "region of {n} elements needs {} bytes, got {}",
-                n * sz,
-                data.len()
-            )));
-        }
+        Self::check_data_len(n, sz, data.len())?;
         if self.is_base() {
             return self.put_base_region(lo, hi, data, true);
         }
@@ -614,6 +608,16 @@ impl DistArray {
         Ok(())
     }
 
+    fn check_data_len(n: usize, sz: usize, got: usize) -> Result<()> {
+        if got != n * sz {
+            return Err(Error::shape(format!(
+                "region of {n} elements needs {} bytes, got {got}",
+                n * sz
+            )));
+        }
+        Ok(())
+    }
+
     /// Typed read of the box `[lo, hi)`; `T` must be the array's element type. One-sided.
     pub fn get_region<T: Element>(&self, lo: &[usize], hi: &[usize]) -> Result<Vec<T>> {
         self.check_dtype::<T>()?;
@@ -633,13 +637,7 @@ impl DistArray {
         self.check_box(lo, hi)?;
         let sz = self.dtype().size();
         let n = box_len(lo, hi);
-        if data.len() != n * sz {
-            return Err(Error::shape(format!(
-                "region of {n} elements needs {} bytes, got {}",
-                n * sz,
-                data.len()
-            )));
-        }
+        Self::check_data_len(n, sz, data.len())?;
         if matches!(self.base.dist.layout(), Layout::Replicated) {
             return Err(Error::invalid("accumulate into a replicated array is ambiguous"));
         }

@@ -117,6 +117,41 @@ impl HeapWindow {
         }
     }
 
+    /// Node-local fast path: copies `len` bytes from `rank`'s memory at `disp` to `dst` with a
+    /// memcpy and returns true, or returns false (nothing done) when `rank`'s memory is not
+    /// reachable by loads.
+    ///
+    /// # Safety
+    /// `disp + len` lies inside `rank`'s window memory (the callers bounds-check it), and `dst`
+    /// is valid for `len` writes and does not overlap that memory.
+    #[inline]
+    pub unsafe fn load(&self, rank: usize, disp: u64, dst: *mut u8, len: usize) -> bool {
+        let p = self.peers[rank];
+        if p.is_null() {
+            return false;
+        }
+        // SAFETY: `p` is the base of `rank`'s memory in a node-shared window and the range is
+        // in bounds; `dst` is valid and disjoint (this function's contract). Concurrent writes by
+        // other ranks are racy exactly as an MPI_Get would be.
+        unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst, len) };
+        true
+    }
+
+    /// Node-local fast path for stores: the mirror of [`HeapWindow::load`].
+    ///
+    /// # Safety
+    /// As [`HeapWindow::load`], with `src` valid for `len` reads.
+    #[inline]
+    pub unsafe fn store(&self, rank: usize, disp: u64, src: *const u8, len: usize) -> bool {
+        let p = self.peers[rank];
+        if p.is_null() {
+            return false;
+        }
+        // SAFETY: as in `load`, with the copy direction reversed.
+        unsafe { std::ptr::copy_nonoverlapping(src, p.add(disp as usize), len) };
+        true
+    }
+
     #[inline]
     pub fn rma(&self) -> &Win {
         match (&self.rma_own, &self.shm) {

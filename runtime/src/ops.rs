@@ -116,14 +116,8 @@ impl Runtime {
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, dst.len())?;
-        let p = w.peers[rank];
-        if !p.is_null() {
-            // SAFETY:
-            // - `p` is the base of `rank`'s memory in a node-shared window of `w.size` bytes,
-            //   and `disp + dst.len() <= w.size` (allocation bounds checked by `target`);
-            // - `dst` is a distinct Rust buffer, so the ranges do not overlap. Concurrent
-            //   writes by other ranks are racy in the same way an MPI_Get would be.
-            unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst.as_mut_ptr(), dst.len()) };
+        // SAFETY: `target` bounds-checked the range; the destination is a distinct Rust buffer.
+        if unsafe { w.load(rank, disp, dst.as_mut_ptr(), dst.len()) } {
             return Ok(());
         }
         let win = w.rma();
@@ -143,11 +137,8 @@ impl Runtime {
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, src.len())?;
-        let p = w.peers[rank];
-        if !p.is_null() {
-            // SAFETY: as in `get`, with the copy direction reversed; the destination range
-            // lies inside `rank`'s shared memory.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p.add(disp as usize), src.len()) };
+        // SAFETY: `target` bounds-checked the range; the source is a distinct Rust buffer.
+        if unsafe { w.store(rank, disp, src.as_ptr(), src.len()) } {
             return Ok(());
         }
         let win = w.rma();
@@ -164,9 +155,8 @@ impl Runtime {
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, dst.len())?;
-        if !w.peers[rank].is_null() {
-            drop(heap);
-            self.get(dst, rank, seg, offset)?;
+        // SAFETY: `target` bounds-checked the range; the destination is a distinct Rust buffer.
+        if unsafe { w.load(rank, disp, dst.as_mut_ptr(), dst.len()) } {
             return Ok(Request::done());
         }
         let mut reqs = Vec::new();
@@ -190,9 +180,8 @@ impl Runtime {
         let i = self.live()?;
         let heap = i.heap.borrow();
         let (w, disp) = self.target(&heap, rank, seg, offset, src.len())?;
-        if !w.peers[rank].is_null() {
-            drop(heap);
-            self.put(rank, seg, offset, src)?;
+        // SAFETY: `target` bounds-checked the range; the source is a distinct Rust buffer.
+        if unsafe { w.store(rank, disp, src.as_ptr(), src.len()) } {
             return Ok(Request::done());
         }
         let mut reqs = Vec::new();
@@ -497,12 +486,8 @@ impl Runtime {
         if len == 0 {
             return Ok(());
         }
-        let p = w.peers[rank];
-        if !p.is_null() {
-            // SAFETY: as in `get`: the source lies inside `rank`'s node-shared memory (bounds
-            // checked by `target`); `dst` is valid for `len` writes and does not overlap the
-            // source (this function's contract).
-            unsafe { std::ptr::copy_nonoverlapping(p.add(disp as usize), dst, len) };
+        // SAFETY: `target` bounds-checked the range; the destination is the caller's distinct buffer.
+        if unsafe { w.load(rank, disp, dst, len) } {
             return Ok(());
         }
         // SAFETY: `dst` stays valid and untouched until a completion call (contract); the
@@ -532,11 +517,8 @@ impl Runtime {
         if len == 0 {
             return Ok(());
         }
-        let p = w.peers[rank];
-        if !p.is_null() {
-            // SAFETY: as in `put`: the destination lies inside `rank`'s node-shared memory
-            // (bounds checked); `src` is valid for `len` reads and does not overlap it (contract).
-            unsafe { std::ptr::copy_nonoverlapping(src, p.add(disp as usize), len) };
+        // SAFETY: `target` bounds-checked the range; the source is the caller's distinct buffer.
+        if unsafe { w.store(rank, disp, src, len) } {
             return Ok(());
         }
         // SAFETY: `src` stays valid and unwritten until a completion call (contract); bounds

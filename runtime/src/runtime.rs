@@ -370,10 +370,19 @@ impl Runtime {
     /// Checks that every rank passed the same value (**collective**: one allreduce). A mismatch
     /// is reported on every rank as `CollectiveMismatch`.
     pub fn agree(&self, what: &str, value: u64) -> Result<()> {
-        let mut v = [value, !value];
+        self.agree_all(what, &[value])
+    }
+
+    /// [`Runtime::agree`] on several values with one allreduce. **Collective.**
+    pub fn agree_all(&self, what: &str, values: &[u64]) -> Result<()> {
+        let mut v: Vec<u64> = values.iter().flat_map(|&x| [x, !x]).collect();
         self.with_comm(|c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
+        let same = values
+            .iter()
+            .enumerate()
+            .all(|(k, &x)| v[2 * k] == x && v[2 * k + 1] == !x);
         ensure!(
-            v[0] == value && v[1] == !value,
+            same,
             CollectiveMismatch,
             "ranks passed different {what} to a collective call"
         );
@@ -396,8 +405,15 @@ impl Runtime {
     /// fresh window and uninitialised when reused. Out of heap space → `OutOfMemory` on every
     /// rank.
     pub fn alloc(&self, bytes: u64) -> Result<Seg> {
+        self.alloc_keyed(bytes, 0)
+    }
+
+    /// [`Runtime::alloc`] that also checks, in the same allreduce, that every rank passed the
+    /// same `key` (a caller's digest of what the memory is for, e.g. an array's shape and
+    /// dtype). **Collective.**
+    pub fn alloc_keyed(&self, bytes: u64, key: u64) -> Result<Seg> {
         let i = self.live()?;
-        self.agree("allocation sizes", bytes)?;
+        self.agree_all("allocation sizes or keys", &[bytes, key])?;
         let len = round_up(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
         let mut heap = i.heap.borrow_mut();
         for (wi, w) in heap.windows.iter_mut().enumerate() {
