@@ -135,3 +135,50 @@ pub fn matmul(a: &DistArray, b: &DistArray) -> Result<Product> {
         ))),
     }
 }
+
+/// The shape of `matmul(a, b)` for 1-D and 2-D operands (`[]` for 1-D · 1-D), or the error
+/// NumPy gives.
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let bad = || {
+        Error::shape(format!(
+            "matmul: shapes {a:?} and {b:?} not aligned (1-D and 2-D operands only)"
+        ))
+    };
+    match (a, b) {
+        ([k], [k2]) if k == k2 => Ok(vec![]),
+        ([m, k], [k2, n]) if k == k2 => Ok(vec![*m, *n]),
+        ([m, k], [k2]) if k == k2 => Ok(vec![*m]),
+        ([k], [k2, n]) if k == k2 => Ok(vec![*n]),
+        _ => Err(bad()),
+    }
+}
+
+/// `numpy.matmul(a, b, out=out)`: writes the product into `out` (shape [`matmul_shape`], 0-d
+/// for 1-D · 1-D; the result is cast to `out`'s dtype with `same_kind`). **Collective.**
+pub fn matmul_into(a: &DistArray, b: &DistArray, out: &DistArray) -> Result<()> {
+    a.check_live()?;
+    a.check_peer(b)?;
+    a.check_peer(out)?;
+    let shape = matmul_shape(a.shape(), b.shape())?;
+    if out.shape() != shape.as_slice() {
+        return Err(Error::shape(format!(
+            "matmul: out has shape {:?}, expected {shape:?}",
+            out.shape()
+        )));
+    }
+    let res = DType::promote(a.dtype(), b.dtype());
+    if !crate::ufunc::can_cast_same_kind(res, out.dtype()) {
+        return Err(Error::dtype(format!(
+            "cannot cast matmul output from {} to {} with casting rule 'same_kind'",
+            res.name(),
+            out.dtype().name()
+        )));
+    }
+    match matmul(a, b)? {
+        Product::Scalar(s) => out.fill(s),
+        Product::Array(r) => {
+            out.copy_from(&r)?;
+            r.free()
+        }
+    }
+}

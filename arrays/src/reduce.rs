@@ -333,3 +333,35 @@ pub fn reduce_axis(x: &DistArray, op: ReduceOp, axis: usize) -> Result<DistArray
     })?;
     Ok(out)
 }
+
+/// [`reduce_axis`] writing into `out` (shape of `x` without `axis`; the result is cast to
+/// `out`'s dtype with NumPy's `same_kind` rule). **Collective.**
+pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArray) -> Result<()> {
+    x.check_live()?;
+    x.check_peer(out)?;
+    let nd = x.ndim();
+    if axis >= nd {
+        return Err(Error::invalid(format!(
+            "axis {axis} is out of bounds for array of dimension {nd}"
+        )));
+    }
+    let (_, res) = op.types(x.dtype())?;
+    let mut shape = x.shape().to_vec();
+    shape.remove(axis);
+    if out.shape() != shape.as_slice() {
+        return Err(Error::shape(format!(
+            "reduction output has shape {:?}, expected {shape:?}",
+            out.shape()
+        )));
+    }
+    if !crate::ufunc::can_cast_same_kind(res, out.dtype()) {
+        return Err(Error::dtype(format!(
+            "cannot cast reduction output from {} to {} with casting rule 'same_kind'",
+            res.name(),
+            out.dtype().name()
+        )));
+    }
+    let r = reduce_axis(x, op, axis)?;
+    out.copy_from(&r)?;
+    r.free()
+}

@@ -692,6 +692,53 @@ pub fn unary(op: UnaryOp, x: &DistArray, out: Option<&DistArray>) -> Result<Dist
     Ok(out)
 }
 
+/// `numpy.where(cond, x, y)`: element-wise `x` where `cond` is true, else `y`, with
+/// broadcasting; the result dtype is `promote(x, y)` (scalars weakly, as in [`binary`]);
+/// `cond` is converted to bool (non-zero is true). Returns `out` (a new block array when
+/// `None`). **Collective.**
+pub fn where_(cond: Operand<'_>, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArray>) -> Result<DistArray> {
+    let anchor = match (&cond, &x, &y, out) {
+        (_, _, _, Some(o)) => o.clone(),
+        (Operand::Array(a), _, _, None) | (_, Operand::Array(a), _, None) | (_, _, Operand::Array(a), None) => {
+            (*a).clone()
+        }
+        _ => return Err(Error::invalid("where: at least one operand must be an array")),
+    };
+    anchor.check_live()?;
+    for o in [&cond, &x, &y] {
+        if let Operand::Array(a) = o {
+            anchor.check_peer(a)?;
+        }
+    }
+    let shape = crate::broadcast::broadcast_shapes(&[&cond.shape(), &x.shape(), &y.shape()])?;
+    let rt_ = match (&x, &y) {
+        (Operand::Scalar(_), Operand::Scalar(_)) => DType::promote(x.dtype(), y.dtype()),
+        _ => DType::promote(effective_dtype(&x, &y), effective_dtype(&y, &x)),
+    };
+    let out = match out {
+        Some(o) => {
+            check_out(o, &shape, rt_)?;
+            o.clone()
+        }
+        None => DistArray::empty(anchor.runtime(), &shape, rt_, crate::dist::Layout::Block)?,
+    };
+    let shape = out.shape().to_vec();
+    let od = out.dtype();
+    let sz = rt_.size();
+    evaluate(&out, |lo, hi| {
+        let c = cond.read(lo, hi, &shape, DType::Bool)?;
+        let a = x.read(lo, hi, &shape, rt_)?;
+        let b = y.read(lo, hi, &shape, rt_)?;
+        let mut r = Vec::with_capacity(a.len());
+        for (k, &t) in c.iter().enumerate() {
+            let src = if t != 0 { &a } else { &b };
+            r.extend_from_slice(&src[k * sz..(k + 1) * sz]);
+        }
+        Ok(Ok(bytes::cast(&r, rt_, od)))
+    })?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
