@@ -21,6 +21,7 @@
 
 use crate::error::{Error, Result};
 use crate::grid::ProcessGrid;
+use crate::shape::{c_strides, checked_len};
 
 /// How an array is spread over ranks. See the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +41,7 @@ pub enum Layout {
 }
 
 /// Ownership along one dimension: blocks of `b` indices dealt round-robin over `p` coordinates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct DimMap {
     n: usize,
     p: usize,
@@ -162,30 +163,13 @@ pub struct Run {
 
 /// The map between a global N-d array and its ranks' local arrays. Pure arithmetic: every rank
 /// builds the same value and answers every query locally, without communication.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Distribution {
     shape: Vec<usize>,
     layout: Layout,
     nranks: usize,
     grid: ProcessGrid,
     dims: Vec<DimMap>,
-}
-
-/// Row-major (C-order) strides, in elements, of a dense array of the given shape.
-pub fn c_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
-    }
-    strides
-}
-
-/// Number of elements of a shape, or an error if it overflows `usize`.
-pub fn checked_len(shape: &[usize]) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| Error::invalid(format!("array of shape {shape:?} is too large")))
 }
 
 impl Distribution {
@@ -426,6 +410,24 @@ impl Distribution {
             idx[d] = self.dims[d].global_of(coords[d], l);
         }
         Ok(idx)
+    }
+
+    /// Where base element `bidx` (in range) is read from by rank `me`: the serving rank, the
+    /// element's multi-index in that rank's local block and the block's shape. Moving by one
+    /// along base axis `k` inside one ownership run (see [`Distribution::cuts`]) moves by one
+    /// along local axis `k`. Used by the engine on hot paths: it does not re-check arguments.
+    pub(crate) fn resolve(&self, me: usize, bidx: &[usize]) -> (usize, Vec<usize>, Vec<usize>) {
+        let coords: Vec<usize> = self.dims.iter().zip(bidx).map(|(m, &i)| m.coord_of(i)).collect();
+        let pos = self.grid.rank(&coords).unwrap_or(0);
+        let lidx = self.dims.iter().zip(bidx).map(|(m, &i)| m.local_of(i)).collect();
+        (self.server(pos, me), lidx, self.local_shape_at(&coords))
+    }
+
+    /// The global indices in `(lo, hi)` along base axis `k` where ownership changes (another
+    /// grid coordinate, or a jump in the local block), in increasing order.
+    pub(crate) fn cuts(&self, k: usize, lo: usize, hi: usize) -> Vec<usize> {
+        let segs = self.dims[k].segments(lo, hi);
+        segs.iter().skip(1).map(|s| s.glo).collect()
     }
 
     /// Runs of contiguous ownership of `rank` along dimension `dim`, as

@@ -127,6 +127,19 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Makes a rank-local outcome collective (**collective**: one allreduce): every rank learns
+/// whether any rank failed; the failing ranks return their own error, the others an error of
+/// `kind` saying that another rank failed. The one way the crate turns a local failure into a
+/// collective one, so that no rank goes on while another has given up.
+pub(crate) fn agree<T>(rt: &distarr_runtime::Runtime, local: Result<T>, kind: ErrorKind) -> Result<T> {
+    let ok = rt.all_ok(local.is_ok())?;
+    match local {
+        Err(e) => Err(e),
+        Ok(_) if !ok => Err(Error::new(kind, "the operation failed on another rank")),
+        Ok(v) => Ok(v),
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

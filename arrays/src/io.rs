@@ -1,46 +1,68 @@
 //! `.npy` save and load in parallel: every rank maps the file (memmap2) and writes or reads the
-//! rows of the boxes it owns; only rank 0 writes the header.
-use crate::array::{for_each_index, DistArray};
-use crate::dist::{c_strides, Layout};
-use crate::error::{Error, Result};
+//! elements it owns, in place from or into its memory (on the engine: owner computes); only
+//! rank 0 writes the header.
+#![allow(unsafe_code)]
+use crate::array::DistArray;
+use crate::dist::Layout;
+use crate::engine::plan::Share;
+use crate::engine::{self, Ready, Run};
+use crate::error::{agree, Error, ErrorKind, Result};
 use crate::npy;
-use distarr_runtime::{ReduceOp, Runtime};
+use crate::shape::c_strides;
+use distarr_runtime::Runtime;
 use std::fs::OpenOptions;
 use std::path::Path;
 
-/// Makes a rank-local failure collective: every rank learns whether any rank failed, and the
-/// failing rank's message (or a generic one) is returned everywhere.
-fn agree(rt: &Runtime, local: Result<()>) -> Result<()> {
-    let mut flag = [u8::from(local.is_err())];
-    rt.allreduce(&mut flag, ReduceOp::Max)?;
-    match local {
-        Err(e) => Err(e),
-        Ok(()) if flag[0] != 0 => Err(Error::io("the operation failed on another rank")),
-        Ok(()) => Ok(()),
-    }
+/// Copies every row (last axis) of a cell between the array's memory and a C-order file image
+/// at `file` (the data part): `to_file` chooses the direction.
+fn copy_rows(c: &Ready<'_>, shape: &[usize], file: *mut u8, dt: crate::dtype::DType, to_file: bool) {
+    let nd = shape.len();
+    let sz = dt.size();
+    let cst = c_strides(shape);
+    let n = if nd == 0 { 1 } else { c.hi[nd - 1] - c.lo[nd - 1] };
+    let s = if nd == 0 { 0 } else { c.strides[0][nd - 1] };
+    let outer_lo = &c.lo[..nd.saturating_sub(1)];
+    let outer_hi = &c.hi[..nd.saturating_sub(1)];
+    let f = crate::kernel::cast(dt, dt);
+    crate::shape::for_each_index(outer_lo, outer_hi, |idx| {
+        let off: isize = idx
+            .iter()
+            .zip(outer_lo)
+            .zip(c.strides[0].iter())
+            .map(|((&i, &l), &st)| (i - l) as isize * st)
+            .sum();
+        let flat: usize =
+            idx.iter().zip(&cst).map(|(i, s)| i * s).sum::<usize>() + if nd == 0 { 0 } else { c.lo[nd - 1] };
+        // SAFETY: the row lies in the array's block of the cell (engine invariant) and at
+        // `flat` in the file image, which holds every element of the array.
+        unsafe {
+            let mem = c.ptr[0].offset(off * sz as isize);
+            let img = file.add(flat * sz);
+            if to_file {
+                f(n, mem, s, img, 1);
+            } else {
+                f(n, img, 1, mem, s);
+            }
+        }
+    });
 }
 
-/// Calls `f(file_byte_offset, box_byte_offset, len)` for each C-order row of the box `[lo, hi)`
-/// of an array of `shape` with elements of `sz` bytes.
-fn rows(shape: &[usize], lo: &[usize], hi: &[usize], sz: usize, mut f: impl FnMut(usize, usize, usize)) {
-    let nd = shape.len();
-    if nd == 0 {
-        f(0, 0, sz);
-        return;
+/// An engine run over the elements of `a` each rank owns (a replicated array shared out).
+fn owned<'a>(a: &'a DistArray, args: &'a [&'a DistArray], write: bool) -> Run<'a> {
+    let replicated = matches!(a.distribution().layout(), Layout::Replicated);
+    Run {
+        shape: a.shape(),
+        anchor: a,
+        share: if replicated && !write {
+            Share::Split
+        } else {
+            Share::Owned
+        },
+        args,
+        write: write.then_some(0),
+        chunk: None,
+        along: None,
     }
-    let st = c_strides(shape);
-    let row = (hi[nd - 1] - lo[nd - 1]) * sz;
-    if row == 0 {
-        return;
-    }
-    let mut hi_outer = hi.to_vec();
-    hi_outer[nd - 1] = lo[nd - 1] + 1;
-    let mut k = 0;
-    for_each_index(lo, &hi_outer, |idx| {
-        let lin: usize = idx.iter().zip(&st).map(|(i, s)| i * s).sum();
-        f(lin * sz, k * row, row);
-        k += 1;
-    });
 }
 
 /// Saves the array (or view) as a C-order `.npy` file. **Collective.**
@@ -48,9 +70,9 @@ pub fn save_npy(a: &DistArray, path: &Path) -> Result<()> {
     a.check_live()?;
     let rt = a.runtime().clone();
     let shape = a.shape().to_vec();
-    let sz = a.dtype().size();
-    let header = npy::write_header(a.dtype(), &shape, false)?;
-    let total = header.len() + a.len() * sz;
+    let dt = a.dtype();
+    let header = npy::write_header(dt, &shape, false)?;
+    let total = header.len() + a.len() * dt.size();
     let created = if rt.rank() == 0 {
         (|| -> Result<()> {
             let f = OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
@@ -61,26 +83,35 @@ pub fn save_npy(a: &DistArray, path: &Path) -> Result<()> {
     } else {
         Ok(())
     };
-    agree(&rt, created)?;
-    rt.sync()?;
-    let written = (|| -> Result<()> {
-        let boxes = a.read_boxes()?;
-        if boxes.is_empty() || a.is_empty() {
-            return Ok(());
+    agree(&rt, created, ErrorKind::Io)?;
+    // Rank 0 created the file before anyone maps it.
+    rt.barrier()?;
+    let mapped = (|| -> Result<Option<memmap2::MmapMut>> {
+        if a.is_empty() {
+            return Ok(None);
         }
         let f = OpenOptions::new().read(true).write(true).open(path)?;
-        let mut map = map_mut(&f)?;
-        for (lo, hi) in boxes {
-            let data = a.get_region_bytes(&lo, &hi)?;
-            rows(&shape, &lo, &hi, sz, |fo, bo, len| {
-                map[header.len() + fo..header.len() + fo + len].copy_from_slice(&data[bo..bo + len]);
-            });
-        }
-        map.flush()?;
-        Ok(())
+        Ok(Some(map_mut(&f)?))
     })();
-    agree(&rt, written)?;
-    rt.sync()?;
+    let mut map = agree(&rt, mapped, ErrorKind::Io)?;
+    if let Some(m) = map.as_mut() {
+        let data = m[header.len()..].as_mut_ptr() as usize;
+        let args = [a];
+        engine::run(
+            &owned(a, &args, false),
+            None,
+            || Error::internal("save cannot fail"),
+            &|cells, _| {
+                for c in cells {
+                    copy_rows(c, &shape, data as *mut u8, dt, true);
+                }
+            },
+        )?;
+    }
+    let flushed = map.as_ref().map_or(Ok(()), |m| m.flush().map_err(Error::from));
+    agree(&rt, flushed, ErrorKind::Io)?;
+    // Every rank's part is in the file when any rank returns.
+    rt.barrier()?;
     Ok(())
 }
 
@@ -97,42 +128,29 @@ pub fn load_npy(rt: &Runtime, path: &Path, layout: Layout) -> Result<DistArray> 
         npy::validate_len(&h, len)?;
         Ok((h, f))
     })();
-    let (h, f) = match parsed {
-        Ok(v) => {
-            agree(rt, Ok(()))?;
-            v
-        }
-        Err(e) => {
-            agree(rt, Err(e.clone()))?;
-            return Err(e);
-        }
-    };
+    let (h, f) = agree(rt, parsed, ErrorKind::Io)?;
     let a = DistArray::empty(rt, &h.shape, h.dtype, layout)?;
-    let sz = h.dtype.size();
-    let shape = h.shape.clone();
-    rt.sync()?;
-    let read = (|| -> Result<()> {
-        let boxes = a.work_boxes()?;
-        if boxes.is_empty() || a.is_empty() {
-            return Ok(());
-        }
-        let map = map_ro(&f)?;
-        for (lo, hi) in boxes {
-            let n: usize = lo.iter().zip(&hi).map(|(l, h)| h - l).product();
-            let mut data = vec![0u8; n * sz];
-            rows(&shape, &lo, &hi, sz, |fo, bo, len| {
-                data[bo..bo + len].copy_from_slice(&map[h.data_offset + fo..h.data_offset + fo + len]);
-            });
-            a.write_box_local(&lo, &hi, &data)?;
-        }
-        Ok(())
-    })();
-    agree(rt, read)?;
-    rt.sync()?;
+    let mapped = if a.is_empty() { Ok(None) } else { map_ro(&f).map(Some) };
+    let map = agree(rt, mapped, ErrorKind::Io)?;
+    if let Some(m) = map.as_ref() {
+        let data = m[h.data_offset..].as_ptr() as usize;
+        let args = [&a];
+        let shape = h.shape.clone();
+        let dt = h.dtype;
+        engine::run(
+            &owned(&a, &args, true),
+            None,
+            || Error::internal("load cannot fail"),
+            &|cells, _| {
+                for c in cells {
+                    copy_rows(c, &shape, data as *mut u8, dt, false);
+                }
+            },
+        )?;
+    }
     Ok(a)
 }
 
-#[allow(unsafe_code)]
 fn map_mut(f: &std::fs::File) -> Result<memmap2::MmapMut> {
     // SAFETY: the mapping is of a file this job created for this save; other processes of the
     // job write disjoint byte ranges, and nothing else is expected to modify or truncate it
@@ -140,7 +158,6 @@ fn map_mut(f: &std::fs::File) -> Result<memmap2::MmapMut> {
     Ok(unsafe { memmap2::MmapMut::map_mut(f)? })
 }
 
-#[allow(unsafe_code)]
 fn map_ro(f: &std::fs::File) -> Result<memmap2::Mmap> {
     // SAFETY: the file is only read; its length was validated against the header, and a
     // concurrent truncation by another program is outside distarr's contract (as for any

@@ -3,41 +3,57 @@
 //! Distributed N-dimensional arrays for distarr, a PGAS runtime on MPI one-sided
 //! communication (a descendant of DistNumPy).
 //!
-//! This crate's foundation modules are pure Rust and free of MPI; they hold the maths that
-//! every rank evaluates identically and locally:
+//! * [`DistArray`]: an array (or a view of one) whose elements live in one heap segment of the
+//!   runtime, spread over the ranks by a [`Distribution`] (block, block-cyclic, replicated, on
+//!   one rank); views ([`ViewSpec`]) never copy.
+//! * [`ufunc`], [`reduce`], [`linalg`]: NumPy's element-wise operations, reductions and matrix
+//!   products; [`io`]: `.npy` files; [`rng`]: counter-based random numbers.
+//! * The pure foundations, the same on every rank: [`dtype`] (element types, promotion,
+//!   casts), [`shape`] (shape arithmetic, broadcasting), [`view`] (strided views), [`dist`]
+//!   (distributions), [`grid`] (process grids), [`npy`] (the `.npy` header), [`error`].
+//! * The engine every collective operation runs on (`engine`: plan → fetch → compute → agree
+//!   → write, owner computes) and its typed kernels ([`kernel`]).
 //!
-//! * [`error`]: the crate's [`Error`] / [`ErrorKind`] / [`Result`];
-//! * [`dtype`]: element types ([`DType`]), NumPy type promotion, [`Scalar`] casts;
-//! * [`grid`]: process grids, `MPI_Dims_create`-compatible factorisation;
-//! * [`dist`]: block / block-cyclic / replicated distributions, index maps and the region
-//!   decomposition behind one-sided region get/put;
-//! * [`view`]: strided views (NumPy basic slicing, transpose, no-copy reshape);
-//! * [`broadcast`]: NumPy broadcasting of shapes and views;
-//! * [`npy`]: the `.npy` file header;
-//! * [`rng`]: counter-based random numbers independent of the rank count.
+//! # Collective and one-sided calls, and how they are ordered
+//!
+//! Collective calls are made by every rank in the same order with the same arguments: array
+//! creation and `free`, every operation that produces or modifies whole arrays (ufuncs,
+//! reductions, `copy_from`, `fill`, `matmul`, …), `gather`/`scatter`, `.npy` I/O. One-sided
+//! calls involve the calling rank only: region `get`/`put`/`acc`, `locate`, local-block
+//! access, metadata.
+//!
+//! Collective operations synchronise among themselves only where a data dependency requires
+//! it (see the engine's documentation): an operation whose every operand element lives where
+//! its output element lives communicates and synchronises not at all.
+//!
+//! **The rule for one-sided accesses.** One-sided operations are not ordered with collective
+//! operations automatically. Between a collective operation and a one-sided access to the
+//! same array by another rank than the element's owner — either order — and between a
+//! one-sided write and a collective operation that reads the data, call
+//! [`Runtime::sync`](distarr_runtime::Runtime::sync) (collective). A rank's accesses to its
+//! own local block ([`DistArray::local_block`]) after its own collective operations need no
+//! sync: only the owner writes an element in a collective operation. (The C ABI's sequential
+//! mode inserts these syncs itself.)
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod array;
-pub mod broadcast;
 mod bytes;
 pub mod dist;
 pub mod dtype;
+pub(crate) mod engine;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod kernel;
 pub mod linalg;
 pub mod npy;
 pub mod reduce;
 pub mod rng;
+pub mod shape;
 pub mod ufunc;
 pub mod view;
-
-// ---------------------------------------------------------------------------------------------
-// Runtime-backed modules (distributed arrays, operations) are added here by the lead once
-// `distarr-runtime` compiles, e.g. `mod array; mod ops;` and their re-exports.
-// ---------------------------------------------------------------------------------------------
 
 pub use array::DistArray;
 pub use dist::{Distribution, Layout, Piece, Run};

@@ -8,9 +8,9 @@
 //!
 //! distarr reads and writes little-endian, C-order files of its own dtypes.
 
-use crate::dist::checked_len;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::shape::checked_len;
 
 /// The six magic bytes that start every `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";

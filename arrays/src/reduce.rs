@@ -1,292 +1,276 @@
 //! Reductions: sum, prod, min, max, mean, argmin, argmax, any, all — over all elements or
-//! along one axis. Result dtypes follow NumPy 1.24 on 64-bit Linux: `sum`/`prod` of bool and
-//! signed integers give int64, of unsigned integers uint64; `mean` gives float64 (float32 for
-//! float32); `argmin`/`argmax` give int64 indices into the C-order flattening; `any`/`all`
-//! give bool; `min`/`max` keep the dtype and propagate NaN. `min`/`max`/`argmin`/`argmax` of an
-//! empty array are errors, like NumPy's.
+//! along one axis. Result dtypes follow NumPy 1.24 (see [`ReduceOp::types`]); `min`/`max`
+//! propagate NaN; `min`/`max`/`argmin`/`argmax` of an empty array are errors, like NumPy's.
+//!
+//! Every reduction runs on the engine (owner computes): each rank reduces the elements it owns,
+//! reading them in place, and the partial results are combined with one collective — never a
+//! gather of the data.
+//!
+//! **Reproducible float sums.** `sum` and `mean` of float and complex arrays give bit-identical
+//! results at any rank count, layout and thread count:
+//! * over all elements, each row (last axis) is cut into chunks of [`CHUNK`] elements at fixed
+//!   positions; each chunk is summed whole by one rank in a fixed order (the rank owning its
+//!   first element fetches the few elements past a block boundary), and the chunk sums are
+//!   added exactly ([`ExactSum`]), so the result is the correctly rounded sum of the chunk sums;
+//! * along an axis, each output element is the strictly sequential sum of its lane, computed by
+//!   the output element's owner (as `np.add.reduce` does along every axis but a contiguous last
+//!   one, where NumPy sums pairwise).
+#![allow(unsafe_code)]
 use crate::array::DistArray;
-use crate::bytes;
-use crate::dtype::{DType, Element, Scalar, C128, C64};
+use crate::dtype::{DType, Scalar, C128, C64};
+use crate::engine::plan::Share;
+use crate::engine::{self, Ready, Run, TileBufs};
 use crate::error::{Error, Result};
-use crate::ufunc::{dispatch, Arith, BinaryOp};
+use crate::kernel::exact::{ExactSum, WORDS};
+pub use crate::kernel::ops::ReduceOp;
+use crate::kernel::reduce::{fold, fold_lanes, identity, ChunkSum, Partial, SumElem, CHUNK};
+use crate::kernel::{self, with_dtype, BinaryOp, Num, Src};
+use crate::view::SliceItem;
 
-/// Reduction operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ReduceOp {
-    Sum,
-    Prod,
-    Min,
-    Max,
-    Mean,
-    Argmin,
-    Argmax,
-    Any,
-    All,
+/// Scratch buffer numbers in [`TileBufs`].
+const BUF_ROW: usize = 0;
+const BUF_ACC: usize = 1;
+const BUF_ARG: usize = 2;
+
+/// Calls `f(row_offsets_of_each_arg, row_index)` for every row (last axis) of the cell, where
+/// the offsets (in elements) are those of the row's first element per argument.
+fn for_rows(cell: &Ready<'_>, mut f: impl FnMut(&[isize], &[usize])) {
+    let nd = cell.lo.len();
+    let outer_hi: Vec<usize> = cell.hi[..nd.saturating_sub(1)].to_vec();
+    let outer_lo = &cell.lo[..nd.saturating_sub(1)];
+    crate::shape::for_each_index(outer_lo, &outer_hi, |idx| {
+        let offs: Vec<isize> = cell
+            .strides
+            .iter()
+            .map(|st| {
+                idx.iter()
+                    .zip(outer_lo)
+                    .zip(st.iter())
+                    .map(|((&i, &l), &s)| (i - l) as isize * s)
+                    .sum()
+            })
+            .collect();
+        f(&offs, idx);
+    });
 }
 
-impl ReduceOp {
-    /// (loop dtype, result dtype) for an input of dtype `d`.
-    pub fn types(self, d: DType) -> Result<(DType, DType)> {
-        use ReduceOp::*;
-        Ok(match self {
-            Sum | Prod => {
-                let t = match d {
-                    DType::Bool | DType::I32 | DType::I64 => DType::I64,
-                    DType::U8 | DType::U32 | DType::U64 => DType::U64,
-                    f => f,
-                };
-                (t, t)
-            }
-            Mean => {
-                let t = match d {
-                    DType::F32 | DType::C64 | DType::C128 | DType::F64 => d,
-                    _ => DType::F64,
-                };
-                (t, t)
-            }
-            Min | Max | Argmin | Argmax => {
-                if d.is_complex() {
-                    return Err(Error::dtype(format!("{self:?} is not supported for {}", d.name())));
-                }
-                (d, if matches!(self, Argmin | Argmax) { DType::I64 } else { d })
-            }
-            Any | All => (DType::Bool, DType::Bool),
-        })
-    }
-
-    fn has_identity(self) -> bool {
-        matches!(
-            self,
-            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Any | ReduceOp::All | ReduceOp::Mean
-        )
-    }
-}
-
-/// A partial result: value (loop dtype), index of that value (arg ops), and element count.
-#[derive(Clone, Copy, Debug)]
-struct Partial<T> {
-    val: T,
-    idx: u64,
-    count: u64,
-}
-
-trait Reducer: Arith + Element {
-    fn identity(op: ReduceOp) -> Self;
-    fn is_nan(self) -> bool;
-    fn combine(op: ReduceOp, a: Partial<Self>, b: Partial<Self>) -> Partial<Self> {
-        if a.count == 0 {
-            return b;
-        }
-        if b.count == 0 {
-            return a;
-        }
-        let count = a.count + b.count;
-        let pick = |take_b: bool| {
-            if take_b {
-                Partial { count, ..b }
-            } else {
-                Partial { count, ..a }
-            }
-        };
-        match op {
-            ReduceOp::Sum | ReduceOp::Mean => Partial {
-                val: Self::arith(BinaryOp::Add, a.val, b.val).unwrap_or(a.val),
-                idx: 0,
-                count,
-            },
-            ReduceOp::Prod => Partial {
-                val: Self::arith(BinaryOp::Multiply, a.val, b.val).unwrap_or(a.val),
-                idx: 0,
-                count,
-            },
-            ReduceOp::Any => Partial {
-                val: Self::arith(BinaryOp::LogicalOr, a.val, b.val).unwrap_or(a.val),
-                idx: 0,
-                count,
-            },
-            ReduceOp::All => Partial {
-                val: Self::arith(BinaryOp::LogicalAnd, a.val, b.val).unwrap_or(a.val),
-                idx: 0,
-                count,
-            },
-            ReduceOp::Min | ReduceOp::Argmin | ReduceOp::Max | ReduceOp::Argmax => {
-                // NaN wins (first NaN by index); ties keep the smaller index.
-                let an = a.val.is_nan();
-                let bn = b.val.is_nan();
-                if an || bn {
-                    return pick(bn && (!an || b.idx < a.idx));
-                }
-                let less = matches!(op, ReduceOp::Min | ReduceOp::Argmin);
-                let better = if less {
-                    Self::compare(BinaryOp::Less, b.val, a.val)
-                } else {
-                    Self::compare(BinaryOp::Greater, b.val, a.val)
-                };
-                let equal = Self::compare(BinaryOp::Equal, b.val, a.val);
-                pick(better || (equal && b.idx < a.idx))
-            }
-        }
-    }
-}
-
-macro_rules! reducer_num {
-    ($($t:ty: $zero:expr, $one:expr, $nan:expr);*) => {$(
-        impl Reducer for $t {
-            fn identity(op: ReduceOp) -> $t { if op == ReduceOp::Prod { $one } else { $zero } }
-            #[allow(clippy::redundant_closure_call)]
-            fn is_nan(self) -> bool { ($nan)(self) }
-        }
-    )*};
-}
-reducer_num!(i32: 0, 1, |_| false; i64: 0, 1, |_| false; u8: 0, 1, |_| false; u32: 0, 1, |_| false;
-    u64: 0, 1, |_| false; f32: 0.0, 1.0, |x: f32| x.is_nan(); f64: 0.0, 1.0, |x: f64| x.is_nan());
-
-impl Reducer for bool {
-    fn identity(op: ReduceOp) -> bool {
-        op == ReduceOp::All
-    }
-    fn is_nan(self) -> bool {
-        false
-    }
-}
-
-impl Reducer for C64 {
-    fn identity(op: ReduceOp) -> C64 {
-        C64 {
-            re: if op == ReduceOp::Prod { 1.0 } else { 0.0 },
-            im: 0.0,
-        }
-    }
-    fn is_nan(self) -> bool {
-        self.re.is_nan() || self.im.is_nan()
-    }
-}
-
-impl Reducer for C128 {
-    fn identity(op: ReduceOp) -> C128 {
-        C128 {
-            re: if op == ReduceOp::Prod { 1.0 } else { 0.0 },
-            im: 0.0,
-        }
-    }
-    fn is_nan(self) -> bool {
-        self.re.is_nan() || self.im.is_nan()
-    }
-}
-
-/// Reduces a strided lane (`n` values starting at `start`, `stride` apart) of `v`, whose
-/// first value has flat index `idx0` and whose flat indices advance by `idx_step`.
-fn reduce_lane<T: Reducer>(
-    op: ReduceOp,
-    v: &[T],
-    start: usize,
-    stride: usize,
+/// The `n` elements of argument `arg` from element offset `off` along the last axis, as a
+/// kernel source of dtype `want`: in place when already contiguous and of that dtype, else
+/// converted into buffer `buf`.
+fn row_src(
+    cell: &Ready<'_>,
+    arg: usize,
+    dt: DType,
+    want: DType,
+    off: isize,
     n: usize,
-    idx0: u64,
-    idx_step: u64,
-) -> Partial<T> {
-    let mut acc = Partial {
-        val: T::identity(op),
-        idx: 0,
-        count: 0,
-    };
-    for k in 0..n {
-        let p = Partial {
-            val: v[start + k * stride],
-            idx: idx0 + k as u64 * idx_step,
-            count: 1,
-        };
-        acc = T::combine(op, acc, p);
+    bufs: &mut TileBufs,
+    buf: usize,
+) -> Src {
+    let nd = cell.lo.len();
+    let s = if nd == 0 { 0 } else { cell.strides[arg][nd - 1] };
+    // SAFETY: the row lies in the argument's block of the cell (engine invariant).
+    let p = unsafe { cell.ptr[arg].offset(off * dt.size() as isize) };
+    if dt == want && (s == 1 || n == 1) {
+        return Src { ptr: p, scalar: false };
     }
-    acc
-}
-
-fn finish<T: Reducer>(op: ReduceOp, p: Partial<T>) -> Scalar {
-    match op {
-        ReduceOp::Argmin | ReduceOp::Argmax => Scalar::I64(p.idx as i64),
-        ReduceOp::Mean => {
-            let n = Scalar::U64(p.count).cast_to(T::DTYPE);
-            let nv = T::from_scalar(n);
-            let v = if p.count == 0 {
-                T::from_scalar(Scalar::F64(f64::NAN))
-            } else {
-                T::arith(BinaryOp::Divide, p.val, nv).unwrap_or(p.val)
-            };
-            v.into_scalar()
-        }
-        _ => p.val.into_scalar(),
+    let b = bufs.get(buf, n * want.size());
+    // SAFETY: `n` strided elements of `dt` from `p`; the buffer holds `n` of `want`.
+    unsafe { kernel::cast(dt, want)(n, p, s, b, 1) };
+    Src {
+        ptr: b.cast_const(),
+        scalar: false,
     }
 }
 
-fn encode<T: Reducer>(p: &Partial<T>) -> Vec<u8> {
-    let mut b = bytes::as_bytes(std::slice::from_ref(&p.val)).to_vec();
+fn encode<T: Num>(p: &Partial<T>) -> Vec<u8> {
+    let mut b = p.val.to_scalar().to_le_bytes();
     b.extend_from_slice(&p.idx.to_le_bytes());
     b.extend_from_slice(&p.count.to_le_bytes());
     b
 }
 
-fn decode<T: Reducer>(b: &[u8]) -> Partial<T> {
-    let sz = std::mem::size_of::<T>();
-    let val = bytes::to_vec::<T>(&b[..sz])[0];
-    let idx = u64::from_le_bytes(b[sz..sz + 8].try_into().unwrap_or([0; 8]));
-    let count = u64::from_le_bytes(b[sz + 8..sz + 16].try_into().unwrap_or([0; 8]));
-    Partial { val, idx, count }
+fn decode<T: Num>(b: &[u8]) -> Result<Partial<T>> {
+    let sz = T::DTYPE.size();
+    let word = |o: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[o..o + 8]);
+        u64::from_le_bytes(w)
+    };
+    Ok(Partial {
+        val: T::from_scalar(Scalar::from_le_bytes(T::DTYPE, &b[..sz])?),
+        idx: word(sz),
+        count: word(sz + 8),
+    })
 }
 
-fn reduce_all_typed<T: Reducer>(x: &DistArray, op: ReduceOp, lt: DType) -> Result<Scalar> {
-    let rt = x.runtime().clone();
-    rt.sync()?;
-    let shape = x.shape().to_vec();
-    let st = crate::dist::c_strides(&shape);
-    let mut acc = Partial {
-        val: T::identity(op),
-        idx: 0,
-        count: 0,
-    };
-    for (lo, hi) in x.read_boxes()? {
-        let v: Vec<T> = bytes::to_vec(&bytes::cast(&x.get_region_bytes(&lo, &hi)?, x.dtype(), lt));
-        // Flat index of each element: walk the box in C order.
-        let mut k = 0;
-        crate::array::for_each_index(&lo, &hi, |idx| {
-            let flat: usize = idx.iter().zip(&st).map(|(i, s)| i * s).sum();
-            acc = T::combine(
-                op,
-                acc,
-                Partial {
-                    val: v[k],
-                    idx: flat as u64,
-                    count: 1,
-                },
-            );
-            k += 1;
-        });
+/// The value of a finished reduction (the loop dtype, or int64 for the arg ops).
+fn finish<T: Num>(op: ReduceOp, p: Partial<T>) -> Scalar {
+    match op {
+        ReduceOp::Argmin | ReduceOp::Argmax => Scalar::I64(p.idx as i64),
+        ReduceOp::Mean if p.count == 0 => T::from_scalar(Scalar::F64(f64::NAN)).to_scalar(),
+        ReduceOp::Mean => T::binary(BinaryOp::Divide, p.val, T::from_scalar(Scalar::U64(p.count))).to_scalar(),
+        _ => p.val.to_scalar(),
     }
-    let mine = encode(&acc);
-    let mut all = vec![0u8; mine.len() * rt.nranks()];
-    rt.allgather(&mine, &mut all)?;
-    rt.sync()?;
-    let mut total = Partial {
-        val: T::identity(op),
-        idx: 0,
-        count: 0,
-    };
-    for chunk in all.chunks(mine.len()) {
-        total = T::combine(op, total, decode::<T>(chunk));
+}
+
+/// Engine run over every element of `x` (a replicated array is shared out, not counted on
+/// every rank).
+fn all_elements<'a>(x: &'a DistArray, args: &'a [&'a DistArray], chunk: Option<usize>) -> Run<'a> {
+    let replicated = matches!(x.distribution().layout(), crate::dist::Layout::Replicated);
+    Run {
+        shape: x.shape(),
+        anchor: x,
+        share: if replicated { Share::Split } else { Share::Owned },
+        args,
+        write: None,
+        chunk,
+        along: chunk.and(x.ndim().checked_sub(1)),
+    }
+}
+
+/// A reduction other than a float sum: partials per job, combined in job order, then across
+/// ranks (one allgather of the small partials, combined in rank order).
+fn reduce_partials<T: Num>(x: &DistArray, op: ReduceOp, lt: DType) -> Result<Scalar> {
+    let args = [x];
+    let run = all_elements(x, &args, None);
+    let dt = x.dtype();
+    let cst = crate::shape::c_strides(x.shape());
+    let parts = engine::run(
+        &run,
+        None,
+        || Error::internal("reductions cannot fail"),
+        &|cells, bufs| {
+            let mut acc = Partial::<T>::empty(op);
+            for c in cells {
+                let nd = c.lo.len();
+                let n = if nd == 0 { 1 } else { c.hi[nd - 1] - c.lo[nd - 1] };
+                let col0 = if nd == 0 { 0 } else { c.lo[nd - 1] };
+                for_rows(c, |offs, outer| {
+                    let flat: usize = outer.iter().zip(&cst).map(|(i, s)| i * s).sum::<usize>()
+                        + col0 * cst.last().copied().unwrap_or(1);
+                    let src = row_src(c, 0, dt, lt, offs[0], n, bufs, BUF_ROW);
+                    // SAFETY: `src` holds `n` elements of `lt` (row_src).
+                    unsafe { fold(op, &mut acc, n, src, flat as u64) };
+                });
+            }
+            acc
+        },
+    )?;
+    let rt = x.runtime();
+    let mine = parts
+        .into_iter()
+        .fold(Partial::<T>::empty(op), |a, b| Partial::combine(op, a, b));
+    let enc = encode(&mine);
+    let mut all = vec![0u8; enc.len() * rt.nranks()];
+    rt.allgather(&enc, &mut all)?;
+    let mut total = Partial::<T>::empty(op);
+    for chunk in all.chunks(enc.len()) {
+        total = Partial::combine(op, total, decode::<T>(chunk)?);
     }
     Ok(finish(op, total))
+}
+
+/// A float or complex sum (or mean) over all elements, reproducibly (see the module docs).
+fn reduce_sum<T: SumElem>(x: &DistArray, op: ReduceOp) -> Result<Scalar> {
+    let args = [x];
+    let run = all_elements(x, &args, Some(CHUNK));
+    let dt = x.dtype();
+    let ncols = x.shape().last().copied().unwrap_or(1);
+    let sums = engine::run(
+        &run,
+        None,
+        || Error::internal("reductions cannot fail"),
+        &|cells, bufs| {
+            // The cells of one job share their rows and follow each other along the last axis.
+            let (mut re, mut im, mut count) = (ExactSum::new(), ExactSum::new(), 0u64);
+            let c0 = &cells[0];
+            let nd = c0.lo.len();
+            let outer_lo = &c0.lo[..nd.saturating_sub(1)];
+            let outer_hi = &c0.hi[..nd.saturating_sub(1)];
+            crate::shape::for_each_index(outer_lo, outer_hi, |idx| {
+                let mut cs = ChunkSum::default();
+                for c in cells {
+                    let off: isize = idx
+                        .iter()
+                        .zip(outer_lo)
+                        .zip(c.strides[0].iter())
+                        .map(|((&i, &l), &s)| (i - l) as isize * s)
+                        .sum();
+                    let (start, end) = if nd == 0 { (0, 1) } else { (c.lo[nd - 1], c.hi[nd - 1]) };
+                    let src = row_src(c, 0, dt, T::DTYPE, off, end - start, bufs, BUF_ROW);
+                    // SAFETY: `src` holds `end - start` elements of T (row_src).
+                    let vals = unsafe { std::slice::from_raw_parts(src.ptr.cast::<T>(), end - start) };
+                    // Feed the row's elements chunk by chunk; a chunk cut by the cell's end goes on
+                    // in the next cell of the job (the job's cells cover whole chunks).
+                    let mut col = start;
+                    while col < end {
+                        let chunk_end = ((col / CHUNK + 1) * CHUNK).min(ncols);
+                        let stop = chunk_end.min(end);
+                        cs.push(T::parts(&vals[col - start..stop - start]));
+                        col = stop;
+                        if col == chunk_end {
+                            let (r, i) = cs.finish(T::PARTS);
+                            re.add(r);
+                            im.add(i);
+                            cs = ChunkSum::default();
+                        }
+                    }
+                    count += (end - start) as u64;
+                }
+            });
+            (re, im, count)
+        },
+    )?;
+    let mut words = vec![0i64; 2 * WORDS + 1];
+    let (mut re, mut im) = (ExactSum::new(), ExactSum::new());
+    for (r, i, c) in &sums {
+        re.merge(r);
+        im.merge(i);
+        words[2 * WORDS] += *c as i64;
+    }
+    words[..WORDS].copy_from_slice(&re.to_words());
+    words[WORDS..2 * WORDS].copy_from_slice(&im.to_words());
+    x.runtime().allreduce(&mut words, distarr_runtime::ReduceOp::Sum)?;
+    let mut w = [0i64; WORDS];
+    w.copy_from_slice(&words[..WORDS]);
+    let re = ExactSum::from_words(&w).value();
+    w.copy_from_slice(&words[WORDS..2 * WORDS]);
+    let im = ExactSum::from_words(&w).value();
+    let count = words[2 * WORDS] as u64;
+    let sum = match T::DTYPE {
+        DType::C64 | DType::C128 => Scalar::C128(C128::new(re, im)).cast_to(T::DTYPE),
+        d => Scalar::F64(re).cast_to(d),
+    };
+    Ok(finish(
+        op,
+        Partial {
+            val: T::from_scalar(sum),
+            idx: 0,
+            count,
+        },
+    ))
 }
 
 /// Reduces all elements to one scalar, the same on every rank. **Collective.**
 pub fn reduce_all(x: &DistArray, op: ReduceOp) -> Result<Scalar> {
     x.check_live()?;
     let (lt, _) = op.types(x.dtype())?;
-    if x.is_empty() && !op.has_identity() {
-        return Err(Error::invalid(format!(
-            "zero-size array to reduction operation {op:?} which has no identity"
-        )));
+    if x.is_empty() {
+        if !op.has_identity() {
+            return Err(Error::invalid(format!(
+                "zero-size array to reduction operation {op:?} which has no identity"
+            )));
+        }
+        return Ok(with_dtype!(lt, T => finish(op, Partial::<T>::empty(op))));
     }
-    dispatch!(lt, T => reduce_all_typed::<T>(x, op, lt))
+    match (op, lt) {
+        (ReduceOp::Sum | ReduceOp::Mean, DType::F64) => reduce_sum::<f64>(x, op),
+        (ReduceOp::Sum | ReduceOp::Mean, DType::F32) => reduce_sum::<f32>(x, op),
+        (ReduceOp::Sum | ReduceOp::Mean, DType::C128) => reduce_sum::<C128>(x, op),
+        (ReduceOp::Sum | ReduceOp::Mean, DType::C64) => reduce_sum::<C64>(x, op),
+        _ => with_dtype!(lt, T => reduce_partials::<T>(x, op, lt)),
+    }
 }
 
 /// Reduces along `axis`, giving a new block array of the remaining dimensions.
@@ -299,38 +283,11 @@ pub fn reduce_axis(x: &DistArray, op: ReduceOp, axis: usize) -> Result<DistArray
             "axis {axis} is out of bounds for array of dimension {nd}"
         )));
     }
-    let (lt, out_dt) = op.types(x.dtype())?;
-    let n = x.shape()[axis];
-    if n == 0 && !op.has_identity() {
-        return Err(Error::invalid(format!(
-            "zero-size array to reduction operation {op:?} which has no identity"
-        )));
-    }
+    let (_, out_dt) = op.types(x.dtype())?;
     let mut oshape = x.shape().to_vec();
     oshape.remove(axis);
     let out = DistArray::empty(x.runtime(), &oshape, out_dt, crate::dist::Layout::Block)?;
-    crate::ufunc::evaluate(&out, |lo, hi| {
-        let mut ilo = lo.to_vec();
-        let mut ihi = hi.to_vec();
-        ilo.insert(axis, 0);
-        ihi.insert(axis, n);
-        let raw = bytes::cast(&x.get_region_bytes(&ilo, &ihi)?, x.dtype(), lt);
-        let ext: Vec<usize> = ilo.iter().zip(&ihi).map(|(l, h)| h - l).collect();
-        let stride: usize = ext[axis + 1..].iter().product();
-        let outer: usize = ext[..axis].iter().product();
-        let res: Vec<u8> = dispatch!(lt, T => {
-            let v: Vec<T> = bytes::to_vec(&raw);
-            let mut r = Vec::with_capacity(outer * stride * out_dt.size());
-            for o in 0..outer {
-                for i in 0..stride {
-                    let p = reduce_lane::<T>(op, &v, o * n * stride + i, stride, n, 0, 1);
-                    r.extend_from_slice(&finish(op, p).cast_to(out_dt).to_le_bytes());
-                }
-            }
-            r
-        });
-        Ok(Ok(res))
-    })?;
+    reduce_axis_into(x, op, axis, &out)?;
     Ok(out)
 }
 
@@ -345,9 +302,9 @@ pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArra
             "axis {axis} is out of bounds for array of dimension {nd}"
         )));
     }
-    let (_, res) = op.types(x.dtype())?;
+    let (lt, res) = op.types(x.dtype())?;
     let mut shape = x.shape().to_vec();
-    shape.remove(axis);
+    let n = shape.remove(axis);
     if out.shape() != shape.as_slice() {
         return Err(Error::shape(format!(
             "reduction output has shape {:?}, expected {shape:?}",
@@ -361,7 +318,175 @@ pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArra
             out.dtype().name()
         )));
     }
-    let r = reduce_axis(x, op, axis)?;
-    out.copy_from(&r)?;
-    r.free()
+    if n == 0 {
+        if !op.has_identity() {
+            return Err(Error::invalid(format!(
+                "zero-size array to reduction operation {op:?} which has no identity"
+            )));
+        }
+        return out.fill(with_dtype!(lt, T => finish(op, Partial::<T>::empty(op))));
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    if x.shares_storage(out) {
+        // The lanes would be overwritten while still being read: reduce into a new array.
+        let tmp = reduce_axis(x, op, axis)?;
+        out.copy_from(&tmp)?;
+        return tmp.free();
+    }
+    // The output as a view of x's shape, constant along `axis`: its owners compute.
+    let mut items = vec![SliceItem::FULL; nd - 1];
+    items.insert(axis, SliceItem::NewAxis);
+    let anchor = out.slice(&items)?.broadcast_to(x.shape())?;
+    let args = [x, &anchor];
+    let run = Run {
+        shape: x.shape(),
+        anchor: &anchor,
+        share: Share::Owned,
+        args: &args,
+        write: Some(1),
+        chunk: None,
+        along: Some(axis),
+    };
+    let (xdt, odt) = (x.dtype(), out.dtype());
+    with_dtype!(lt, T => {
+        engine::run(&run, None, || Error::internal("reductions cannot fail"), &|cells, bufs| {
+            lanes::<T>(cells, bufs, op, axis, n, xdt, odt)
+        })?;
+    });
+    Ok(())
+}
+
+/// Lane elements converted per block when the input is not of the loop dtype.
+const LANE_BLOCK: usize = 64;
+/// Output elements per tile of an axis reduction.
+const LANE_TILE: usize = 512;
+
+/// One job of an axis reduction: the cells of one output box, in order along `axis`.
+fn lanes<T: Num>(
+    cells: &[Ready<'_>],
+    bufs: &mut TileBufs,
+    op: ReduceOp,
+    axis: usize,
+    n: usize,
+    xdt: DType,
+    odt: DType,
+) {
+    let c0 = &cells[0];
+    let nd = c0.lo.len();
+    let track = matches!(op, ReduceOp::Argmin | ReduceOp::Argmax);
+    // The tile axis: the last axis other than `axis` (none for a 1-D input).
+    let t = (0..nd).rev().find(|&d| d != axis);
+    let outer: Vec<usize> = (0..nd).filter(|&d| d != axis && Some(d) != t).collect();
+    let olo: Vec<usize> = outer.iter().map(|&d| c0.lo[d]).collect();
+    let ohi: Vec<usize> = outer.iter().map(|&d| c0.hi[d]).collect();
+    let (tlo, thi) = t.map_or((0, 1), |d| (c0.lo[d], c0.hi[d]));
+    let esz = T::DTYPE.size();
+    crate::shape::for_each_index(&olo, &ohi, |oidx| {
+        let mut t0 = tlo;
+        while t0 < thi {
+            let nt = (thi - t0).min(LANE_TILE);
+            let acc_p = bufs.get(BUF_ACC, nt * esz).cast::<T>();
+            let arg_p = bufs.get(BUF_ARG, nt * 8).cast::<i64>();
+            // SAFETY: the buffers hold nt elements each and are not used by anything else
+            // while these slices live.
+            let (acc, arg) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(acc_p, nt),
+                    std::slice::from_raw_parts_mut(arg_p, if track { nt } else { 0 }),
+                )
+            };
+            acc.fill(identity::<T>(op));
+            arg.fill(0);
+            let mut cnt = 0u64;
+            for c in cells {
+                let base: isize = outer
+                    .iter()
+                    .zip(oidx)
+                    .map(|(&d, &i)| (i - c.lo[d]) as isize * c.strides[0][d])
+                    .sum::<isize>()
+                    + t.map_or(0, |d| (t0 - c.lo[d]) as isize * c.strides[0][d]);
+                let ts = t.map_or(0, |d| c.strides[0][d]);
+                let is = c.strides[0][axis];
+                let (i0, ni) = (c.lo[axis], c.hi[axis] - c.lo[axis]);
+                if xdt == T::DTYPE {
+                    // SAFETY: lanes t0..t0+nt of positions i0..i0+ni lie in x's block of the
+                    // cell (engine invariant).
+                    unsafe {
+                        fold_lanes(
+                            op,
+                            acc,
+                            arg,
+                            cnt,
+                            c.ptr[0].offset(base * xdt.size() as isize).cast::<T>(),
+                            ts,
+                            ni,
+                            is,
+                            i0 as i64,
+                        )
+                    };
+                } else {
+                    let mut i = 0;
+                    while i < ni {
+                        let w = (ni - i).min(LANE_BLOCK);
+                        let buf = bufs.get(BUF_ROW, nt * w * esz);
+                        let f = kernel::cast(xdt, T::DTYPE);
+                        for u in 0..nt {
+                            // SAFETY: lane u, positions i..i+w lie in the cell; buffer row u holds w.
+                            unsafe {
+                                f(
+                                    w,
+                                    c.ptr[0].offset((base + u as isize * ts + i as isize * is) * xdt.size() as isize),
+                                    is,
+                                    buf.add(u * w * esz),
+                                    1,
+                                )
+                            };
+                        }
+                        // SAFETY: the buffer holds nt lanes of w elements, row-major.
+                        unsafe {
+                            fold_lanes(
+                                op,
+                                acc,
+                                arg,
+                                cnt + i as u64,
+                                buf.cast::<T>(),
+                                w as isize,
+                                w,
+                                1,
+                                (i0 + i) as i64,
+                            )
+                        };
+                        i += w;
+                    }
+                }
+                cnt += ni as u64;
+            }
+            // Finish (mean, arg) and store, converted to the output's dtype.
+            let ob: isize = outer
+                .iter()
+                .zip(oidx)
+                .map(|(&d, &i)| (i - c0.lo[d]) as isize * c0.strides[1][d])
+                .sum::<isize>()
+                + t.map_or(0, |d| (t0 - c0.lo[d]) as isize * c0.strides[1][d]);
+            let os = t.map_or(0, |d| c0.strides[1][d]);
+            // SAFETY: output elements t0..t0+nt of this row lie in the output's block.
+            let dst = unsafe { c0.ptr[1].offset(ob * odt.size() as isize) };
+            if track {
+                // SAFETY: nt int64 values to nt strided output elements.
+                unsafe { kernel::cast(DType::I64, odt)(nt, arg.as_ptr().cast(), 1, dst, os) };
+            } else {
+                if op == ReduceOp::Mean {
+                    let d = T::from_scalar(Scalar::U64(n as u64));
+                    for a in acc.iter_mut() {
+                        *a = T::binary(BinaryOp::Divide, *a, d);
+                    }
+                }
+                // SAFETY: nt values of T to nt strided output elements.
+                unsafe { kernel::cast(T::DTYPE, odt)(nt, acc.as_ptr().cast(), 1, dst, os) };
+            }
+            t0 += nt;
+        }
+    });
 }

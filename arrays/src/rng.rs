@@ -10,6 +10,9 @@
 //!
 //! The values are distarr's own: they do not reproduce NumPy's `np.random` sequences.
 
+#![allow(unsafe_code)]
+
+use crate::engine::tile::Indices;
 use crate::error::{Error, Result};
 
 const M0: u32 = 0xD251_1F53;
@@ -89,6 +92,157 @@ pub fn normal_f64(seed: u64, index: u64) -> f64 {
     let u1 = 1.0 - to_unit(u64_of(seed, index, STREAM_NORMAL_1));
     let u2 = to_unit(u64_of(seed, index, STREAM_NORMAL_2));
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+// ---- generators for the engine: values of whole tiles from their flat indices --------------
+
+/// Counters evaluated side by side: wide enough for AVX-512 (16 lanes of 32 bits), and a
+/// multiple of the narrower vector widths.
+const LANES: usize = 16;
+
+/// Philox4x32-10 of `LANES` counters `(idx_lo, idx_hi, stream, 0)` under one key: the first two
+/// output words of each, as `(w0, w1)`. Written lane-wise so the compiler vectorises it (the
+/// 32×32→64-bit products are `vpmuludq`).
+#[inline(always)]
+fn philox_lanes(lo: &[u32; LANES], hi: &[u32; LANES], stream: u32, key: [u32; 2]) -> ([u32; LANES], [u32; LANES]) {
+    let (mut c0, mut c1, mut c2, mut c3) = (*lo, *hi, [stream; LANES], [0u32; LANES]);
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        for l in 0..LANES {
+            let p0 = u64::from(M0) * u64::from(c0[l]);
+            let p1 = u64::from(M1) * u64::from(c2[l]);
+            let n0 = ((p1 >> 32) as u32) ^ c1[l] ^ k0;
+            let n2 = ((p0 >> 32) as u32) ^ c3[l] ^ k1;
+            c1[l] = p1 as u32;
+            c3[l] = p0 as u32;
+            c0[l] = n0;
+            c2[l] = n2;
+        }
+    }
+    (c0, c1)
+}
+
+/// Calls `each(i, value)` for the `n` elements of `idx` with 64 random bits per element
+/// (those of [`uniform_u64`]-style streams: stream `stream` under `seed`).
+#[inline(always)]
+fn bits_of(seed: u64, stream: u32, n: usize, idx: Indices, mut each: impl FnMut(usize, u64)) {
+    let key = [seed as u32, (seed >> 32) as u32];
+    let index = |i: usize| -> u64 {
+        match idx {
+            Indices::From(s) => s + i as u64,
+            // SAFETY: a list holds `n` indices (GenFn contract).
+            Indices::List(p) => unsafe { *p.add(i) },
+        }
+    };
+    let mut i = 0;
+    while i < n {
+        let w = (n - i).min(LANES);
+        let (mut lo, mut hi) = ([0u32; LANES], [0u32; LANES]);
+        for l in 0..w {
+            let x = index(i + l);
+            lo[l] = x as u32;
+            hi[l] = (x >> 32) as u32;
+        }
+        let (w0, w1) = philox_lanes(&lo, &hi, stream, key);
+        for l in 0..w {
+            each(i + l, (u64::from(w1[l]) << 32) | u64::from(w0[l]));
+        }
+        i += w;
+    }
+}
+
+#[inline(always)]
+fn uniform_tile(seed: u64, n: usize, idx: Indices, dst: *mut f64) {
+    bits_of(seed, STREAM_UNIFORM, n, idx, |i, b| {
+        // SAFETY: i < n and `dst` holds n values (GenFn contract).
+        unsafe { *dst.add(i) = to_unit(b) }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+/// [`uniform_tile`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU supports AVX2; `dst` as for [`uniform_tile`].
+unsafe fn uniform_tile_avx2(seed: u64, n: usize, idx: Indices, dst: *mut f64) {
+    uniform_tile(seed, n, idx, dst)
+}
+
+/// Engine generator: uniform `[0, 1)` doubles, `params[0]` the seed's bits
+/// ([`uniform_f64`] of each element's index).
+///
+/// # Safety
+/// As [`GenFn`](crate::engine::tile::GenFn).
+pub(crate) unsafe fn gen_uniform(params: &[f64; 4], n: usize, idx: Indices, dst: *mut f64) {
+    let seed = params[0].to_bits();
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked); `dst` per this function's contract.
+        return unsafe { uniform_tile_avx2(seed, n, idx, dst) };
+    }
+    uniform_tile(seed, n, idx, dst)
+}
+
+/// Engine generator: standard normal doubles ([`normal_f64`] of each element's index).
+///
+/// # Safety
+/// As [`GenFn`](crate::engine::tile::GenFn).
+pub(crate) unsafe fn gen_normal(params: &[f64; 4], n: usize, idx: Indices, dst: *mut f64) {
+    let seed = params[0].to_bits();
+    // First u1 (stream 1) into dst, then combine with u2 (stream 2).
+    bits_of(seed, STREAM_NORMAL_1, n, idx, |i, b| {
+        // SAFETY: i < n (contract).
+        unsafe { *dst.add(i) = 1.0 - to_unit(b) }
+    });
+    bits_of(seed, STREAM_NORMAL_2, n, idx, |i, b| {
+        // SAFETY: i < n (contract).
+        unsafe {
+            let u1 = *dst.add(i);
+            *dst.add(i) = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * to_unit(b)).cos();
+        }
+    });
+}
+
+fn index_at(idx: Indices, i: usize) -> f64 {
+    match idx {
+        Indices::From(s) => (s + i as u64) as f64,
+        // SAFETY: a list holds the tile's indices (GenFn contract; i < n).
+        Indices::List(p) => (unsafe { *p.add(i) }) as f64,
+    }
+}
+
+/// Engine generator: `params[0] + index · params[1]`, except `params[3]` at index `params[2]`
+/// (arange; linspace with its exact endpoint).
+///
+/// # Safety
+/// As [`GenFn`](crate::engine::tile::GenFn).
+pub(crate) unsafe fn gen_affine(params: &[f64; 4], n: usize, idx: Indices, dst: *mut f64) {
+    let [start, step, last, stop] = *params;
+    for i in 0..n {
+        let k = index_at(idx, i);
+        // SAFETY: i < n (contract).
+        unsafe { *dst.add(i) = if k == last { stop } else { start + k * step } };
+    }
+}
+
+/// Engine generator: 1 on the `params[1]`-th diagonal of a matrix with `params[0]` columns,
+/// else 0 (eye).
+///
+/// # Safety
+/// As [`GenFn`](crate::engine::tile::GenFn).
+pub(crate) unsafe fn gen_eye(params: &[f64; 4], n: usize, idx: Indices, dst: *mut f64) {
+    let (m, k) = (params[0] as u64, params[1] as i64);
+    for i in 0..n {
+        let flat = index_at(idx, i) as u64;
+        let (r, c) = (flat / m.max(1), flat % m.max(1));
+        // SAFETY: i < n (contract).
+        unsafe { *dst.add(i) = f64::from(u8::from(c as i64 - r as i64 == k)) };
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +352,36 @@ mod tests {
         let r: f64 = xs.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / xs.iter().map(|x| x * x).sum::<f64>();
         // sd of the lag-1 autocorrelation is 1/sqrt(N) = 0.0032
         assert!(r.abs() < 0.02, "lag-1 correlation {r}");
+    }
+
+    #[test]
+    fn tile_generators_match_the_element_functions() {
+        let mut v = vec![0.0; 100];
+        let list: Vec<u64> = (0..100u64).map(|i| i * 7919 + (1 << 40)).collect();
+        // SAFETY: 100 values, 100 indices.
+        unsafe {
+            gen_uniform(
+                &[f64::from_bits(99), 0.0, 0.0, 0.0],
+                100,
+                Indices::From(5),
+                v.as_mut_ptr(),
+            )
+        };
+        for (i, &x) in v.iter().enumerate() {
+            assert_eq!(x.to_bits(), uniform_f64(99, 5 + i as u64).to_bits());
+        }
+        // SAFETY: as above.
+        unsafe {
+            gen_normal(
+                &[f64::from_bits(7), 0.0, 0.0, 0.0],
+                100,
+                Indices::List(list.as_ptr()),
+                v.as_mut_ptr(),
+            )
+        };
+        for (i, &x) in v.iter().enumerate() {
+            assert_eq!(x.to_bits(), normal_f64(7, list[i]).to_bits());
+        }
     }
 
     proptest! {

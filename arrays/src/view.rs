@@ -5,8 +5,8 @@
 //! Strides are counted in base elements and may be negative (reversed slices) or zero (new and
 //! broadcast axes).
 
-use crate::dist::{c_strides, checked_len};
 use crate::error::{Error, Result};
+use crate::shape::{adjust_slice, c_strides, checked_len, normalize_axis, shape_str};
 
 /// One entry of a NumPy basic index (`a[1:5:2, -1, np.newaxis, ...]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,98 +46,6 @@ impl SliceItem {
             step,
         }
     }
-}
-
-/// Resolves a slice on an axis of length `n` exactly as Python's `slice.indices` /
-/// `PySlice_AdjustIndices`: returns `(start, step, len)` of the selected indices
-/// `start, start + step, …` (`len` of them).
-pub fn adjust_slice(n: usize, start: Option<isize>, stop: Option<isize>, step: isize) -> Result<(isize, isize, usize)> {
-    if step == 0 {
-        return Err(Error::invalid("slice step cannot be zero"));
-    }
-    let n = isize::try_from(n).map_err(|_| Error::invalid("axis too long"))?;
-    let clip = |v: Option<isize>, default: isize| -> isize {
-        match v {
-            None => default,
-            Some(mut v) => {
-                if v < 0 {
-                    v += n;
-                    if v < 0 {
-                        v = if step < 0 { -1 } else { 0 };
-                    }
-                } else if v >= n {
-                    v = if step < 0 { n - 1 } else { n };
-                }
-                v
-            }
-        }
-    };
-    let (start, stop) = if step > 0 {
-        (clip(start, 0), clip(stop, n))
-    } else {
-        (clip(start, n - 1), clip(stop, -1))
-    };
-    // Both differences are positive where used; `unsigned_abs` also keeps `isize::MIN` steps
-    // from overflowing.
-    let len = if step > 0 && start < stop {
-        (stop - start - 1).unsigned_abs() / step.unsigned_abs() + 1
-    } else if step < 0 && stop < start {
-        (start - stop - 1).unsigned_abs() / step.unsigned_abs() + 1
-    } else {
-        0
-    };
-    Ok((start, step, len))
-}
-
-/// Normalises a possibly negative axis number (`-1` is the last axis) for `ndim` axes.
-pub fn normalize_axis(axis: isize, ndim: usize) -> Result<usize> {
-    let n = isize::try_from(ndim).map_err(|_| Error::invalid("too many axes"))?;
-    let a = if axis < 0 { axis + n } else { axis };
-    if a < 0 || a >= n {
-        return Err(Error::out_of_bounds(format!(
-            "axis {axis} is out of bounds for array of dimension {ndim}"
-        )));
-    }
-    Ok(a.unsigned_abs())
-}
-
-/// Resolves a reshape target that may contain one `-1` ("whatever is left") for an array of
-/// `total` elements, as NumPy does. Errors: more than one `-1`, other negative extents, or a
-/// product different from `total`.
-pub fn resolve_shape(total: usize, shape: &[isize]) -> Result<Vec<usize>> {
-    let mut unknown = None;
-    let mut known: usize = 1;
-    for (d, &n) in shape.iter().enumerate() {
-        if n == -1 {
-            if unknown.replace(d).is_some() {
-                return Err(Error::shape("can only specify one unknown dimension"));
-            }
-        } else if n < 0 {
-            return Err(Error::shape(format!("negative dimension {n} in reshape")));
-        } else {
-            known = known
-                .checked_mul(n.unsigned_abs())
-                .ok_or_else(|| Error::shape("reshape target is too large"))?;
-        }
-    }
-    let mut out: Vec<usize> = shape.iter().map(|&n| n.max(0).unsigned_abs()).collect();
-    let bad = || {
-        Error::shape(format!(
-            "cannot reshape array of size {total} into shape {}",
-            crate::broadcast::shape_str_signed(shape)
-        ))
-    };
-    match unknown {
-        Some(d) => {
-            if known == 0 || total % known != 0 {
-                return Err(bad());
-            }
-            out[d] = total / known;
-        }
-        None if known != total => return Err(bad()),
-        None => {}
-    }
-    Ok(out)
 }
 
 /// A strided view of a base array's index space. See the [module docs](self).
@@ -368,7 +276,7 @@ impl ViewSpec {
         if checked_len(new_shape)? != total {
             return Err(Error::shape(format!(
                 "cannot reshape array of size {total} into shape {}",
-                crate::broadcast::shape_str(new_shape)
+                shape_str(new_shape)
             )));
         }
         let make = |strides: Vec<isize>| ViewSpec {
@@ -479,6 +387,47 @@ impl ViewSpec {
         }
     }
 
+    /// The view as one base-axis move per view axis ([`AxisMap`]), when it is one: slices,
+    /// integer indices, new and broadcast axes and transposes are; reshapes that merge or split
+    /// base axes (and views of them such as a strided diagonal) are not, and give `None`, as
+    /// does an empty view. Then every view box is a base box, which is what lets the engine
+    /// work on boxes instead of elements.
+    pub fn axis_map(&self) -> Option<AxisMap> {
+        if self.is_empty() {
+            return None;
+        }
+        let bnd = self.base_shape.len();
+        let mut origin = vec![0usize; bnd];
+        let mut lin = self.offset;
+        for k in (0..bnd).rev() {
+            origin[k] = lin % self.base_shape[k];
+            lin /= self.base_shape[k];
+        }
+        let cs = c_strides(&self.base_shape);
+        let mut used = vec![false; bnd];
+        let mut axes = Vec::with_capacity(self.ndim());
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            if n <= 1 || s == 0 {
+                axes.push(None);
+                continue;
+            }
+            // The base axis whose stride divides `s` and along which all n positions stay
+            // inside the base; unique when it exists (a larger base stride is a multiple of
+            // the whole extent of every smaller one).
+            let found = (0..bnd).find(|&k| {
+                let c = cs[k] as isize;
+                if used[k] || c == 0 || s % c != 0 {
+                    return false;
+                }
+                let end = origin[k] as isize + (s / c) * (n as isize - 1);
+                (0..self.base_shape[k] as isize).contains(&end)
+            })?;
+            used[found] = true;
+            axes.push(Some((found, s / cs[found] as isize)));
+        }
+        Some(AxisMap { origin, axes })
+    }
+
     /// Whether the view is the whole base array in the base's C order (possibly with a
     /// different shape, e.g. after a reshape): then view and base share one linear order.
     pub fn is_contiguous_full(&self) -> bool {
@@ -501,6 +450,70 @@ impl ViewSpec {
         }
         true
     }
+}
+
+/// A view as one move along one base axis per view axis: the engine's view-to-base map
+/// ([`ViewSpec::axis_map`]). View element `i` is the base element whose index along base axis
+/// `k` is `origin[k] + Σ step_d · i[d]` over the view axes `d` mapped to `k` (at most one).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AxisMap {
+    /// Base multi-index of view element `[0, …, 0]`.
+    pub origin: Vec<usize>,
+    /// For each view axis: the base axis it moves along and the step there (in base indices,
+    /// non-zero), or `None` when moving along the view axis stays on the same base element (a
+    /// new or broadcast axis, or an axis of extent 1).
+    pub axes: Vec<Option<(usize, isize)>>,
+}
+
+impl AxisMap {
+    /// The base box `[lo, hi)` covered by the view box `[vlo, vhi)` (non-empty).
+    pub fn base_box(&self, vlo: &[usize], vhi: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let mut lo = self.origin.clone();
+        let mut hi: Vec<usize> = self.origin.iter().map(|x| x + 1).collect();
+        for (d, ax) in self.axes.iter().enumerate() {
+            if let Some((k, m)) = *ax {
+                // Both ends lie inside the base (checked when the map was built).
+                let a = self.origin[k] as isize + m * vlo[d] as isize;
+                let b = self.origin[k] as isize + m * (vhi[d] as isize - 1);
+                lo[k] = a.min(b) as usize;
+                hi[k] = a.max(b) as usize + 1;
+            }
+        }
+        (lo, hi)
+    }
+
+    /// The view indices `i` in `[vlo, vhi)` along view axis `d` whose base index lies in
+    /// `[glo, ghi)` along the base axis `d` maps to, as a range (possibly empty).
+    pub fn view_range(&self, d: usize, vlo: usize, vhi: usize, glo: usize, ghi: usize) -> (usize, usize) {
+        let Some((k, m)) = self.axes[d] else {
+            return (vlo, vhi);
+        };
+        let o = self.origin[k] as isize;
+        let (glo, ghi) = (glo as isize, ghi as isize);
+        // o + m i ∈ [glo, ghi)  ⇔  i ∈ [ceil((glo - o) / m), ceil((ghi - o) / m)) for m > 0,
+        // and i ∈ [floor((ghi - o) / m) + 1, floor((glo - o) / m) + 1) for m < 0.
+        let (a, b) = if m > 0 {
+            (div_ceil(glo - o, m), div_ceil(ghi - o, m))
+        } else {
+            (div_floor(ghi - o, m) + 1, div_floor(glo - o, m) + 1)
+        };
+        let lo = a.max(vlo as isize).min(vhi as isize) as usize;
+        let hi = b.max(lo as isize).min(vhi as isize) as usize;
+        (lo, hi.max(lo))
+    }
+}
+
+fn div_floor(a: isize, b: isize) -> isize {
+    let q = a / b;
+    if (a % b != 0) && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+fn div_ceil(a: isize, b: isize) -> isize {
+    -div_floor(-a, b)
 }
 
 /// Iterator over a view's base linear offsets in C order ([`ViewSpec::base_offsets`]).
@@ -544,9 +557,40 @@ impl Iterator for BaseOffsets<'_> {
 
 impl ExactSizeIterator for BaseOffsets<'_> {}
 
+/// A view of `view` broadcast to `target` (`np.broadcast_to`): new leading axes and axes of
+/// length 1 stretched to another length get stride 0. Errors if `view`'s shape does not
+/// broadcast to exactly `target`.
+pub fn broadcast_view(view: &ViewSpec, target: &[usize]) -> Result<ViewSpec> {
+    let shape = view.shape();
+    let err = || {
+        Error::shape(format!(
+            "cannot broadcast an array of shape {} to shape {}",
+            shape_str(shape),
+            shape_str(target)
+        ))
+    };
+    if shape.len() > target.len() {
+        return Err(err());
+    }
+    let pad = target.len() - shape.len();
+    let mut strides = vec![0isize; target.len()];
+    for (k, (&n, &s)) in shape.iter().zip(view.strides()).enumerate() {
+        let t = target[pad + k];
+        strides[pad + k] = if n == t {
+            s
+        } else if n == 1 {
+            0
+        } else {
+            return Err(err());
+        };
+    }
+    ViewSpec::from_parts(target.to_vec(), strides, view.offset(), view.base_shape().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shape::resolve_shape;
     use ndarray::{ArrayD, Axis, IxDyn, Slice};
     use proptest::prelude::*;
 
@@ -910,6 +954,116 @@ mod tests {
             let (s, st, len) = adjust_slice(n, start, stop, step).unwrap();
             let got: Vec<usize> = (0..len as isize).map(|k| (s + k * st) as usize).collect();
             prop_assert_eq!(got, py_slice(n, start, stop, step));
+        }
+    }
+}
+
+#[cfg(test)]
+mod broadcast_tests {
+    use super::*;
+    use crate::shape::{broadcast_shapes, shape_str};
+    use ndarray::{ArrayD, IxDyn};
+    use proptest::prelude::*;
+
+    #[test]
+    fn numpy_examples() {
+        assert_eq!(broadcast_shapes(&[&[2, 3], &[3]]).unwrap(), vec![2, 3]);
+        assert_eq!(
+            broadcast_shapes(&[&[8, 1, 6, 1], &[7, 1, 5]]).unwrap(),
+            vec![8, 7, 6, 5]
+        );
+        assert_eq!(broadcast_shapes(&[&[1], &[0]]).unwrap(), vec![0]);
+        assert_eq!(broadcast_shapes(&[&[], &[2, 1]]).unwrap(), vec![2, 1]);
+        assert_eq!(broadcast_shapes(&[]).unwrap(), Vec::<usize>::new());
+        let e = broadcast_shapes(&[&[2, 3], &[4]]).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Shape);
+        assert_eq!(
+            e.message(),
+            "operands could not be broadcast together with shapes (2,3) (4,)"
+        );
+        assert!(broadcast_shapes(&[&[0], &[2]]).is_err());
+        assert_eq!(shape_str(&[]), "()");
+    }
+
+    #[test]
+    fn broadcast_view_example() {
+        // np.arange(3)[:, None] broadcast to (2, 3, 4)
+        let v = ViewSpec::full(&[3]).unwrap();
+        let v = v.slice(&[crate::SliceItem::FULL, crate::SliceItem::NewAxis]).unwrap();
+        let b = broadcast_view(&v, &[2, 3, 4]).unwrap();
+        assert_eq!(b.strides(), &[0, 1, 0]);
+        let got: Vec<usize> = b.base_offsets().collect();
+        let want: Vec<usize> = (0..2)
+            .flat_map(|_| (0..3).flat_map(|j| std::iter::repeat(j).take(4)))
+            .collect();
+        assert_eq!(got, want);
+        assert!(broadcast_view(&v, &[3, 2]).is_ok());
+        assert!(broadcast_view(&v, &[2, 4]).is_err());
+        assert!(broadcast_view(&v, &[4]).is_err());
+    }
+
+    fn shape() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(prop_oneof![Just(1usize), 0usize..=3], 0..=4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn agrees_with_ndarray(a in shape(), b in shape()) {
+            let got = broadcast_shapes(&[&a, &b]);
+            // Reference from the definition, element by element over the padded shapes.
+            let nd = a.len().max(b.len());
+            let pad = |s: &Vec<usize>| -> Vec<usize> {
+                let mut p = vec![1; nd - s.len()];
+                p.extend(s);
+                p
+            };
+            let (pa, pb) = (pad(&a), pad(&b));
+            let mut want = Some(vec![]);
+            for (&x, &y) in pa.iter().zip(&pb) {
+                let r = if x == y { Some(x) } else if x == 1 { Some(y) } else if y == 1 { Some(x) } else { None };
+                want = match (want, r) { (Some(mut w), Some(r)) => { w.push(r); Some(w) } _ => None };
+            }
+            prop_assert_eq!(got.clone().ok(), want.clone());
+            if let Some(target) = want {
+                // Broadcasting each operand's view matches ndarray's broadcast.
+                for s in [&a, &b] {
+                    let n: usize = s.iter().product();
+                    let arr = ArrayD::from_shape_vec(IxDyn(s), (0..n).collect::<Vec<usize>>()).unwrap();
+                    let nd_b = arr.broadcast(IxDyn(&target)).unwrap();
+                    let v = broadcast_view(&ViewSpec::full(s).unwrap(), &target).unwrap();
+                    prop_assert_eq!(v.shape(), nd_b.shape());
+                    let ours: Vec<usize> = v.base_offsets().collect();
+                    prop_assert_eq!(ours, nd_b.iter().copied().collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod axis_map_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `view_range` against brute force: the view indices whose base index falls in a range.
+        #[test]
+        fn view_range_is_exact(o in 0usize..20, m in prop_oneof![-4isize..=-1, 1isize..=4], n in 1usize..8,
+                               glo in 0usize..30, len in 0usize..10, vlo in 0usize..8, vlen in 0usize..8) {
+            let vhi = (vlo + vlen).min(n);
+            let vlo = vlo.min(vhi);
+            // keep every position inside [0, ∞)
+            let o = if m < 0 { o + (n as isize * -m) as usize } else { o };
+            let map = AxisMap { origin: vec![o], axes: vec![Some((0, m))] };
+            let (a, b) = map.view_range(0, vlo, vhi, glo, glo + len);
+            let want: Vec<usize> = (vlo..vhi).filter(|&i| {
+                let g = o as isize + m * i as isize;
+                g >= glo as isize && g < (glo + len) as isize
+            }).collect();
+            let got: Vec<usize> = (a..b).collect();
+            prop_assert_eq!(got, want);
         }
     }
 }

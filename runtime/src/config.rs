@@ -55,6 +55,10 @@ pub struct Config {
     /// Set Open MPI's `OMPI_MCA_osc=sm,rdma,pt2pt` and `OMPI_MCA_osc_rdma_priority=50` before
     /// `MPI_Init` when the user has set neither (`DISTARR_SET_MCA=1|0`, default 1).
     pub set_mca_defaults: bool,
+    /// Compute threads per rank for array operations (`DISTARR_THREADS`, default 1, at most
+    /// 256). The runtime only carries the setting; the array engine runs the threads, which
+    /// never call MPI.
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             segment_bytes: 32 << 20,
             heap_limit: None,
             set_mca_defaults: true,
+            threads: 1,
         }
     }
 }
@@ -145,6 +150,13 @@ impl Config {
         }
         if let Some(v) = var("DISTARR_SET_MCA") {
             c.set_mca_defaults = parse_bool("DISTARR_SET_MCA", &v)?;
+        }
+        if let Some(v) = var("DISTARR_THREADS") {
+            c.threads = v
+                .parse()
+                .ok()
+                .filter(|t| (1..=256).contains(t))
+                .ok_or_else(|| bad("DISTARR_THREADS", &v, "a thread count from 1 to 256"))?;
         }
         Ok(c)
     }

@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     segment_bytes: u64,
     pub(crate) heap: RefCell<Heap>,
     progress: RefCell<Option<ProgressThread>>,
+    /// Number of completed [`Runtime::sync`] calls (see [`Runtime::sync_epoch`]).
+    syncs: Cell<u64>,
+    threads: usize,
 }
 
 /// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
@@ -250,6 +253,8 @@ impl Runtime {
             segment_bytes: config.segment_bytes,
             heap: RefCell::new(Heap::default()),
             progress: RefCell::new(progress),
+            syncs: Cell::new(0),
+            threads: config.threads,
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -334,6 +339,11 @@ impl Runtime {
     /// Number of ranks (local).
     pub fn nranks(&self) -> usize {
         self.inner.nranks
+    }
+
+    /// Compute threads per rank for array operations (`Config::threads`, `DISTARR_THREADS`).
+    pub fn threads(&self) -> usize {
+        self.inner.threads
     }
 
     /// Whether the runtime has been finalised.
@@ -586,6 +596,31 @@ impl Runtime {
         Ok((p, a.len))
     }
 
+    /// Load/store address and length of `rank`'s part of an allocation, when this rank can
+    /// reach it with plain loads and stores: its own part always; another rank's part when both
+    /// share a node, the heap is a shared window and the node-local fast path is on
+    /// (`DISTARR_SHM_FASTPATH`). `None` otherwise (use one-sided gets). Local. Reads of another
+    /// rank's memory follow the same ordering rules as gets (see [`Runtime::sync`]).
+    #[inline]
+    pub fn addr_of(&self, rank: usize, seg: Seg) -> Result<Option<(*mut u8, u64)>> {
+        let i = self.live()?;
+        self.check_rank(rank)?;
+        let heap = i.heap.borrow();
+        let a = heap.resolve(seg)?;
+        let w = &heap.windows[a.window];
+        let base = if rank == i.rank {
+            w.local_base()
+        } else {
+            match w.peers.get(rank) {
+                Some(p) if !p.is_null() => *p,
+                _ => return Ok(None),
+            }
+        };
+        // SAFETY: the allocation lies inside every rank's window memory (same offsets on every
+        // rank: allocator invariant a.offset + a.len <= window size), so the pointer is in bounds.
+        Ok(Some((unsafe { base.add(a.offset as usize) }, a.len)))
+    }
+
     /// Borrows this rank's part of an allocation as a byte slice.
     ///
     /// # Safety
@@ -669,7 +704,27 @@ impl Runtime {
         self.flush_all()?;
         self.win_sync()?;
         self.barrier()?;
-        self.win_sync()
+        self.win_sync()?;
+        self.inner.syncs.set(self.inner.syncs.get() + 1);
+        Ok(())
+    }
+
+    /// The synchronisation epoch: 1 + the number of [`Runtime::sync`] calls completed so far.
+    /// Every rank sees the same value between the same two collective calls (syncs are
+    /// collective), so layers above can record in replicated metadata *when* memory was last
+    /// written or read by other ranks and decide without communication whether a sync must
+    /// separate two operations. Local.
+    pub fn sync_epoch(&self) -> u64 {
+        self.inner.syncs.get() + 1
+    }
+
+    /// Whether every rank passed `ok == true`: one `MPI_Allreduce` (logical and). **Collective.**
+    /// The one way a rank's local failure becomes a collective outcome, so that no rank goes on
+    /// while another has given up (callers turn `false` into their own error on every rank).
+    pub fn all_ok(&self, ok: bool) -> Result<bool> {
+        let mut flag = [u8::from(ok)];
+        self.with_comm(|c| Ok(c.allreduce_in_place(&mut flag, ffi::Op::Min)?))?;
+        Ok(flag[0] != 0)
     }
 
     /// Broadcasts `buf` from `root` (`MPI_Bcast`). **Collective**; same length everywhere.

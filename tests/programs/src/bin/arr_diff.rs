@@ -705,6 +705,8 @@ fn creation(rt: &Runtime) {
     });
     // Region get/put/acc by one rank, seen by all.
     let g = DistArray::zeros(rt, &[6, 5], DType::F64, Layout::BlockCyclic { block: vec![2, 2] }).unwrap();
+    // One-sided writes after a collective operation on the same array need a sync first.
+    rt.sync().unwrap();
     if rt.rank() == 0 {
         g.put_region(&[1, 1], &[4, 4], &[1.0; 9]).unwrap();
     }
