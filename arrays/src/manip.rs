@@ -14,7 +14,7 @@
 //! moves between the owners and the share holders only, never through one rank.
 use crate::broadcast::{broadcast_shapes, shape_str};
 use crate::dist::Layout;
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ufunc::{where_, Operand};
 use crate::view::SliceItem;
@@ -315,12 +315,16 @@ pub fn roll_into(a: &DistArray, shift: i64, axis: Option<usize>, out: &DistArray
         return Ok(());
     }
     let by = |n: usize| shift.rem_euclid(n as i64) as usize;
+    let k = by(axis.map_or(a.len(), |ax| a.shape()[ax]));
+    if k == 0 {
+        return out.copy_from(a);
+    }
     // Rolling in place would overwrite elements before they are read: read a copy.
     let own = (a.segment() == out.segment()).then(|| a.to_owned_array()).transpose()?;
     let src = own.as_ref().unwrap_or(a);
     let result = match axis {
-        Some(ax) => roll_along(src, out, ax, by(a.shape()[ax])),
-        None => roll_flat(src, out, by(a.len())),
+        Some(ax) => roll_along(src, out, ax, k),
+        None => roll_flat(src, out, k),
     };
     if let Some(o) = own {
         o.free()?;
@@ -428,6 +432,15 @@ pub fn concatenate(arrays: &[&DistArray], axis: Option<usize>) -> Result<DistArr
                     out.slice(&along(ax, at, at + n))?.copy_from(x)?;
                 }
                 at += n;
+            }
+            None if x.ndim() == 0 => {
+                // The engine does not address views of 0-d arrays with other shapes (a
+                // reshape or broadcast of one reads nothing): move the one value as a scalar,
+                // read one-sidedly after a sync (earlier collective operations may write it).
+                x.runtime().sync()?;
+                let v = Scalar::from_le_bytes(x.dtype(), &x.get_region_bytes(&[], &[])?)?;
+                out.slice(&along(0, at, at + 1))?.fill(v)?;
+                at += 1;
             }
             None => {
                 let n = x.len();
