@@ -853,6 +853,46 @@ static void sync_rule(void) {
     OK(distarr_free(a));
 }
 
+/* --- freed and forged handles: every new function refuses them, writes no output ----------- */
+
+static void stale_handles(void) {
+    const int64_t shape[2] = {3, 4}, four[1] = {4}, s34[2] = {3, 4};
+    distarr_array dead = 0, live = 0, mask = 0, view_of_dead = 0;
+    OK(distarr_create(2, shape, DISTARR_DTYPE_F64, NULL, &dead));
+    OK(distarr_transpose(dead, &view_of_dead));
+    OK(distarr_free(dead));
+    OK(distarr_create(2, shape, DISTARR_DTYPE_F64, NULL, &live));
+    OK(distarr_create(2, shape, DISTARR_DTYPE_BOOL, NULL, &mask));
+    const distarr_array bad[] = {dead, view_of_dead, 0, -1, live + 1, ((int64_t)1 << 56) | 1};
+    const int32_t kinds[1] = {DISTARR_INDEX_RANGE};
+    const int64_t axes[2] = {1, 0};
+    const double one = 1.0;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        distarr_array h = bad[k], out = 99;
+        EXPECT(distarr_astype(h, DISTARR_DTYPE_I32, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_index(h, 1, kinds, NULL, NULL, NULL, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_permute(h, 2, axes, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_reshape(h, 1, four, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_broadcast_to(h, 2, s34, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_where(live, mask, h, live), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_where(h, mask, live, live), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_where_scalar(live, h, live, &one, DISTARR_DTYPE_F64, 0), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_mask_select(h, mask, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_mask_select(live, h, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_mask_assign(live, mask, h), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_roll(h, live, 1, 0), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_roll(live, h, 1, DISTARR_AXIS_NONE), DISTARR_ERR_HANDLE);
+        const distarr_array two[2] = {live, h};
+        EXPECT(distarr_concatenate(2, two, 0, &out), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_reduce(DISTARR_REDUCE_SUM, live, 0, h, NULL), DISTARR_ERR_HANDLE);
+        EXPECT(distarr_matmul(h, live, live), DISTARR_ERR_HANDLE);
+        CHECK(out == 99);
+    }
+    OK(distarr_free(view_of_dead));
+    OK(distarr_free(mask));
+    OK(distarr_free(live));
+}
+
 int main(int argc, char **argv) {
     me = env_rank();
     const char *mode = getenv("DISTARR_MODE");
@@ -883,6 +923,7 @@ int main(int argc, char **argv) {
     roll_concatenate();
     reduce_matmul_into();
     sync_rule();
+    stale_handles();
 
     OK(distarr_finalize());
     EXPECT(distarr_mask_select(1, 2, &a), DISTARR_ERR_STATE);
