@@ -8,21 +8,31 @@ use crate::codes::Mode;
 use crate::collective::{collective, create_into, onesided};
 use crate::exec::Local;
 use crate::handle::distarr_array;
-use crate::state::{lookup, running, with_state, State};
+use crate::state::{lookup, running, with_state};
 use crate::status::{boundary, check, nonnull, CError, CResult, DISTARR_ERR_BOUNDS, DISTARR_ERR_UNSUPPORTED};
 use crate::wire::Cmd;
 use distarr_arrays::{AccOp, DistArray};
 use std::ffi::{c_char, c_int, c_void};
 
-/// In sequential mode the program runs on rank 0 only: a root buffer elsewhere is unreachable.
-/// Returns this rank.
-fn seq_root(st: &State, root: i32) -> CResult<usize> {
-    check!(
-        st.mode == Mode::Spmd || root == 0,
-        DISTARR_ERR_RANK,
-        "in sequential mode the root must be 0 (the rank running the program), got {root}"
-    );
-    Ok(st.rt.rank())
+/// The byte size of the root's buffer of a gather or scatter of `a` when this rank is `root`
+/// and its buffer is used; `None` on the other ranks, and for the root's NULL buffer with data to
+/// move (which `exec` reports on every rank). In sequential mode the program runs on rank 0
+/// only: another root is refused (`DISTARR_ERR_RANK`).
+fn root_buffer(a: distarr_array, root: i32, null: bool) -> CResult<Option<usize>> {
+    let me = with_state(|st| {
+        check!(
+            st.mode == Mode::Spmd || root == 0,
+            DISTARR_ERR_RANK,
+            "in sequential mode the root must be 0 (the rank running the program), got {root}"
+        );
+        Ok(st.rt.rank())
+    })?;
+    let arr = lookup(a)?;
+    let n = arr
+        .len()
+        .checked_mul(arr.dtype().size())
+        .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, "array too large"))?;
+    Ok(((n == 0 || !null) && usize::try_from(root).is_ok_and(|r| r == me)).then_some(n))
 }
 
 /// Copies the whole array or view, C order, into `buf` on `root` (`size * element size` bytes;
@@ -35,15 +45,8 @@ fn seq_root(st: &State, root: i32) -> CResult<usize> {
 #[no_mangle]
 pub unsafe extern "C" fn distarr_gather(a: distarr_array, root: i32, buf: *mut c_void) -> c_int {
     boundary!("distarr_gather", {
-        let me = with_state(|st| seq_root(st, root))?;
-        let arr = lookup(a)?;
         let mut local = Local::default();
-        let n = arr
-            .len()
-            .checked_mul(arr.dtype().size())
-            .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, "array too large"))?;
-        // The root's NULL `buf` (with data to move) is reported on every rank by `exec`.
-        if (n == 0 || !buf.is_null()) && usize::try_from(root).is_ok_and(|r| r == me) {
+        if let Some(n) = root_buffer(a, root, buf.is_null())? {
             // SAFETY: writable for the array's size on the root (contract).
             local.dst = Some(unsafe { out_bytes(buf, n, "buf")? });
         }
@@ -62,15 +65,8 @@ pub unsafe extern "C" fn distarr_gather(a: distarr_array, root: i32, buf: *mut c
 #[no_mangle]
 pub unsafe extern "C" fn distarr_scatter(a: distarr_array, root: i32, buf: *const c_void) -> c_int {
     boundary!("distarr_scatter", {
-        let me = with_state(|st| seq_root(st, root))?;
-        let arr = lookup(a)?;
         let mut local = Local::default();
-        let n = arr
-            .len()
-            .checked_mul(arr.dtype().size())
-            .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, "array too large"))?;
-        // The root's NULL `buf` (with data to move) is reported on every rank by `exec`.
-        if (n == 0 || !buf.is_null()) && usize::try_from(root).is_ok_and(|r| r == me) {
+        if let Some(n) = root_buffer(a, root, buf.is_null())? {
             // SAFETY: readable for the array's size on the root (contract).
             local.src = Some(unsafe { in_bytes(buf, n, "buf")? });
         }

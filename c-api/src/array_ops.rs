@@ -8,7 +8,7 @@ use crate::collective::{collective, create_into};
 use crate::exec::Local;
 use crate::handle::distarr_array;
 use crate::state::{lookup, running};
-use crate::status::{boundary, nonnull, CError, DISTARR_ERR_ARG};
+use crate::status::{boundary, nonnull, CError, CResult, DISTARR_ERR_ARG};
 use crate::wire::Cmd;
 use std::ffi::{c_int, c_void};
 
@@ -106,19 +106,17 @@ pub unsafe extern "C" fn distarr_binary_scalar(
     scalar_first: i32,
 ) -> c_int {
     boundary!("distarr_binary_scalar", {
-        running()?;
         // SAFETY: readable for one element of `scalar_dtype` (contract).
-        let bytes = unsafe { scalar_arg(scalar, dtype_arg(scalar_dtype)?, "scalar")? };
-        let cmd = Cmd::BinaryScalar {
-            op,
-            out,
-            x,
-            scalar: bytes,
-            sdtype: scalar_dtype,
-            first: scalar_first != 0,
-        };
-        collective(cmd, &mut Local::default())?;
-        Ok(())
+        unsafe {
+            with_scalar(scalar, scalar_dtype, |scalar| Cmd::BinaryScalar {
+                op,
+                out,
+                x,
+                scalar,
+                sdtype: scalar_dtype,
+                first: scalar_first != 0,
+            })
+        }
     })
 }
 
@@ -155,20 +153,31 @@ pub unsafe extern "C" fn distarr_where_scalar(
     scalar_first: i32,
 ) -> c_int {
     boundary!("distarr_where_scalar", {
-        running()?;
         // SAFETY: readable for one element of `scalar_dtype` (contract).
-        let bytes = unsafe { scalar_arg(scalar, dtype_arg(scalar_dtype)?, "scalar")? };
-        let cmd = Cmd::WhereScalar {
-            out,
-            cond,
-            x,
-            scalar: bytes,
-            sdtype: scalar_dtype,
-            first: scalar_first != 0,
-        };
-        collective(cmd, &mut Local::default())?;
-        Ok(())
+        unsafe {
+            with_scalar(scalar, scalar_dtype, |scalar| Cmd::WhereScalar {
+                out,
+                cond,
+                x,
+                scalar,
+                sdtype: scalar_dtype,
+                first: scalar_first != 0,
+            })
+        }
     })
+}
+
+/// Runs the collective command that `cmd` makes of the bytes of a scalar argument (one element
+/// of `dtype` at `scalar`).
+///
+/// # Safety
+/// `scalar` is NULL (→ `DISTARR_ERR_NULL`) or valid for reads of one element of `dtype`.
+unsafe fn with_scalar(scalar: *const c_void, dtype: i32, cmd: impl FnOnce(Vec<u8>) -> Cmd) -> CResult<()> {
+    running()?;
+    // SAFETY: the contract.
+    let bytes = unsafe { scalar_arg(scalar, dtype_arg(dtype)?, "scalar")? };
+    collective(cmd(bytes), &mut Local::default())?;
+    Ok(())
 }
 
 /// `*result_dtype` = the dtype of reduction `op` (`DISTARR_REDUCE_*`) of an array of `dtype`,

@@ -894,27 +894,15 @@ static void stale_handles(void) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    const char *mode = getenv("DISTARR_MODE");
-    worker_expected = mode && strcmp(mode, "sequential") == 0 && me != 0;
-    atexit(worker_exit_marker);
+    test_start(DISTARR_MODE_ENV);
 
     distarr_array a = 3;
     EXPECT(distarr_linspace(0, 1, 2, 1, DISTARR_DTYPE_F64, &a), DISTARR_ERR_STATE);
     EXPECT(distarr_roll(1, 1, 1, 0), DISTARR_ERR_STATE);
     CHECK(a == 3);
 
-    OK(distarr_init(&argc, &argv));
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
+    test_init(&argc, &argv, DISTARR_MODE_ENV); /* only rank 0 returns in sequential mode */
     root = spmd ? np - 1 : 0;
-    CHECK(spmd || me == 0);
 
     linspace_eye_astype();
     indexing_views();

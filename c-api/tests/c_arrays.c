@@ -856,10 +856,7 @@ static void error_paths(void) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    const char *mode = getenv("DISTARR_MODE");
-    worker_expected = mode && strcmp(mode, "sequential") == 0 && me != 0;
-    atexit(worker_exit_marker);
+    test_start(DISTARR_MODE_ENV);
 
     distarr_array a = 5;
     const int64_t shape[1] = {4};
@@ -867,17 +864,8 @@ int main(int argc, char **argv) {
     EXPECT(distarr_free(a), DISTARR_ERR_STATE);
     CHECK(a == 5);
 
-    OK(distarr_init(&argc, &argv));
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
+    test_init(&argc, &argv, DISTARR_MODE_ENV); /* only rank 0 returns in sequential mode */
     root = spmd ? np - 1 : 0;
-    CHECK(spmd || me == 0);
 
     creation_and_metadata();
     regions_locate_local();

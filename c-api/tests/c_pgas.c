@@ -553,23 +553,10 @@ static void after_finalize(void) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    const char *mode = getenv("DISTARR_MODE");
-    worker_expected = mode && strcmp(mode, "sequential") == 0 && me != 0;
-    atexit(worker_exit_marker);
+    test_start(DISTARR_MODE_ENV);
 
     before_init();
-    OK(distarr_init(&argc, &argv));
-    /* only rank 0 gets here in sequential mode */
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
-    CHECK(spmd || me == 0);
+    test_init(&argc, &argv, DISTARR_MODE_ENV); /* only rank 0 returns in sequential mode */
 
     life_cycle_queries();
     put_get();

@@ -34,20 +34,8 @@ static double sum_of(const double *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    worker_expected = me != 0;
-    atexit(worker_exit_marker);
-
-    OK(distarr_init_mode(&argc, &argv, DISTARR_MODE_SEQUENTIAL));
-    /* only rank 0 gets here */
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
+    test_start(DISTARR_MODE_SEQUENTIAL);
+    test_init(&argc, &argv, DISTARR_MODE_SEQUENTIAL); /* only rank 0 returns */
     CHECK(me == 0 && !spmd && P == 1);
 
     const int64_t shape[1] = {N}, lo[1] = {0}, hi[1] = {N};
