@@ -19,10 +19,11 @@
  * OWNERSHIP. Buffers (void *) always belong to the caller; distarr reads or writes them only
  * during the call, except for non-blocking calls, which use them until they complete:
  * distarr_get_nb/distarr_put_nb until the request completes, distarr_get_nbi/distarr_put_nbi
- * until a flush (each function's comment says which). Segment ids (uint32_t) are owned collectively from
- * distarr_gmem_alloc to distarr_gmem_free. Handles (distarr_request, distarr_array) are
- * int64_t ids, 0 never valid; they are checked on every use, so a freed, stale or forged id
- * returns DISTARR_ERR_HANDLE (DISTARR_ERR_SEGMENT for segments) and is never dereferenced.
+ * until a flush (each function's comment says which). Segment ids (uint32_t) are owned
+ * collectively from distarr_gmem_alloc to distarr_gmem_free. Handles (distarr_request,
+ * distarr_array) are int64_t ids, 0 never valid; they are checked on every use, so a freed,
+ * stale or forged id returns DISTARR_ERR_HANDLE (DISTARR_ERR_SEGMENT for segments) and is
+ * never dereferenced.
  * Fortran holds them as integer(c_int64_t).
  *
  * THREADS. The library belongs to the thread that called distarr_init: from another thread
@@ -38,8 +39,9 @@
  * and the array operations) is sent to the other ranks as a small command (one MPI_Bcast of
  * a 64-byte header; a second one for long commands) and executed by all ranks in the same
  * order; data stays where it lives. One-sided calls run on rank 0 alone, synchronised with
- * the collective ones automatically (see SYNCHRONISATION). distarr_bcast and distarr_allreduce, which exchange
- * the program's own data between ranks, return DISTARR_ERR_STATE in sequential mode.
+ * the collective ones automatically (see SYNCHRONISATION). distarr_bcast and
+ * distarr_allreduce, which exchange the program's own data between ranks, return
+ * DISTARR_ERR_STATE in sequential mode.
  * distarr_nranks still reports every rank (each holds a part of global memory).
  *
  * ARRAYS. A distarr_array is a distributed N-d array (C order, 0-based indices, boxes
@@ -49,13 +51,13 @@
  * distarr_free; distarr_view, distarr_index, distarr_transpose, distarr_permute,
  * distarr_broadcast_to (and distarr_reshape, when no copy is needed) create views that share
  * their array's storage (freeing a view frees the handle only; freeing the array makes its
- * views unusable: DISTARR_ERR_HANDLE).
- * distarr_finalize frees every remaining array, in creation order. Calls that create, free or
- * compute on whole arrays are collective (sequential mode: sent to every rank, views too, so
- * handles have the same id on every rank); region get/put/acc, distarr_locate,
- * distarr_local_block and the metadata queries are one-sided or local. Element-wise, reduce and
- * matmul calls write into an existing `out` array of the result's shape whose dtype the result
- * can be cast to under NumPy's same_kind rule.
+ * views unusable: DISTARR_ERR_HANDLE). distarr_finalize frees every remaining array, in
+ * creation order. Calls that create, free or compute on whole arrays are collective
+ * (sequential mode: sent to every rank, views too, so handles have the same id on every
+ * rank); region get/put/acc, distarr_locate, distarr_local_block and the metadata queries are
+ * one-sided or local. Element-wise, reduce, matmul and roll calls write into an existing `out`
+ * array of the result's shape whose dtype the result can be cast to under NumPy's same_kind
+ * rule (roll: any cast).
  *
  * SYNCHRONISATION. Collective array operations are ordered with each other (each sees the
  * results of those before it), but not with one-sided accesses: distarr_get_region,
@@ -63,6 +65,7 @@
  * loads and stores through distarr_local_block (or distarr_gmem_local) pointers. In SPMD mode
  * the program separates them with distarr_sync() (collective; the usual PGAS rule, as GA_Sync):
  *   - after one-sided writes, before a collective operation reads or writes that data;
+ *   - after one-sided reads, before a collective operation writes that data;
  *   - after a collective operation, before one-sided reads or writes of the data it touched;
  *   - between one rank's one-sided writes and another rank's accesses to the same data.
  * In sequential mode the library does it for the program: rank 0 remembers whether one-sided
