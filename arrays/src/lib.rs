@@ -48,6 +48,7 @@ pub mod grid;
 pub mod io;
 pub mod kernel;
 pub mod linalg;
+pub mod manip;
 pub mod npy;
 pub mod reduce;
 pub mod rng;
