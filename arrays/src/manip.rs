@@ -12,10 +12,10 @@
 //! array (its share of the mask's true elements is contiguous in `a[mask]`), counts the selected
 //! elements, and an all-gather of the counts gives each rank where its elements go: the data
 //! moves between the owners and the share holders only, never through one rank.
-use crate::broadcast::{broadcast_shapes, shape_str};
 use crate::dist::Layout;
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, ErrorKind, Result};
+use crate::shape::{broadcast_shapes, shape_str};
 use crate::ufunc::{where_, Operand};
 use crate::view::SliceItem;
 use crate::DistArray;
@@ -465,7 +465,7 @@ mod tests {
 
     /// The C-order flat indices of the elements of `boxes`, box after box.
     fn flat_indices(shape: &[usize], boxes: &[Box]) -> Vec<usize> {
-        let strides = crate::dist::c_strides(shape);
+        let strides = crate::shape::c_strides(shape);
         let mut out = Vec::new();
         for (lo, hi) in boxes {
             assert_eq!(lo.len(), shape.len());

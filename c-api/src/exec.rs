@@ -11,8 +11,8 @@ use crate::wire::{Cmd, SYNC_FIRST};
 use distarr_arrays::linalg::{matmul_into, matmul_shape};
 use distarr_arrays::manip;
 use distarr_arrays::reduce::{reduce_all, reduce_axis_into};
+use distarr_arrays::shape::resolve_shape;
 use distarr_arrays::ufunc::{binary, unary, where_, BinaryOp, Operand};
-use distarr_arrays::view::resolve_shape;
 use distarr_arrays::{DType, DistArray, Layout, Scalar};
 use distarr_runtime::{Runtime, Seg};
 
@@ -156,14 +156,8 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
             let a = lookup(*a)?;
             done!();
             // Values keyed by (seed, C-order index of a's shape): the same for any rank count
-            // and layout. Generated into a temporary, copied (cast) into `a`.
-            let tmp = if *normal {
-                DistArray::random_normal(rt, a.shape(), *seed, a.dtype(), Layout::Block)?
-            } else {
-                DistArray::random_uniform(rt, a.shape(), *seed, a.dtype(), Layout::Block)?
-            };
-            a.copy_from(&tmp)?;
-            tmp.free()?;
+            // and layout, generated in place by each element's owner.
+            a.fill_random(*seed, *normal)?;
             Ok(0)
         }
         Cmd::Index {
