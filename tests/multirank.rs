@@ -289,14 +289,14 @@ fn check_ok_lines(output: &str, ranks: usize) -> Result<(), String> {
 
 /// Runs test program `prog` on each rank count in `ranks` with the extra environment `env`;
 /// panics with a report (and the end of the output) on the first failing run.
-fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) {
+fn run(prog: &str, ranks: &[usize], env: &[(&str, &str)]) -> Vec<String> {
     let bin = programs_dir().join(prog);
     assert!(
         bin.is_file(),
         "test program `{prog}` not found at {} (is tests/programs/src/bin/{prog}.rs written?)",
         bin.display()
     );
-    run_bin(&bin, prog, ranks, env, &[]);
+    run_bin(&bin, prog, ranks, env, &[])
 }
 
 /// The result of building the root package's examples: their directory, or the error.
@@ -332,12 +332,20 @@ fn run_example(name: &str, ranks: &[usize], args: &[&str]) {
 
 /// Runs the program at `bin` (named `prog` in reports) like [`run`], as
 /// `mpirun -n N WRAPPER... BIN` (`wrapper` e.g. a valgrind command line).
-fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String]) {
-    run_bin_args(bin, prog, ranks, env, wrapper, &[]);
+fn run_bin(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String]) -> Vec<String> {
+    run_bin_args(bin, prog, ranks, env, wrapper, &[])
 }
 
 /// [`run_bin`] with arguments for the program: `mpirun -n N WRAPPER... BIN ARGS...`.
-fn run_bin_args(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], wrapper: &[String], args: &[&str]) {
+fn run_bin_args(
+    bin: &Path,
+    prog: &str,
+    ranks: &[usize],
+    env: &[(&str, &str)],
+    wrapper: &[String],
+    args: &[&str],
+) -> Vec<String> {
+    let mut outputs = Vec::new();
     let secs = timeout_secs();
     let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
     let log_dir = target_dir().join("multirank-logs");
@@ -422,7 +430,9 @@ fn run_bin_args(bin: &Path, prog: &str, ranks: &[usize], env: &[(&str, &str)], w
             );
         }
         eprintln!("multirank: {what} ok in {:.2}s", elapsed.as_secs_f64());
+        outputs.push(output);
     }
+    outputs
 }
 
 /// `mpi_test!(name, "program", [rank counts], [("VAR", "value"), ...])` defines a `#[test]` that
@@ -499,6 +509,54 @@ mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
 mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
 mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
+mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
+mpi_test!(arr_engine_threads, "arr_engine", [1, 2, 3], [("DISTARR_THREADS", "3")]);
+mpi_test!(
+    arr_engine_no_fastpath,
+    "arr_engine",
+    [2, 3],
+    [("DISTARR_SHM_FASTPATH", "0")]
+);
+// One rank made slow (a late reader and a late writer): synchronisation by dependency must hold.
+mpi_test!(
+    arr_engine_slow_rank,
+    "arr_engine",
+    [2, 3, 4],
+    [("DISTARR_TEST_SLOW_RANK", "1"), ("DISTARR_TEST_DELAY_US", "2000")]
+);
+mpi_test!(
+    arr_engine_slow_rank_no_fastpath,
+    "arr_engine",
+    [2, 3],
+    [
+        ("DISTARR_TEST_SLOW_RANK", "0"),
+        ("DISTARR_TEST_DELAY_US", "2000"),
+        ("DISTARR_SHM_FASTPATH", "0")
+    ]
+);
+
+/// Float sums and means give the same bits at 1-4 ranks and 1 or 2 compute threads (and every
+/// layout: checked inside the program).
+#[test]
+fn arr_repro() {
+    let mut seen: Option<(String, Vec<String>)> = None;
+    for threads in ["1", "2"] {
+        let outs = run("arr_repro", &[1, 2, 3, 4], &[("DISTARR_THREADS", threads)]);
+        for (n, out) in outs.iter().enumerate() {
+            let lines: Vec<String> = out
+                .lines()
+                .filter(|l| l.starts_with("repro:"))
+                .map(str::to_string)
+                .collect();
+            assert!(!lines.is_empty(), "arr_repro printed no results at {} ranks", n + 1);
+            let tag = format!("{} ranks, {threads} threads", n + 1);
+            match &seen {
+                None => seen = Some((tag, lines)),
+                Some((t0, l0)) => assert_eq!(l0, &lines, "{tag} differs from {t0}"),
+            }
+        }
+    }
+}
 mpi_test!(arr_numpy_ufuncs, "arr_numpy_ufuncs", [1, 2, 3, 4]);
 mpi_test!(
     arr_io_allocate_window,

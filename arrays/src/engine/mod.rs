@@ -71,6 +71,9 @@ pub(crate) struct Ctx {
     arena: Vec<u64>,
     pool: Pool,
     bufs: Vec<Mutex<TileBufs>>,
+    /// Test hook: this rank sleeps this long before computing each operation
+    /// (`DISTARR_TEST_SLOW_RANK`, `DISTARR_TEST_DELAY_US`), to make it a slow reader and writer.
+    delay: Option<std::time::Duration>,
 }
 
 /// What a plan depends on (compared in full on a cache hit; the hash only finds candidates).
@@ -97,12 +100,18 @@ fn ctx(rt: &Runtime) -> Rc<RefCell<Ctx>> {
         // Contexts of finalized runtimes are not used again; keep the table short.
         all.retain(|(_, x)| Rc::strong_count(x) > 1);
         let threads = rt.threads();
+        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+        let delay = match (env("DISTARR_TEST_SLOW_RANK"), env("DISTARR_TEST_DELAY_US")) {
+            (Some(r), Some(us)) if r == rt.rank() as u64 => Some(std::time::Duration::from_micros(us)),
+            _ => None,
+        };
         let x = Rc::new(RefCell::new(Ctx {
             cache: HashMap::new(),
             cached: 0,
             arena: Vec::new(),
             pool: Pool::new(threads),
             bufs: (0..threads).map(|_| Mutex::new(TileBufs::default())).collect(),
+            delay,
         }));
         all.push((rt.id(), x.clone()));
         x
@@ -365,6 +374,9 @@ pub(crate) fn run<R: Send>(
     }
 
     // --- compute (local cells first, remote ones once their gets are complete) ---------------
+    if let Some(d) = ctx.delay {
+        std::thread::sleep(d);
+    }
     let slots: Vec<Mutex<Option<R>>> = (0..jobs.len()).map(|_| Mutex::new(None)).collect();
     let bufs = &ctx.bufs;
     let exec = |which: &[usize]| {
