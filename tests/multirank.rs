@@ -517,6 +517,19 @@ mpi_test!(
     [2, 3],
     [("DISTARR_SHM_FASTPATH", "0")]
 );
+// Remote blocks through a tiny arena: many batches, each fetched while the previous computes.
+mpi_test!(
+    arr_engine_small_arena,
+    "arr_engine",
+    [2, 3, 4],
+    [("DISTARR_TEST_ARENA_BATCH", "64"), ("DISTARR_SHM_FASTPATH", "0")]
+);
+mpi_test!(
+    arr_diff_small_arena,
+    "arr_diff",
+    [3],
+    [("DISTARR_TEST_ARENA_BATCH", "64"), ("DISTARR_SHM_FASTPATH", "0")]
+);
 // One rank made slow (a late reader and a late writer): synchronisation by dependency must hold.
 mpi_test!(
     arr_engine_slow_rank,

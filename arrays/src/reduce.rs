@@ -54,6 +54,7 @@ fn for_rows(cell: &Ready<'_>, mut f: impl FnMut(&[isize], &[usize])) {
     });
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The `n` elements of argument `arg` from element offset `off` along the last axis, as a
 /// kernel source of dtype `want`: in place when already contiguous and of that dtype, else
 /// converted into buffer `buf`.

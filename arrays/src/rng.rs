@@ -58,9 +58,18 @@ fn u64_of(seed: u64, index: u64, stream: u32) -> u64 {
     (u64::from(w[1]) << 32) | u64::from(w[0])
 }
 
-/// Maps 64 random bits to a double uniform in `[0, 1)` using the top 53 bits.
+/// Maps 64 random bits to a double uniform in `[0, 1)` using the top 53 bits: `(bits >> 11) ·
+/// 2⁻⁵³`. The 53-bit integer is converted as two 32-bit halves through the exponent trick
+/// (`2⁵² + x` as bits, minus `2⁵²`), exactly, which vectorises where a 64-bit integer
+/// conversion does not (AVX2 has none).
+#[inline(always)]
 fn to_unit(bits: u64) -> f64 {
-    (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    const TWO52: f64 = 4503599627370496.0;
+    const BIAS: u64 = 0x4330_0000_0000_0000; // the bits of 2^52
+    let v = bits >> 11;
+    let hi = f64::from_bits(BIAS | (v >> 32)) - TWO52;
+    let lo = f64::from_bits(BIAS | (v & 0xffff_ffff)) - TWO52;
+    (hi * 4294967296.0 + lo) * (1.0 / (1u64 << 53) as f64)
 }
 
 /// 64 uniformly random bits for element `index` under `seed`.
@@ -101,24 +110,25 @@ pub fn normal_f64(seed: u64, index: u64) -> f64 {
 const LANES: usize = 16;
 
 /// Philox4x32-10 of `LANES` counters `(idx_lo, idx_hi, stream, 0)` under one key: the first two
-/// output words of each, as `(w0, w1)`. Written lane-wise so the compiler vectorises it (the
-/// 32×32→64-bit products are `vpmuludq`).
+/// output words of each, as `(w0, w1)`. Written lane-wise on 64-bit lanes holding 32-bit words,
+/// so the compiler vectorises it without shuffles (the 32×32→64-bit products are `vpmuludq`).
 #[inline(always)]
-fn philox_lanes(lo: &[u32; LANES], hi: &[u32; LANES], stream: u32, key: [u32; 2]) -> ([u32; LANES], [u32; LANES]) {
-    let (mut c0, mut c1, mut c2, mut c3) = (*lo, *hi, [stream; LANES], [0u32; LANES]);
-    let (mut k0, mut k1) = (key[0], key[1]);
+fn philox_lanes(lo: &[u64; LANES], hi: &[u64; LANES], stream: u32, key: [u32; 2]) -> ([u64; LANES], [u64; LANES]) {
+    const MASK: u64 = 0xffff_ffff;
+    let (mut c0, mut c1, mut c2, mut c3) = (*lo, *hi, [u64::from(stream); LANES], [0u64; LANES]);
+    let (mut k0, mut k1) = (u64::from(key[0]), u64::from(key[1]));
     for round in 0..10 {
         if round > 0 {
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
+            k0 = (k0 + u64::from(W0)) & MASK;
+            k1 = (k1 + u64::from(W1)) & MASK;
         }
         for l in 0..LANES {
-            let p0 = u64::from(M0) * u64::from(c0[l]);
-            let p1 = u64::from(M1) * u64::from(c2[l]);
-            let n0 = ((p1 >> 32) as u32) ^ c1[l] ^ k0;
-            let n2 = ((p0 >> 32) as u32) ^ c3[l] ^ k1;
-            c1[l] = p1 as u32;
-            c3[l] = p0 as u32;
+            let p0 = u64::from(M0) * (c0[l] & MASK);
+            let p1 = u64::from(M1) * (c2[l] & MASK);
+            let n0 = (p1 >> 32) ^ c1[l] ^ k0;
+            let n2 = (p0 >> 32) ^ c3[l] ^ k1;
+            c1[l] = p1 & MASK;
+            c3[l] = p0 & MASK;
             c0[l] = n0;
             c2[l] = n2;
         }
@@ -141,15 +151,15 @@ fn bits_of(seed: u64, stream: u32, n: usize, idx: Indices, mut each: impl FnMut(
     let mut i = 0;
     while i < n {
         let w = (n - i).min(LANES);
-        let (mut lo, mut hi) = ([0u32; LANES], [0u32; LANES]);
+        let (mut lo, mut hi) = ([0u64; LANES], [0u64; LANES]);
         for l in 0..w {
             let x = index(i + l);
-            lo[l] = x as u32;
-            hi[l] = (x >> 32) as u32;
+            lo[l] = x & 0xffff_ffff;
+            hi[l] = x >> 32;
         }
         let (w0, w1) = philox_lanes(&lo, &hi, stream, key);
         for l in 0..w {
-            each(i + l, (u64::from(w1[l]) << 32) | u64::from(w0[l]));
+            each(i + l, (w1[l] << 32) | w0[l]);
         }
         i += w;
     }
@@ -173,6 +183,16 @@ unsafe fn uniform_tile_avx2(seed: u64, n: usize, idx: Indices, dst: *mut f64) {
     uniform_tile(seed, n, idx, dst)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+/// [`uniform_tile`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU supports AVX-512 F/DQ/VL; `dst` as for [`uniform_tile`].
+unsafe fn uniform_tile_avx512(seed: u64, n: usize, idx: Indices, dst: *mut f64) {
+    uniform_tile(seed, n, idx, dst)
+}
+
 /// Engine generator: uniform `[0, 1)` doubles, `params[0]` the seed's bits
 /// ([`uniform_f64`] of each element's index).
 ///
@@ -180,6 +200,11 @@ unsafe fn uniform_tile_avx2(seed: u64, n: usize, idx: Indices, dst: *mut f64) {
 /// As [`GenFn`](crate::engine::tile::GenFn).
 pub(crate) unsafe fn gen_uniform(params: &[f64; 4], n: usize, idx: Indices, dst: *mut f64) {
     let seed = params[0].to_bits();
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl") {
+        // SAFETY: AVX-512 F/DQ/VL are present (checked; DQ and VL imply F); `dst` per contract.
+        return unsafe { uniform_tile_avx512(seed, n, idx, dst) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked); `dst` per this function's contract.

@@ -89,26 +89,34 @@ fn check_out(out: &DistArray, shape: &[usize], result: DType) -> Result<()> {
     Ok(())
 }
 
-/// The kernel sources and engine arguments of the operands: arrays become arguments (broadcast
-/// to `shape`, numbered from 1: argument 0 is the output), scalars constants in the kernel
-/// dtype of their position.
-fn sources(ops: &[(&Operand<'_>, DType)], shape: &[usize]) -> Result<(Vec<DistArray>, Vec<Input>)> {
-    let mut args = Vec::new();
-    let mut inputs = Vec::new();
-    for (o, kdt) in ops {
+/// The kernel sources and engine arguments of the operands: arrays become arguments (numbered
+/// from 1: argument 0 is the output), broadcast to `shape` where their shape differs (a new
+/// view, kept in `owned`); scalars become constants in the kernel dtype of their position.
+fn sources<'a>(
+    ops: &[(&'a Operand<'a>, DType)],
+    shape: &[usize],
+    owned: &'a mut [Option<DistArray>; 3],
+) -> Result<(Vec<&'a DistArray>, Vec<Input>)> {
+    for (slot, (o, _)) in owned.iter_mut().zip(ops) {
+        if let Operand::Array(a) = o {
+            if a.shape() != shape {
+                *slot = Some(a.broadcast_to(shape)?);
+            }
+        }
+    }
+    let mut args = Vec::with_capacity(ops.len());
+    let mut inputs = Vec::with_capacity(ops.len());
+    for ((o, kdt), slot) in ops.iter().zip(owned.iter()) {
         match o {
             Operand::Array(a) => {
-                args.push(a.broadcast_to(shape)?);
+                args.push(slot.as_ref().unwrap_or(*a));
                 inputs.push(Input::Arg {
                     arg: args.len(),
                     dt: a.dtype(),
                     kdt: *kdt,
                 });
             }
-            Operand::Scalar(s) => inputs.push(Input::Const {
-                bytes: s.cast_to(*kdt).to_le_bytes(),
-                dt: *kdt,
-            }),
+            Operand::Scalar(s) => inputs.push(Input::constant(*s, *kdt)),
         }
     }
     Ok((args, inputs))
@@ -176,9 +184,10 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
         }
     }
     let out = output(anchor, out, &shape, res)?;
-    let (args, inputs) = sources(&[(&x, lt), (&y, lt)], out.shape())?;
+    let mut owned = [None, None, None];
+    let (args, inputs) = sources(&[(&x, lt), (&y, lt)], out.shape(), &mut owned)?;
     let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args.iter());
+    all.extend(args);
     let work = Work::Kernel {
         f: kernel::binary(op, lt),
         res_dt: res,
@@ -187,7 +196,7 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
         Some(Input::Arg { arg, dt, .. }) if op.can_fail(lt) => Some((*arg, *dt)),
         _ => None,
     };
-    let check = |c: &Ready<'_>| exp_arg.is_none_or(|(a, dt)| !cell_has_negative(c, a, dt));
+    let check = |c: &Ready<'_>| exp_arg.map_or(true, |(a, dt)| !cell_has_negative(c, a, dt));
     let check: Option<&(dyn Fn(&Ready<'_>) -> bool + Sync)> = if exp_arg.is_some() { Some(&check) } else { None };
     engine::map(&all, &inputs, work, check, negative)?;
     Ok(out)
@@ -199,9 +208,10 @@ pub fn unary(op: UnaryOp, x: &DistArray, out: Option<&DistArray>) -> Result<Dist
     let (lt, res) = op.types(x.dtype())?;
     let out = output(x, out, x.shape(), res)?;
     let xo = Operand::Array(x);
-    let (args, inputs) = sources(&[(&xo, lt)], out.shape())?;
+    let mut owned = [None, None, None];
+    let (args, inputs) = sources(&[(&xo, lt)], out.shape(), &mut owned)?;
     let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args.iter());
+    all.extend(args);
     let work = Work::Kernel {
         f: kernel::unary(op, lt),
         res_dt: res,
@@ -228,9 +238,10 @@ pub fn where_(cond: Operand<'_>, x: Operand<'_>, y: Operand<'_>, out: Option<&Di
         _ => DType::promote(effective_dtype(&x, &y), effective_dtype(&y, &x)),
     };
     let out = output(anchor, out, &shape, res)?;
-    let (args, inputs) = sources(&[(&cond, DType::Bool), (&x, res), (&y, res)], out.shape())?;
+    let mut owned = [None, None, None];
+    let (args, inputs) = sources(&[(&cond, DType::Bool), (&x, res), (&y, res)], out.shape(), &mut owned)?;
     let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args.iter());
+    all.extend(args);
     let work = Work::Kernel {
         f: kernel::select(res),
         res_dt: res,

@@ -12,10 +12,7 @@ impl DistArray {
     pub fn fill(&self, value: Scalar) -> Result<()> {
         self.check_live()?;
         let dt = self.dtype();
-        let inputs = [Input::Const {
-            bytes: value.cast_to(dt).to_le_bytes(),
-            dt,
-        }];
+        let inputs = [Input::constant(value, dt)];
         engine::map(&[self], &inputs, Work::Copy, None, || {
             Error::internal("fill cannot fail")
         })

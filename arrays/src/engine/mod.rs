@@ -37,7 +37,7 @@ pub(crate) mod plan;
 mod pool;
 pub(crate) mod tile;
 
-use crate::array::{Base, DistArray};
+use crate::array::DistArray;
 use crate::error::{Error, Result};
 use distarr_runtime::Runtime;
 use plan::{Cell, OpRef, Share, Spec};
@@ -47,7 +47,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::Mutex;
-pub(crate) use tile::{Input, MapSpec, Ready, TileBufs, Work};
+pub(crate) use tile::{Input, MapSpec, Ready, TileBufs, Work, MAX_ARGS};
 
 /// Elements per compute job when an operation is shared among threads (below this a cell is
 /// not split).
@@ -61,7 +61,59 @@ pub(crate) struct PlanSet {
     pub cells: Vec<Cell>,
     /// Per operand: whether some rank reads elements of it held by another rank.
     pub nonlocal: Vec<bool>,
+    /// How this rank runs the plan (built on first use, then reused).
+    exec: std::cell::OnceCell<ExecPlan>,
 }
+
+/// Where one operand of one cell is read from when the plan runs.
+#[derive(Clone, Copy)]
+enum Src0 {
+    /// In place on `rank`, `off` bytes into its part of the operand's segment.
+    Direct { rank: usize, off: usize },
+    /// In the arena, `off` bytes in (after the copies and gets of the fetch phase).
+    Arena { off: usize },
+}
+
+/// A contiguous run moved into the arena: operand, source rank, byte offset in the rank's part
+/// of the segment, bytes, arena offset.
+#[derive(Clone, Copy)]
+struct Move {
+    arg: usize,
+    rank: usize,
+    off: usize,
+    bytes: usize,
+    at: usize,
+}
+
+/// Everything about running a plan that does not depend on addresses: decided once per plan.
+struct ExecPlan {
+    /// `src[cell * nargs + arg]`.
+    src: Vec<Src0>,
+    nargs: usize,
+    /// Whether the output is also read from other ranks in this operation (read everything,
+    /// then sync, then write).
+    intra: bool,
+    jobs: Vec<Vec<JobCell>>,
+    /// Jobs that read nothing through the arena: computed first, while the gets travel.
+    free: Vec<usize>,
+    /// The other jobs, in batches whose blocks fit the arena budget; consecutive batches use
+    /// the two halves of the arena in turn, so one batch's gets fly while the previous one
+    /// computes.
+    batches: Vec<Batch>,
+    arena_len: usize,
+}
+
+/// Jobs and the blocks they read through the arena: runs copied from memory this rank can load
+/// (node-local ranks; overlap copies of its own) and runs fetched with gets.
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<usize>,
+    copies: Vec<Move>,
+    gets: Vec<Move>,
+}
+
+/// Arena bytes per batch (each of the two halves).
+const ARENA_BATCH: usize = 8 << 20;
 
 /// Per-runtime engine state, reused from operation to operation: the plan cache, the arena
 /// that receives fetched blocks, the compute threads and their tile buffers.
@@ -71,6 +123,14 @@ pub(crate) struct Ctx {
     arena: Vec<u64>,
     pool: Pool,
     bufs: Vec<Mutex<TileBufs>>,
+    /// Per-rank loadability of heap memory (see `run`), filled on first use.
+    reach: Vec<bool>,
+    /// Scratch of `run`: operand base addresses per (operand, rank), and per (cell, operand).
+    addr: Vec<*mut u8>,
+    base: Vec<*mut u8>,
+    /// Arena bytes per batch: [`ARENA_BATCH`], or `DISTARR_TEST_ARENA_BATCH` (a test hook
+    /// forcing many batches).
+    arena_batch: usize,
     /// Test hook: this rank sleeps this long before computing each operation
     /// (`DISTARR_TEST_SLOW_RANK`, `DISTARR_TEST_DELAY_US`), to make it a slow reader and writer.
     delay: Option<std::time::Duration>,
@@ -82,8 +142,35 @@ struct Key {
     shape: Vec<usize>,
     anchor: (crate::dist::Distribution, crate::view::ViewSpec),
     share: Share,
-    ops: Vec<(crate::dist::Distribution, crate::view::ViewSpec, bool)>,
+    /// Per operand: distribution, view, whether it shares storage with the output, and its
+    /// element size (the execution plan is in bytes).
+    ops: Vec<(crate::dist::Distribution, crate::view::ViewSpec, bool, usize)>,
+    write: Option<usize>,
     chunk: Option<usize>,
+    along: Option<usize>,
+}
+
+/// A small fast hasher for plan keys (FxHash's multiply-rotate; the keys are not adversarial).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 thread_local! {
@@ -111,6 +198,10 @@ fn ctx(rt: &Runtime) -> Rc<RefCell<Ctx>> {
             arena: Vec::new(),
             pool: Pool::new(threads),
             bufs: (0..threads).map(|_| Mutex::new(TileBufs::default())).collect(),
+            reach: Vec::new(),
+            addr: Vec::new(),
+            base: Vec::new(),
+            arena_batch: env("DISTARR_TEST_ARENA_BATCH").map_or(ARENA_BATCH, |b| b as usize),
             delay,
         }));
         all.push((rt.id(), x.clone()));
@@ -137,22 +228,69 @@ fn same_base(a: &DistArray, b: &DistArray) -> bool {
 }
 
 impl Run<'_> {
-    fn key(&self, snapshot: &[bool]) -> (u64, Key) {
-        let key = Key {
+    /// Whether operand `j` shares storage with the written operand.
+    fn alias(&self, j: usize) -> bool {
+        self.write
+            .is_some_and(|w| w != j && same_base(self.args[j], self.args[w]))
+    }
+
+    /// The hash of this run's [`Key`], computed from references (no copies on a cache hit).
+    fn key_hash(&self) -> u64 {
+        let mut h = Fx::default();
+        self.shape.hash(&mut h);
+        self.anchor.base.dist.hash(&mut h);
+        self.anchor.view.hash(&mut h);
+        self.share.hash(&mut h);
+        h.write_usize(self.args.len());
+        for (j, a) in self.args.iter().enumerate() {
+            a.base.dist.hash(&mut h);
+            a.view.hash(&mut h);
+            self.alias(j).hash(&mut h);
+            h.write_usize(a.dtype().size());
+        }
+        self.write.hash(&mut h);
+        self.chunk.hash(&mut h);
+        self.along.hash(&mut h);
+        h.finish()
+    }
+
+    fn matches(&self, k: &Key) -> bool {
+        k.shape == self.shape
+            && k.anchor.0 == self.anchor.base.dist
+            && k.anchor.1 == self.anchor.view
+            && k.share == self.share
+            && k.ops.len() == self.args.len()
+            && k.ops.iter().zip(self.args).enumerate().all(|(j, ((d, v, al, sz), a))| {
+                *d == a.base.dist && *v == a.view && *al == self.alias(j) && *sz == a.dtype().size()
+            })
+            && k.write == self.write
+            && k.chunk == self.chunk
+            && k.along == self.along
+    }
+
+    fn key(&self) -> Key {
+        Key {
             shape: self.shape.to_vec(),
             anchor: (self.anchor.base.dist.clone(), self.anchor.view.clone()),
             share: self.share,
             ops: self
                 .args
                 .iter()
-                .zip(snapshot)
-                .map(|(a, &s)| (a.base.dist.clone(), a.view.clone(), s))
+                .enumerate()
+                .map(|(j, a)| (a.base.dist.clone(), a.view.clone(), self.alias(j), a.dtype().size()))
                 .collect(),
+            write: self.write,
             chunk: self.chunk,
-        };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        (h.finish(), key)
+            along: self.along,
+        }
+    }
+
+    /// Whether every block must be fetched before anything is written: the output is read
+    /// from other ranks in this operation ([`ExecPlan::intra`]), or another view of it is read
+    /// (then it is copied whole first, as NumPy does).
+    fn read_all_first(&self, set: &PlanSet) -> bool {
+        (0..self.args.len())
+            .any(|j| self.alias(j) && (set.nonlocal[j] || self.args[j].view != self.args[self.write.unwrap_or(j)].view))
     }
 
     /// Operands that must be copied even when local: another view of the output's memory, so
@@ -168,16 +306,17 @@ impl Run<'_> {
             .collect()
     }
 
-    fn plan(&self, rt: &Runtime, ctx: &mut Ctx, snapshot: &[bool]) -> Rc<PlanSet> {
-        let (h, key) = self.key(snapshot);
+    fn plan(&self, rt: &Runtime, ctx: &mut Ctx) -> Rc<PlanSet> {
+        let h = self.key_hash();
         if let Some(p) = ctx
             .cache
             .get(&h)
-            .and_then(|v| v.iter().find(|(k, _)| *k == key))
+            .and_then(|v| v.iter().find(|(k, _)| self.matches(k)))
             .map(|(_, p)| p.clone())
         {
             return p;
         }
+        let snapshot = self.snapshots();
         let ops: Vec<OpRef> = self
             .args
             .iter()
@@ -194,7 +333,7 @@ impl Run<'_> {
             },
             share: self.share,
             ops: &ops,
-            snapshot,
+            snapshot: &snapshot,
             chunk: self.chunk,
         };
         let (me, n) = (rt.rank(), rt.nranks());
@@ -211,24 +350,152 @@ impl Run<'_> {
                 mine = cells;
             }
         }
-        let set = Rc::new(PlanSet { cells: mine, nonlocal });
+        let set = Rc::new(PlanSet {
+            cells: mine,
+            nonlocal,
+            exec: std::cell::OnceCell::new(),
+        });
         if ctx.cached >= PLAN_CACHE {
             ctx.cache.clear();
             ctx.cached = 0;
         }
-        ctx.cache.entry(h).or_default().push((key, set.clone()));
+        ctx.cache.entry(h).or_default().push((self.key(), set.clone()));
         ctx.cached += 1;
         set
     }
-}
 
-/// Where a cell's operand is read from, once resolved.
-#[derive(Clone, Copy)]
-enum Loc {
-    /// At this address (own memory, a node-local rank's, or a copy already complete).
-    Ready(*mut u8),
-    /// At this arena offset (bytes), after the pending gets complete.
-    Arena(usize),
+    /// How this rank runs `set` (see [`ExecPlan`]); `reach[r]`: whether this rank can load
+    /// from rank `r`'s memory.
+    fn exec_plan(
+        &self,
+        set: &PlanSet,
+        me: usize,
+        reach: &[bool],
+        threads: usize,
+        budget: usize,
+        unbounded: bool,
+    ) -> ExecPlan {
+        let snapshot = self.snapshots();
+        let nargs = self.args.len();
+        let esize: Vec<usize> = self.args.iter().map(|a| a.dtype().size()).collect();
+        let intra = (0..nargs).any(|j| self.alias(j) && set.nonlocal[j]);
+        let cells = &set.cells;
+        // Which (cell, operand) blocks go through the arena.
+        let through_arena = |a: &plan::Access, j: usize| match &a.copy {
+            None => !reach[a.rank],
+            Some(_) => !(reach[a.rank] && a.rank != me && !snapshot[j] && !(intra && self.alias(j))),
+        };
+        let groups = group_cells(cells, self.along);
+        let total: usize = cells.iter().map(Cell::len).sum();
+        let jobs = split_jobs(cells, &groups, self.along, threads, total);
+        let mut src = vec![Src0::Arena { off: 0 }; cells.len() * nargs];
+        for (ci, c) in cells.iter().enumerate() {
+            for (j, a) in c.acc.iter().enumerate() {
+                src[ci * nargs + j] = Src0::Direct {
+                    rank: a.rank,
+                    off: a.offset * esize[j],
+                };
+            }
+        }
+        // Jobs in order; those using the arena go into batches. The parts of one cell (split
+        // for threads) stay in one batch, so each block has one place in the arena. Offsets are
+        // relative to the batch first; odd batches then move past the largest even one, so two
+        // consecutive batches never overlap (one fetches while the other computes).
+        let mut free = Vec::new();
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut fills: Vec<usize> = Vec::new();
+        let mut placed: HashMap<(usize, usize), usize> = HashMap::new(); // (cell, arg) -> batch
+        let mut src_batch: Vec<Option<usize>> = vec![None; cells.len() * nargs];
+        for (ji, job) in jobs.iter().enumerate() {
+            let need: Vec<(usize, usize)> = job
+                .iter()
+                .flat_map(|e| (0..nargs).map(move |j| (e.cell, j)))
+                .filter(|&(ci, j)| through_arena(&cells[ci].acc[j], j))
+                .collect();
+            if need.is_empty() {
+                free.push(ji);
+                continue;
+            }
+            let bytes: usize = need
+                .iter()
+                .filter_map(|&(ci, j)| {
+                    cells[ci].acc[j]
+                        .copy
+                        .as_ref()
+                        .map(|c| (c.len * esize[j]).next_multiple_of(16))
+                })
+                .sum();
+            let shares_cell = need
+                .iter()
+                .any(|&(ci, _)| (0..nargs).any(|j| placed.get(&(ci, j)) == Some(&(batches.len().wrapping_sub(1)))));
+            let start_new = match fills.last() {
+                None => true,
+                Some(&f) => !unbounded && !shares_cell && f + bytes > budget,
+            };
+            if start_new {
+                batches.push(Batch::default());
+                fills.push(0);
+            }
+            let b = batches.len() - 1;
+            batches[b].jobs.push(ji);
+            for (ci, j) in need {
+                if placed.get(&(ci, j)) == Some(&b) {
+                    continue;
+                }
+                placed.insert((ci, j), b);
+                let a = &cells[ci].acc[j];
+                let Some(c) = &a.copy else {
+                    continue; // an unreachable block always has a copy spec (planner)
+                };
+                let at = fills[b].next_multiple_of(16);
+                fills[b] = at + c.len * esize[j];
+                let mut off = at;
+                for &(lo, len) in &c.runs {
+                    let m = Move {
+                        arg: j,
+                        rank: a.rank,
+                        off: lo * esize[j],
+                        bytes: len * esize[j],
+                        at: off,
+                    };
+                    if reach[a.rank] {
+                        batches[b].copies.push(m);
+                    } else {
+                        batches[b].gets.push(m);
+                    }
+                    off += len * esize[j];
+                }
+                src[ci * nargs + j] = Src0::Arena {
+                    off: at + c.offset * esize[j],
+                };
+                src_batch[ci * nargs + j] = Some(b);
+            }
+        }
+        let even = fills.iter().step_by(2).copied().max().unwrap_or(0).next_multiple_of(64);
+        let odd = fills.iter().skip(1).step_by(2).copied().max().unwrap_or(0);
+        for batch in batches.iter_mut().skip(1).step_by(2) {
+            for m in batch.copies.iter_mut().chain(batch.gets.iter_mut()) {
+                m.at += even;
+            }
+        }
+        for (k, sb) in src_batch.iter().enumerate() {
+            if let (Some(b), Src0::Arena { off }) = (sb, &mut src[k]) {
+                if b % 2 == 1 {
+                    *off += even;
+                }
+            }
+        }
+        let arena_len = if odd > 0 { even + odd } else { even };
+        ExecPlan {
+            src,
+            nargs,
+            intra,
+            jobs,
+            free,
+            batches,
+            arena_len,
+        }
+    }
 }
 
 /// Runs `job` over this rank's cells of `run`, grouped into jobs (see [`Run::along`]), on the
@@ -244,121 +511,113 @@ pub(crate) fn run<R: Send>(
     check_error: impl FnOnce() -> Error,
     job: &(dyn Fn(&[Ready<'_>], &mut TileBufs) -> R + Sync),
 ) -> Result<Vec<R>> {
-    let rt = run.anchor.runtime().clone();
+    let rt = run.anchor.runtime();
     let me = rt.rank();
-    let ctx_rc = ctx(&rt);
+    let ctx_rc = ctx(rt);
     let mut guard = ctx_rc.borrow_mut();
     let ctx = &mut *guard;
-    let snapshot = run.snapshots();
-    let set = run.plan(&rt, ctx, &snapshot);
-    let bases: Vec<&Base> = run.args.iter().map(|a| &*a.base).collect();
+    if ctx.reach.is_empty() {
+        // Whether each rank's memory can be loaded from: a property of the heap's windows,
+        // the same for every segment.
+        ctx.reach = (0..rt.nranks())
+            .map(|r| rt.addr_of(r, run.anchor.base.seg).map(|a| a.is_some()))
+            .collect::<std::result::Result<_, _>>()?;
+    }
+    let set = run.plan(rt, ctx);
+    let threads = ctx.pool.threads();
+    // Everything must be at hand before anything is written when the output is read from other
+    // ranks too, or when values are checked first: then one batch, however large.
+    let unbounded_hint = check.is_some();
+    let ex = set.exec.get_or_init(|| {
+        run.exec_plan(
+            &set,
+            me,
+            &ctx.reach,
+            threads,
+            ctx.arena_batch,
+            unbounded_hint || run.read_all_first(&set),
+        )
+    });
 
     // --- synchronise by dependency ---------------------------------------------------------
     let epoch = rt.sync_epoch();
-    let raw = (0..bases.len()).any(|j| set.nonlocal[j] && bases[j].written.get() == epoch);
-    let war = run.write.is_some_and(|w| bases[w].read_remote.get() == epoch);
+    let raw = run
+        .args
+        .iter()
+        .enumerate()
+        .any(|(j, a)| set.nonlocal[j] && a.base.written.get() == epoch);
+    let war = run.write.is_some_and(|w| run.args[w].base.read_remote.get() == epoch);
     if raw || war {
         rt.sync()?;
     }
-    let intra = run
-        .write
-        .is_some_and(|w| (0..bases.len()).any(|j| j != w && set.nonlocal[j] && same_base(run.args[j], run.args[w])));
 
     // --- fetch -------------------------------------------------------------------------------
-    // Addresses of every operand on every rank this rank can load from (own memory always).
+    // Base address of each operand on each rank it is loaded from (own memory always).
     let nr = rt.nranks();
-    let mut addr: Vec<Vec<Option<*mut u8>>> = Vec::with_capacity(bases.len());
-    for b in &bases {
-        let mut v = Vec::with_capacity(nr);
-        for r in 0..nr {
-            v.push(rt.addr_of(r, b.seg)?.map(|(p, _)| p));
-        }
-        addr.push(v);
-    }
-    let mut locs: Vec<Vec<Loc>> = Vec::with_capacity(set.cells.len());
-    let mut remote = vec![false; set.cells.len()];
-    let mut arena_len = 0usize;
-    let mut gets: Vec<(usize, usize, usize, usize, usize)> = Vec::new(); // (arg, rank, local off, len, arena off) in elements / bytes
-    let mut copies: Vec<(usize, *const u8, usize)> = Vec::new(); // (arena off, source, bytes)
-    for (ci, cell) in set.cells.iter().enumerate() {
-        let mut row = Vec::with_capacity(cell.acc.len());
-        for (j, a) in cell.acc.iter().enumerate() {
-            let esize = bases[j].dtype.size();
-            let reach = addr[j][a.rank];
-            let in_place = match (&a.copy, reach) {
-                (None, Some(_)) => true,
-                (Some(_), Some(_)) => {
-                    a.rank != me
-                        && !snapshot[j]
-                        && !(intra && run.write.is_some_and(|w| same_base(run.args[j], run.args[w])))
-                }
-                _ => false,
-            };
-            if in_place {
-                let base = reach.unwrap_or(std::ptr::null_mut());
-                // SAFETY: the access addresses elements of the operand's block on `a.rank`
-                // (planner invariant), whose part of the segment starts at `base`.
-                row.push(Loc::Ready(unsafe { base.add(a.offset * esize) }));
-                continue;
-            }
-            let Some(c) = &a.copy else {
-                return Err(Error::internal("an operand block is neither reachable nor copied"));
-            };
-            let at = arena_len.next_multiple_of(16);
-            arena_len = at + c.len * esize;
-            let mut off = at;
-            for &(lo, len) in &c.runs {
-                match reach {
-                    // SAFETY: the run lies inside the rank's part of the segment (planner).
-                    Some(p) => copies.push((off, unsafe { p.add(lo * esize) }.cast_const(), len * esize)),
-                    None => {
-                        gets.push((j, a.rank, lo * esize, len * esize, off));
-                        remote[ci] = true;
-                    }
-                }
-                off += len * esize;
-            }
-            row.push(Loc::Arena(at + c.offset * esize));
-        }
-        locs.push(row);
-    }
-    if ctx.arena.len() * 8 < arena_len {
-        ctx.arena.resize(arena_len.div_ceil(8), 0);
+    ctx.addr.clear();
+    ctx.addr.resize(ex.nargs * nr, std::ptr::null_mut());
+    if ctx.arena.len() * 8 < ex.arena_len {
+        ctx.arena.resize(ex.arena_len.div_ceil(8), 0);
     }
     let arena = ctx.arena.as_mut_ptr().cast::<u8>();
-    for &(off, src, bytes) in &copies {
-        // SAFETY: the source run is inside a loadable segment; the arena holds `arena_len`
-        // bytes; a segment never overlaps the arena (heap memory vs this Vec).
-        unsafe { std::ptr::copy_nonoverlapping(src, arena.add(off), bytes) };
+    let addr_tab = &mut ctx.addr;
+    let mut addr = |j: usize, r: usize| -> Result<*mut u8> {
+        let slot = &mut addr_tab[j * nr + r];
+        if slot.is_null() {
+            *slot = rt
+                .addr_of(r, run.args[j].base.seg)?
+                .map(|(p, _)| p)
+                .ok_or_else(|| Error::internal("an operand's memory is not loadable"))?;
+        }
+        Ok(*slot)
+    };
+    let mut base = std::mem::take(&mut ctx.base);
+    base.clear();
+    for (k, s) in ex.src.iter().enumerate() {
+        base.push(match *s {
+            // SAFETY: `off` lies inside the rank's part of the segment (planner).
+            Src0::Direct { rank, off } => unsafe { addr(k % ex.nargs, rank)?.add(off) },
+            // SAFETY: the offset lies inside the arena (planned with its length).
+            Src0::Arena { off } => unsafe { arena.add(off) },
+        });
     }
-    for &(j, rank, off, bytes, at) in &gets {
-        // SAFETY: the destination range lies in the arena, which is neither read nor moved
-        // until the gets are completed (flush_local_all below, before any compute reads it).
-        unsafe { rt.get_nbi(arena.add(at), bytes, rank, bases[j].seg, off as u64)? };
-    }
-    let mut pending = !gets.is_empty();
-    if intra {
+    // Starts a batch: copies now, gets in flight (complete at the next flush_local_all).
+    let mut issue = |b: &Batch| -> Result<bool> {
+        for m in &b.copies {
+            let p = addr(m.arg, m.rank)?;
+            // SAFETY: the source run is inside a loadable segment, the destination inside the
+            // arena (planned with its length); a segment never overlaps the arena.
+            unsafe { std::ptr::copy_nonoverlapping(p.add(m.off), arena.add(m.at), m.bytes) };
+        }
+        for m in &b.gets {
+            // SAFETY: the destination range lies in the arena, which is neither read nor moved
+            // until the gets are completed (a flush_local_all before the batch computes).
+            unsafe { rt.get_nbi(arena.add(m.at), m.bytes, m.rank, run.args[m.arg].base.seg, m.off as u64)? };
+        }
+        Ok(!b.gets.is_empty())
+    };
+    let mut pending = match ex.batches.first() {
+        Some(b) => issue(b)?,
+        None => false,
+    };
+    if ex.intra {
         if pending {
             rt.flush_local_all()?;
             pending = false;
         }
         rt.sync()?;
     }
-
-    // --- jobs ----------------------------------------------------------------------------------
-    let cells = &set.cells;
-    let threads = ctx.pool.threads();
-    let groups = group_cells(cells, run.along);
-    let total: usize = cells.iter().map(Cell::len).sum();
-    let jobs = split_jobs(cells, &groups, run.along, threads, total);
-    let esize: Vec<usize> = bases.iter().map(|b| b.dtype.size()).collect();
+    let mut esize = [0usize; MAX_ARGS];
+    for (e, a) in esize.iter_mut().zip(run.args) {
+        *e = a.dtype().size();
+    }
     let res = Resolver {
-        cells,
-        locs: &locs,
-        arena,
+        cells: &set.cells,
+        src: &ex.src,
+        base: &base,
+        nargs: ex.nargs,
         esize,
     };
-    let remote_job: Vec<bool> = jobs.iter().map(|j| j.iter().any(|e| remote[e.cell])).collect();
 
     // --- agree ---------------------------------------------------------------------------------
     if let Some(check) = check {
@@ -366,64 +625,88 @@ pub(crate) fn run<R: Send>(
             rt.flush_local_all()?;
             pending = false;
         }
-        let ok = jobs.iter().flatten().all(|e| check(&res.ready(e)));
+        let ok = ex.jobs.iter().flatten().all(|e| check(&res.ready(e)));
         if !rt.all_ok(ok)? {
-            record(&rt, run, &bases, &set, false);
+            record(rt, run, &set, false);
             return Err(check_error());
         }
     }
 
-    // --- compute (local cells first, remote ones once their gets are complete) ---------------
+    // --- compute: arena-free jobs first, then the batches as their blocks arrive -------------
     if let Some(d) = ctx.delay {
         std::thread::sleep(d);
     }
-    let slots: Vec<Mutex<Option<R>>> = (0..jobs.len()).map(|_| Mutex::new(None)).collect();
-    let bufs = &ctx.bufs;
-    let exec = |which: &[usize]| {
-        ctx.pool.run(which.len(), &|i, t| {
-            let ji = which[i];
-            let cells: Vec<Ready> = jobs[ji].iter().map(|e| res.ready(e)).collect();
-            let mut b = bufs[t.min(bufs.len() - 1)].lock().unwrap_or_else(|e| e.into_inner());
-            let r = job(&cells, &mut b);
-            *slots[ji].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-        });
+    let run_job = |ji: usize, b: &mut TileBufs| -> R {
+        match ex.jobs[ji].as_slice() {
+            [one] => job(std::slice::from_ref(&res.ready(one)), b),
+            many => {
+                let cells: Vec<Ready> = many.iter().map(|e| res.ready(e)).collect();
+                job(&cells, b)
+            }
+        }
     };
-    let (first, later): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&j| !remote_job[j] || !pending);
-    exec(&first);
-    if pending {
-        rt.flush_local_all()?;
-    }
-    exec(&later);
-    record(&rt, run, &bases, &set, true);
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .ok_or_else(|| Error::internal("a compute job did not run"))
-        })
-        .collect()
+    let results: Vec<R> = if ex.jobs.len() == 1 && ex.batches.len() <= 1 && !pending {
+        // One job (small operations): run it here, no pool, no result slots.
+        let mut b = ctx.bufs[0].lock().unwrap_or_else(|e| e.into_inner());
+        vec![run_job(0, &mut b)]
+    } else {
+        let slots: Vec<Mutex<Option<R>>> = (0..ex.jobs.len()).map(|_| Mutex::new(None)).collect();
+        let bufs = &ctx.bufs;
+        let exec = |which: &[usize]| {
+            ctx.pool.run(which.len(), &|i, t| {
+                let ji = which[i];
+                let mut b = bufs[t.min(bufs.len() - 1)].lock().unwrap_or_else(|e| e.into_inner());
+                let r = run_job(ji, &mut b);
+                *slots[ji].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        };
+        exec(&ex.free);
+        for (bi, b) in ex.batches.iter().enumerate() {
+            if pending {
+                rt.flush_local_all()?;
+            }
+            // The next batch's blocks travel while this one computes (the other arena half).
+            pending = match ex.batches.get(bi + 1) {
+                Some(next) => issue(next)?,
+                None => false,
+            };
+            exec(&b.jobs);
+        }
+        slots
+            .into_iter()
+            .map(|s| {
+                s.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .ok_or_else(|| Error::internal("a compute job did not run"))
+            })
+            .collect::<Result<_>>()?
+    };
+    record(rt, run, &set, true);
+    ctx.base = base;
+    Ok(results)
 }
 
 /// Records in the operands' replicated metadata what this operation did (see the module docs).
-fn record(rt: &Runtime, run: &Run<'_>, bases: &[&Base], set: &PlanSet, wrote: bool) {
+fn record(rt: &Runtime, run: &Run<'_>, set: &PlanSet, wrote: bool) {
     let now = rt.sync_epoch();
-    for (j, b) in bases.iter().enumerate() {
+    for (j, a) in run.args.iter().enumerate() {
         if set.nonlocal[j] {
-            b.read_remote.set(now);
+            a.base.read_remote.set(now);
         }
     }
     if let (true, Some(w)) = (wrote, run.write) {
-        bases[w].written.set(now);
+        run.args[w].base.written.set(now);
     }
 }
 
 /// Turns job cells into [`Ready`] cells: operand addresses and strides.
 struct Resolver<'a> {
     cells: &'a [Cell],
-    locs: &'a [Vec<Loc>],
-    arena: *mut u8,
-    esize: Vec<usize>,
+    src: &'a [Src0],
+    /// Address of each (cell, operand) block: `base[cell * nargs + arg]`.
+    base: &'a [*mut u8],
+    nargs: usize,
+    esize: [usize; MAX_ARGS],
 }
 
 // SAFETY: a Resolver only computes addresses from plain data; it never dereferences them. The
@@ -435,14 +718,17 @@ unsafe impl Sync for Resolver<'_> {}
 impl Resolver<'_> {
     fn ready<'s>(&'s self, e: &'s JobCell) -> Ready<'s> {
         let c = &self.cells[e.cell];
-        let mut ptr = Vec::with_capacity(c.acc.len());
-        let mut strides = Vec::with_capacity(c.acc.len());
-        for (j, (l, a)) in self.locs[e.cell].iter().zip(&c.acc).enumerate() {
-            let (base, st) = match (*l, &a.copy) {
-                // SAFETY: the offset lies inside the arena (computed with its length).
-                (Loc::Arena(o), Some(cp)) => (unsafe { self.arena.add(o) }, cp.strides.as_slice()),
-                (Loc::Arena(o), None) => (unsafe { self.arena.add(o) }, a.strides.as_slice()),
-                (Loc::Ready(p), _) => (p, a.strides.as_slice()),
+        let mut r = Ready {
+            lo: &e.lo,
+            hi: &e.hi,
+            ptr: [std::ptr::null_mut(); MAX_ARGS],
+            strides: [&[]; MAX_ARGS],
+        };
+        for (j, a) in c.acc.iter().enumerate().take(MAX_ARGS) {
+            let k = e.cell * self.nargs + j;
+            let st: &[isize] = match (self.src[k], &a.copy) {
+                (Src0::Arena { .. }, Some(cp)) => &cp.strides,
+                _ => &a.strides,
             };
             let shift: isize =
                 e.lo.iter()
@@ -452,15 +738,10 @@ impl Resolver<'_> {
                     .sum();
             // SAFETY: the sub-cell starts inside the cell, so the shifted address is an element
             // of the operand's block.
-            ptr.push(unsafe { base.offset(shift * self.esize[j] as isize) });
-            strides.push(st);
+            r.ptr[j] = unsafe { self.base[k].offset(shift * self.esize[j] as isize) };
+            r.strides[j] = st;
         }
-        Ready {
-            lo: &e.lo,
-            hi: &e.hi,
-            ptr,
-            strides,
-        }
+        r
     }
 }
 

@@ -16,6 +16,9 @@ use crate::dist::Distribution;
 use crate::shape::{box_runs, c_strides};
 use crate::view::{AxisMap, ViewSpec};
 
+/// Most elements of one cell: larger boxes are cut along their outermost axis.
+pub(crate) const MAX_CELL: usize = 1 << 20;
+
 /// An operand as the planner sees it: its base array's distribution and its view, already in
 /// the shape of the iteration space (broadcast, with stride-0 axes where it does not vary).
 #[derive(Clone, Copy)]
@@ -187,6 +190,16 @@ fn cells_in_box(me: usize, spec: &Spec<'_>, maps: &[AxisMap], vlo: &[usize], vhi
                     cuts[d].push(if m > 0 { r0 } else { r1 });
                 }
             }
+        }
+    }
+    // Cap the cell size (cut the outermost axis), so that no single block copied from another
+    // rank is larger than the engine's arena budget.
+    let volume: usize = (0..nd).map(|d| vhi[d] - vlo[d]).product();
+    if volume > MAX_CELL {
+        if let Some(d0) = (0..nd).find(|&d| vhi[d] - vlo[d] > 1) {
+            let ext = vhi[d0] - vlo[d0];
+            let step = (MAX_CELL / (volume / ext)).max(1);
+            cuts[d0].extend((vlo[d0]..vhi[d0]).step_by(step).skip(1));
         }
     }
     for c in &mut cuts {

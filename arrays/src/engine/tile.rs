@@ -45,8 +45,23 @@ pub(crate) enum Work {
 pub(crate) enum Input {
     /// Engine argument `arg`, elements of dtype `dt`, given to the kernel as `kdt`.
     Arg { arg: usize, dt: DType, kdt: DType },
-    /// One value of dtype `dt` (the kernel's dtype for this source).
-    Const { bytes: Vec<u8>, dt: DType },
+    /// One value of dtype `dt` (the kernel's dtype for this source), as its little-endian
+    /// bytes in 8-byte aligned storage (any element type may be read from it in place).
+    Const { bytes: [u64; 2], dt: DType },
+}
+
+impl Input {
+    /// The constant `value` converted to `dt`.
+    pub fn constant(value: crate::dtype::Scalar, dt: DType) -> Input {
+        let mut bytes = [0u64; 2];
+        let le = value.cast_to(dt).to_le_bytes();
+        for (i, c) in le.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            bytes[i] = u64::from_le_bytes(w);
+        }
+        Input::Const { bytes, dt }
+    }
 }
 
 /// An element-wise task over the cells of a run.
@@ -60,13 +75,16 @@ pub(crate) struct MapSpec<'a> {
     pub space_strides: &'a [usize],
 }
 
+/// Most engine arguments of one operation (the output and three inputs of `where`, with room).
+pub(crate) const MAX_ARGS: usize = 6;
+
 /// A cell with its operands' addresses resolved: `ptr[j]` is argument `j`'s first element of
 /// the cell and `strides[j]` its strides (in elements) along the cell's axes.
 pub(crate) struct Ready<'c> {
     pub lo: &'c [usize],
     pub hi: &'c [usize],
-    pub ptr: Vec<*mut u8>,
-    pub strides: Vec<&'c [isize]>,
+    pub ptr: [*mut u8; MAX_ARGS],
+    pub strides: [&'c [isize]; MAX_ARGS],
 }
 
 /// Per-thread scratch of the compute phase, reused from operation to operation.
@@ -89,30 +107,59 @@ impl TileBufs {
     }
 }
 
+/// Most axes of an array (NumPy's limit).
+pub(crate) const MAX_DIMS: usize = 32;
+
 /// One stream of a tile walk: pointer, element size, strides per (merged) axis.
+#[derive(Clone, Copy)]
 struct Stream {
     ptr: *mut u8,
     size: isize,
-    strides: Vec<isize>,
+    strides: [isize; MAX_DIMS],
+}
+
+impl Stream {
+    fn new(ptr: *mut u8, size: usize, strides: &[isize]) -> Stream {
+        let mut st = [0isize; MAX_DIMS];
+        st[..strides.len()].copy_from_slice(strides);
+        Stream {
+            ptr,
+            size: size as isize,
+            strides: st,
+        }
+    }
 }
 
 /// Puts the axes in the output's memory order (largest stride first) and merges neighbours
-/// where every stream is contiguous across them. Returns the merged extents.
-fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> Vec<usize> {
+/// where every stream is contiguous across them. Returns the merged extents (in `ext[..n]`)
+/// and their number.
+fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> ([usize; MAX_DIMS], usize) {
     let nd = shape.len();
-    let mut order: Vec<usize> = (0..nd).collect();
-    order.sort_by_key(|&d| std::cmp::Reverse(streams[out].strides[d].unsigned_abs()));
-    let mut ext: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
-    for s in streams.iter_mut() {
-        s.strides = order.iter().map(|&d| s.strides[d]).collect();
+    let mut order = [0usize; MAX_DIMS];
+    for (d, o) in order.iter_mut().enumerate().take(nd) {
+        *o = d;
     }
-    // Drop axes of extent 1, then merge (a, b) when stride[a] == stride[b] * ext[b] everywhere.
-    let keep: Vec<usize> = (0..nd).filter(|&d| ext[d] != 1).collect();
-    ext = keep.iter().map(|&d| ext[d]).collect();
-    for s in streams.iter_mut() {
-        s.strides = keep.iter().map(|&d| s.strides[d]).collect();
+    let key = streams[out].strides;
+    order[..nd].sort_by_key(|&d| std::cmp::Reverse(key[d].unsigned_abs()));
+    // Keep axes of extent above 1, in that order.
+    let mut ext = [0usize; MAX_DIMS];
+    let mut n = 0;
+    let mut pick = [0usize; MAX_DIMS];
+    for &d in &order[..nd] {
+        if shape[d] != 1 {
+            ext[n] = shape[d];
+            pick[n] = d;
+            n += 1;
+        }
     }
-    let mut d = ext.len();
+    for s in streams.iter_mut() {
+        let old = s.strides;
+        for k in 0..n {
+            s.strides[k] = old[pick[k]];
+        }
+    }
+    // Merge (a, b) when stride[a] == stride[b] * ext[b] for every stream.
+    let mut d = n;
     while d > 1 {
         d -= 1;
         let mergeable = streams
@@ -120,54 +167,66 @@ fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> Vec<usize>
             .all(|s| s.strides[d - 1] == s.strides[d] * ext[d] as isize);
         if mergeable {
             ext[d - 1] *= ext[d];
-            ext.remove(d);
-            for s in streams.iter_mut() {
-                let st = s.strides.remove(d);
-                s.strides[d - 1] = st;
+            for k in d..n - 1 {
+                ext[k] = ext[k + 1];
             }
+            for s in streams.iter_mut() {
+                s.strides[d - 1] = s.strides[d];
+                for k in d..n - 1 {
+                    s.strides[k] = s.strides[k + 1];
+                }
+            }
+            n -= 1;
         }
     }
-    if ext.is_empty() {
-        ext.push(1);
+    if n == 0 {
+        ext[0] = 1;
         for s in streams.iter_mut() {
-            s.strides.push(0);
+            s.strides[0] = 0;
         }
+        n = 1;
     }
-    ext
+    (ext, n)
 }
 
 /// Runs an element-wise task on one cell.
 pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs) {
-    let shape: Vec<usize> = cell.hi.iter().zip(cell.lo).map(|(h, l)| h - l).collect();
+    let nd0 = cell.lo.len();
+    let mut shape = [0usize; MAX_DIMS];
+    for ((s, h), l) in shape.iter_mut().zip(cell.hi).zip(cell.lo) {
+        *s = h - l;
+    }
+    let shape = &shape[..nd0];
     if shape.contains(&0) {
         return;
     }
     // Streams: the output, each array input, and the flat index (for generators).
-    let mut streams = vec![Stream {
-        ptr: cell.ptr[spec.out],
-        size: spec.out_dt.size() as isize,
-        strides: cell.strides[spec.out].to_vec(),
-    }];
+    let mut streams = [Stream::new(std::ptr::null_mut(), 0, &[]); MAX_ARGS + 1];
+    streams[0] = Stream::new(cell.ptr[spec.out], spec.out_dt.size(), cell.strides[spec.out]);
+    let mut ns = 1;
     for inp in spec.inputs {
         if let Input::Arg { arg, dt, .. } = *inp {
-            streams.push(Stream {
-                ptr: cell.ptr[arg],
-                size: dt.size() as isize,
-                strides: cell.strides[arg].to_vec(),
-            });
+            streams[ns] = Stream::new(cell.ptr[arg], dt.size(), cell.strides[arg]);
+            ns += 1;
         }
     }
     let gen_index = matches!(spec.work, Work::Generate { .. });
     let flat0: usize = cell.lo.iter().zip(spec.space_strides).map(|(l, s)| l * s).sum();
     if gen_index {
-        streams.push(Stream {
+        let mut st = [0isize; MAX_DIMS];
+        for (d, &s) in spec.space_strides.iter().enumerate() {
+            st[d] = s as isize;
+        }
+        streams[ns] = Stream {
             ptr: std::ptr::null_mut(),
             size: 1,
-            strides: spec.space_strides.iter().map(|&s| s as isize).collect(),
-        });
+            strides: st,
+        };
+        ns += 1;
     }
-    let ext = merge_axes(&shape, &mut streams, 0);
-    let nd = ext.len();
+    let streams = &mut streams[..ns];
+    let (ext, nd) = merge_axes(shape, streams, 0);
+    let ext = &ext[..nd];
     let len = ext[nd - 1];
     // Several short rows per tile when rows are short and there is an axis above them.
     let rows_per_tile = if len < TILE / 2 && nd >= 2 {
@@ -176,13 +235,17 @@ pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs
         1
     };
     let outer = &ext[..nd - 1];
-    let mut idx = vec![0usize; nd.saturating_sub(1)];
+    let mut idx = [0usize; MAX_DIMS];
+    let mut row_off = [0isize; MAX_ARGS + 1];
     loop {
         // Offsets (elements) of this row start.
-        let row_off: Vec<isize> = streams
-            .iter()
-            .map(|s| idx.iter().zip(&s.strides).map(|(&i, &st)| i as isize * st).sum())
-            .collect();
+        for (o, s) in row_off.iter_mut().zip(streams.iter()) {
+            *o = idx[..nd - 1]
+                .iter()
+                .zip(&s.strides)
+                .map(|(&i, &st)| i as isize * st)
+                .sum();
+        }
         let k = if rows_per_tile > 1 {
             rows_per_tile.min(ext[nd - 2] - idx[nd - 2])
         } else {
@@ -191,7 +254,7 @@ pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs
         let mut j0 = 0;
         while j0 < len {
             let n_row = if k > 1 { len } else { (len - j0).min(TILE) };
-            tile(spec, &streams, &row_off, j0, n_row, k, nd, flat0, bufs);
+            tile(spec, streams, &row_off[..ns], j0, n_row, k, nd, flat0, bufs);
             j0 += n_row;
         }
         // Advance the outer odometer (by k rows along the second-to-last axis).
@@ -271,7 +334,7 @@ fn tile(
         Work::Copy => {
             let (src_dt, sp, ss, srow) = match &spec.inputs[0] {
                 Input::Arg { dt, .. } => (*dt, at(1).cast_const(), inner(&streams[1]), row(&streams[1])),
-                Input::Const { bytes, dt } => (*dt, bytes.as_ptr(), 0, 0),
+                Input::Const { bytes, dt } => (*dt, bytes.as_ptr().cast::<u8>(), 0, 0),
             };
             let f = kernel::cast(src_dt, spec.out_dt);
             let o = &streams[0];
@@ -322,7 +385,7 @@ fn tile(
             for (i, inp) in spec.inputs.iter().enumerate() {
                 srcs[i] = match inp {
                     Input::Const { bytes, .. } => Src {
-                        ptr: bytes.as_ptr(),
+                        ptr: bytes.as_ptr().cast::<u8>(),
                         scalar: true,
                     },
                     Input::Arg { dt, kdt, .. } => {
@@ -422,19 +485,11 @@ pub(crate) unsafe fn strided_copy(
         return;
     }
     let mut streams = [
-        Stream {
-            ptr: dst,
-            size: to.size() as isize,
-            strides: dst_st.to_vec(),
-        },
-        Stream {
-            ptr: src.cast_mut(),
-            size: from.size() as isize,
-            strides: sst.to_vec(),
-        },
+        Stream::new(dst, to.size(), dst_st),
+        Stream::new(src.cast_mut(), from.size(), sst),
     ];
-    let ext = merge_axes(shape, &mut streams, 0);
-    let nd = ext.len();
+    let (ext, nd) = merge_axes(shape, &mut streams, 0);
+    let ext = &ext[..nd];
     let f = kernel::cast(from, to);
     let zeros = vec![0; nd - 1];
     crate::shape::for_each_index(&zeros, &ext[..nd - 1], |idx| {

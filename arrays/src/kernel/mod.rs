@@ -180,10 +180,10 @@ unsafe fn map1<T: Copy, R: Copy>(n: usize, a: Src, dst: *mut u8, f: impl F1<T, R
         return;
     }
     let pa = a.ptr.cast::<T>();
-    // SAFETY (all blocks below): `dst` is valid for n writes of R and each source for n reads of
-    // T (or one when scalar), aligned (the kernel contract); a non-scalar source that is not
-    // `dst` itself does not overlap it, so shared and mutable slices never alias; the in-place
-    // form reads every element through the one mutable slice before writing it.
+    // SAFETY: `dst` is valid for n writes of R and each source for n reads of T (or one when
+    // scalar), aligned (the kernel contract); a non-scalar source that is not `dst` itself does
+    // not overlap it, so shared and mutable slices never alias; the in-place form reads every
+    // element through the one mutable slice before writing it.
     unsafe {
         let out = std::slice::from_raw_parts_mut(dst.cast::<R>(), n);
         if a.scalar {
