@@ -4,7 +4,7 @@
 # and C examples at 1-4 ranks (and 1 rank x 2 threads), plus STREAM-like copy/add at 1 and 2
 # processes; times as ratios to NumPy, each distarr answer checked against NumPy's.
 #
-#   bash scripts/bench-apps.sh                  the full run (~10-15 min on the old engine)
+#   bash scripts/bench-apps.sh                  the full run (see docs/APPS.md for its duration)
 #   bash scripts/bench-apps.sh --quick          small sizes, 1 repetition (a smoke test, < 1 min)
 #   bash scripts/bench-apps.sh --reps N         best of N runs per configuration (default 3)
 #   bash scripts/bench-apps.sh --apps pi,stencil    only these apps (pi, stencil, nbody, jacobi)
@@ -15,14 +15,15 @@
 # NumPy's interpreter: $DISTARR_BENCH_PYTHON, else .venv/bin/python if it exists, else
 # /usr/bin/python3. Raw logs and results.json go to $DISTARR_BENCH_DIR (default
 # target/bench-apps). A layer that cannot be built or run is reported as n/a with the reason; the
-# report is always written. Run it on a quiet machine: the report records the load average.
+# report is always written (exit status 3 if an answer disagrees with NumPy's). Run it on a quiet
+# machine: the report records the load average.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 started="$(date +%s)"
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
