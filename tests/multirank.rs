@@ -866,3 +866,94 @@ fn bench_output_checker_rejects_bad_output() {
     assert!(check_bench_output(&good.replace("1.17", " n/a"), 2).is_err());
     assert!(check_bench_output(&good.replace("ratio", "     "), 2).is_err());
 }
+
+/// `scripts/bench-apps.sh --quick` end to end (builds, NumPy, the Rust and C examples at 1-4
+/// ranks, STREAM): the report has every section, every distarr row has a time, and no answer
+/// disagrees with NumPy's. Writes into `<target>/bench-apps-smoke/`, not docs/APPS.md.
+#[test]
+fn bench_apps_smoke() {
+    let target = target_dir();
+    let raw = target.join("bench-apps-smoke");
+    let report = raw.join("APPS.md");
+    let _ = std::fs::remove_file(&report);
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--signal=TERM", "--kill-after=10", &timeout_secs().to_string()])
+        .args(["bash", "scripts/bench-apps.sh", "--quick", "--out"])
+        .arg(&report)
+        .current_dir(workspace_dir())
+        .env("CARGO_TARGET_DIR", &target)
+        .env("DISTARR_BENCH_DIR", &raw)
+        .stdin(Stdio::null());
+    let output = {
+        let _guard = MPIRUN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run `bash scripts/bench-apps.sh`: {e}"))
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench-apps.sh --quick failed ({}):\n--- stdout ---\n{}--- stderr ---\n{}",
+        output.status,
+        tail(&stdout, TAIL_LINES),
+        tail(&stderr, TAIL_LINES)
+    );
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}\n--- stdout ---\n{stdout}", report.display()));
+    if let Err(e) = check_apps_report(&text) {
+        panic!("{}: {e}\n--- report ---\n{text}", report.display());
+    }
+}
+
+/// What `bench_apps_smoke` requires of a quick report.
+fn check_apps_report(text: &str) -> Result<(), String> {
+    for section in [
+        "# distarr application benchmark",
+        "**Quick run",
+        "## Machine and versions",
+        "- load average (1/5/15 min) before the runs:",
+        "- NumPy: ",
+        "## Targets (issue 8)",
+        "## Memory bandwidth (STREAM-like)",
+        "| C add `c = a + b` |",
+        "**2-to-1-process bandwidth ratio (add): ",
+        "## Applications",
+        "### pi:",
+        "### stencil:",
+        "### nbody:",
+        "### jacobi:",
+        "## Correctness",
+        "No disagreement in this run.",
+    ] {
+        if !text.contains(section) {
+            return Err(format!("missing {section:?}"));
+        }
+    }
+    if text.contains("**DISAGREES**: ") || text.contains("**WARNING") {
+        return Err("an answer disagrees with NumPy's".into());
+    }
+    if text.contains("bandwidth ratio (add): n/a") {
+        return Err("no STREAM bandwidth ratio".into());
+    }
+    // Every NumPy, Rust and C row has a time (the C N-body is the one missing program).
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            ["| NumPy |", "| distarr Rust |", "| distarr C |"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    // 4 apps x (1 NumPy + 5 Rust) + 3 apps x 5 C + 1 line for the missing C N-body.
+    if rows.len() != 4 * 6 + 3 * 5 + 1 {
+        return Err(format!("expected 40 result rows, found {}", rows.len()));
+    }
+    for row in rows {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let missing_nbody = row.starts_with("| distarr C | all |") && row.contains("N-body");
+        if !missing_nbody && (cells.len() < 4 || cells[2].trim().parse::<f64>().is_err()) {
+            return Err(format!("row without a time: {row}"));
+        }
+    }
+    Ok(())
+}

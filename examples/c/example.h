@@ -8,9 +8,11 @@
 
 #include <distarr.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int check_mode = 0, env_rank = 0;
 
@@ -40,6 +42,32 @@ static void example_init(int *argc, char ***argv) {
     const char *mode = getenv("DISTARR_MODE");
     if (mode && strcmp(mode, "sequential") == 0) atexit(worker_ok);
     TRY(distarr_init(argc, argv));
+}
+
+/* The k-th (from 0) number on the command line, `--check` skipped, or `dflt` when there are
+ * fewer; exits with a usage message on anything that is not a positive integer. Call it after
+ * example_init (distarr_init may remove the launcher's arguments). */
+static long long example_arg(int argc, char **argv, int k, long long dflt, const char *usage) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0) continue;
+        if (k-- > 0) continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll(argv[i], &end, 10);
+        if (errno != 0 || *end != '\0' || end == argv[i] || v < 1) {
+            fprintf(stderr, "usage: %s\n", usage);
+            exit(2);
+        }
+        return v;
+    }
+    return dflt;
+}
+
+/* Wall-clock seconds, for timing a loop. */
+static double example_now(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 #endif

@@ -3,8 +3,11 @@
  * array views, as in DistNumPy:  g[1:-1,1:-1] = 0.2 * (c + up + down + left + right)  where the
  * five terms are shifted views of g. No data is copied to make the views; each element-wise
  * call reads its neighbours with one-sided gets. Runs in SPMD and sequential mode alike.
+ * The boundary is held fixed: the top edge at 1.0, the left edge at 0.5 (as examples/stencil.rs).
  *
  * Build:  mpicc stencil.c -o stencil $(pkg-config --cflags --libs distarr)
+ * Run:    ./stencil [N [STEPS]]   (an N x N grid; default a 40 x 30 grid and 25 steps; prints the
+ *         time of the steps and the mean temperature)
  * Check:  DISTARR_CHECK=1 (or --check): rank 0 repeats the computation with plain loops in the
  *         same operation order and requires bit-identical results.
  */
@@ -29,10 +32,10 @@ static distarr_array sub(distarr_array g, int64_t r0, int64_t r1, int64_t c0, in
     return v;
 }
 
-/* the initial grid: 100 on the top edge, 0 elsewhere, a hot spot in the middle */
-static double initial(int i, int j) {
-    if (i == 0) return 100.0;
-    if (i == NX / 2 && j == NY / 2) return 50.0;
+/* the initial grid: g[0, :] = 1, then g[:, 0] = 0.5, 0 elsewhere */
+static double initial(int64_t i, int64_t j) {
+    if (j == 0) return 0.5;
+    if (i == 0) return 1.0;
     return 0.0;
 }
 
@@ -41,21 +44,36 @@ int main(int argc, char **argv) {
     int32_t me, np;
     TRY(distarr_rank(&me));
     TRY(distarr_nranks(&np));
+    const char *usage = "stencil [N [STEPS]] [--check] (N >= 3)";
+    const int64_t n = example_arg(argc, argv, 0, 0, usage), iters = example_arg(argc, argv, 1, ITERS, usage);
+    const int64_t nx = n ? n : NX, ny = n ? n : NY; /* N x N, or the default 40 x 30 */
+    if (nx < 3) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
 
-    const int64_t shape[2] = {NX, NY}, inner[2] = {NX - 2, NY - 2};
+    const int64_t shape[2] = {nx, ny}, inner[2] = {nx - 2, ny - 2};
     distarr_array g, tmp;
     TRY(distarr_create(2, shape, DISTARR_DTYPE_F64, NULL, &g));
     TRY(distarr_create(2, inner, DISTARR_DTYPE_F64, NULL, &tmp));
-    static double init[NX * NY];
-    for (int i = 0; i < NX; i++)
-        for (int j = 0; j < NY; j++) init[i * NY + j] = initial(i, j);
-    TRY(distarr_scatter(g, 0, init)); /* other ranks' buffers are ignored */
+    double *init = NULL;
+    if (me == 0) { /* other ranks' buffers are ignored by the scatter */
+        init = malloc(nx * ny * sizeof *init);
+        if (!init) {
+            fprintf(stderr, "stencil: out of memory\n");
+            return 1;
+        }
+        for (int64_t i = 0; i < nx; i++)
+            for (int64_t j = 0; j < ny; j++) init[i * ny + j] = initial(i, j);
+    }
+    TRY(distarr_scatter(g, 0, init));
 
-    distarr_array c = sub(g, 1, NX - 1, 1, NY - 1), up = sub(g, 0, NX - 2, 1, NY - 1),
-                  down = sub(g, 2, NX, 1, NY - 1), left = sub(g, 1, NX - 1, 0, NY - 2),
-                  right = sub(g, 1, NX - 1, 2, NY);
+    distarr_array c = sub(g, 1, nx - 1, 1, ny - 1), up = sub(g, 0, nx - 2, 1, ny - 1),
+                  down = sub(g, 2, nx, 1, ny - 1), left = sub(g, 1, nx - 1, 0, ny - 2),
+                  right = sub(g, 1, nx - 1, 2, ny);
     const double fifth = 0.2;
-    for (int it = 0; it < ITERS; it++) {
+    const double t0 = example_now();
+    for (int64_t it = 0; it < iters; it++) {
         TRY(distarr_binary(DISTARR_UFUNC_ADD, tmp, c, up));
         TRY(distarr_binary(DISTARR_UFUNC_ADD, tmp, tmp, down));
         TRY(distarr_binary(DISTARR_UFUNC_ADD, tmp, tmp, left));
@@ -63,38 +81,46 @@ int main(int argc, char **argv) {
         TRY(distarr_binary_scalar(DISTARR_UFUNC_MULTIPLY, tmp, tmp, &fifth, DISTARR_DTYPE_F64, 0));
         TRY(distarr_copy(c, tmp));
     }
-    double total = 0;
+    const double secs = example_now() - t0;
+    double total = 0, mean = 0;
     TRY(distarr_reduce(DISTARR_REDUCE_SUM, g, -1, 0, &total));
-    if (me == 0) printf("stencil: %d iterations on a %dx%d grid, %d ranks, sum %.10f\n", ITERS, NX, NY, np, total);
+    TRY(distarr_reduce(DISTARR_REDUCE_MEAN, g, -1, 0, &mean));
+    if (me == 0)
+        printf("stencil: %lld iterations on a %lldx%lld grid, %d ranks, sum %.10f, mean temperature %.12f in "
+               "%.3f s\n",
+               (long long)iters, (long long)nx, (long long)ny, np, total, mean, secs);
 
     int ok = 1;
     if (check_mode) {
-        double *got = me == 0 ? malloc(sizeof init) : NULL;
+        double *got = me == 0 ? malloc(nx * ny * sizeof *got) : NULL;
         TRY(distarr_gather(g, 0, got));
         if (me == 0) {
-            static double a[NX * NY], t[NX * NY];
-            memcpy(a, init, sizeof a);
-            for (int it = 0; it < ITERS; it++) {
-                for (int i = 1; i < NX - 1; i++)
-                    for (int j = 1; j < NY - 1; j++) {
-                        double s = a[i * NY + j] + a[(i - 1) * NY + j];
-                        s = s + a[(i + 1) * NY + j];
-                        s = s + a[i * NY + j - 1];
-                        s = s + a[i * NY + j + 1];
-                        t[i * NY + j] = s * 0.2;
+            double *a = malloc(nx * ny * sizeof *a), *t = malloc(nx * ny * sizeof *t);
+            memcpy(a, init, nx * ny * sizeof *a);
+            for (int64_t it = 0; it < iters; it++) {
+                for (int64_t i = 1; i < nx - 1; i++)
+                    for (int64_t j = 1; j < ny - 1; j++) {
+                        double s = a[i * ny + j] + a[(i - 1) * ny + j];
+                        s = s + a[(i + 1) * ny + j];
+                        s = s + a[i * ny + j - 1];
+                        s = s + a[i * ny + j + 1];
+                        t[i * ny + j] = s * 0.2;
                     }
-                for (int i = 1; i < NX - 1; i++)
-                    for (int j = 1; j < NY - 1; j++) a[i * NY + j] = t[i * NY + j];
+                for (int64_t i = 1; i < nx - 1; i++)
+                    for (int64_t j = 1; j < ny - 1; j++) a[i * ny + j] = t[i * ny + j];
             }
-            for (int k = 0; k < NX * NY; k++)
+            for (int64_t k = 0; k < nx * ny; k++)
                 if (a[k] != got[k]) {
-                    fprintf(stderr, "stencil: check failed at %d: %.17g vs %.17g\n", k, got[k], a[k]);
+                    fprintf(stderr, "stencil: check failed at %lld: %.17g vs %.17g\n", (long long)k, got[k], a[k]);
                     ok = 0;
                     break;
                 }
+            free(a);
+            free(t);
         }
         free(got);
     }
+    free(init);
     distarr_array all[] = {c, up, down, left, right, tmp, g};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) TRY(distarr_free(all[k]));
     TRY(distarr_finalize());

@@ -1,0 +1,48 @@
+"""Dense Jacobi iteration for A h = b, DistNumPy's benchmark (PGAS'10), the way a NumPy user
+writes it (the benchmark's NumPy version of examples/jacobi.rs).
+
+A is uniform random plus n on the diagonal (diagonally dominant), b uniform random, d the
+diagonal of A as a strided view. Iterates from h = 0 until no element changes by more than TOL
+or MAX_ITERS iterations (the benchmark picks MAX_ITERS below the convergence count, so every
+run does exactly MAX_ITERS iterations).
+
+    python bench/apps/jacobi.py [N] [MAX_ITERS]
+
+DISTARR_NP selects the array module (default numpy; `distarr` for `import distarr as np`).
+Prints one line `bench-apps: app=jacobi ... seconds=S value=DELTA iters=K hnorm=H` (S: the
+iterations only; DELTA: the last change; H: the 2-norm of h).
+"""
+import importlib
+import os
+import sys
+import time
+
+np = importlib.import_module(os.environ.get("DISTARR_NP", "numpy"))
+
+TOL = 1e-13
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    max_iters = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    rng = np.random.default_rng(7)
+    A = rng.random((n, n))
+    A.reshape(n * n)[:: n + 1] += n               # diagonally dominant
+    b = rng.random(n)
+    d = A.reshape(n * n)[:: n + 1]                # the diagonal: a strided view
+    h = np.zeros(n)
+    t0 = time.perf_counter()
+    iters, delta = 0, float("inf")
+    while delta > TOL and iters < max_iters:
+        hnew = h + (b - (A * h).sum(axis=1)) / d
+        delta = float(np.abs(hnew - h).max())
+        h = hnew
+        iters += 1
+    secs = time.perf_counter() - t0
+    hnorm = float(np.sqrt((h * h).sum()))
+    print(f"bench-apps: app=jacobi np={np.__name__} size={n} steps={max_iters} seconds={secs:.6f} "
+          f"value={delta:.6e} iters={iters} hnorm={hnorm:.10e}")
+
+
+if __name__ == "__main__":
+    main()
