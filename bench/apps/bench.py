@@ -64,6 +64,12 @@ APPS: Dict[str, App] = {
                  "{size} bodies, {steps} steps"),
     "jacobi": App("jacobi", "dense Jacobi `h = h + (b - sum(A*h, 1))/d`", "memory", 4000, 20, (200, 5),
                   "n = {size}, {steps} iterations"),
+    # Kernels of the engine with targets of their own (issue 8): random numbers and the
+    # reproducible sum.
+    "uniform": App("uniform", "random_uniform of N doubles (a new array)", "kernel", 100_000_000, None,
+                  (1_000_000, None), "{size} doubles"),
+    "sum": App("sum", "sum of N doubles (reproducible in distarr)", "kernel", 100_000_000, 5,
+               (1_000_000, 2), "{size} doubles, best of {steps}"),
 }
 
 
@@ -78,7 +84,8 @@ def parse_keyvalue(app: str, out: str) -> Dict[str, float]:
         if line.startswith("bench-apps: "):
             kv = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
             res = {"seconds": float(kv["seconds"])}
-            name = {"pi": "pi", "stencil": "mean", "nbody": "momentum", "jacobi": "delta"}[app]
+            name = {"pi": "pi", "stencil": "mean", "nbody": "momentum", "jacobi": "delta",
+                    "uniform": "mean", "sum": "sum"}[app]
             res[name] = float(kv["value"])
             for k in ("iters", "hnorm"):
                 if k in kv:
@@ -106,6 +113,8 @@ RUST_PATTERNS = {
     "stencil": rf"in (?P<seconds>{NUM}) s; mean temperature (?P<mean>{NUM})",
     "nbody": rf"in (?P<seconds>{NUM}) s .*\|total momentum\| (?P<momentum>{NUM})",
     "jacobi": rf"(?P<iters>\d+) iterations \(last change (?P<delta>{NUM})\) .* in (?P<seconds>{NUM}) s",
+    "uniform": rf"in (?P<seconds>{NUM}) s; mean (?P<mean>{NUM})",
+    "sum": rf"in (?P<seconds>{NUM}) s; sum (?P<sum>{NUM})",
 }
 # The C examples' lines (examples/c/*.c).
 C_PATTERNS = {
@@ -162,7 +171,8 @@ def make_layers(a) -> List[Layer]:
         Layer("c", "distarr C", lambda app: [os.path.join(a.c_dir, app)],
               parse_regex(C_PATTERNS), DISTARR_CONFIGS, mpi=True, unavailable=a.c_reason,
               missing={"nbody": "no C N-body example: the C ABI has no `newaxis`/reshape view, "
-                                "which `x[:, None, :]` and `w[:, :, None]` need"},
+                                "which `x[:, None, :]` and `w[:, :, None]` need",
+                       "uniform": "kernel benchmark: Rust only", "sum": "kernel benchmark: Rust only"},
               source=lambda app: f"examples/c/{app}.c"),
         # Issue 9 adds here: Layer("python", "distarr Python (sequential)", lambda app: [py,
         #   f"bench/apps/{app}.py"], parse_keyvalue, DISTARR_CONFIGS, mpi=True,
@@ -224,6 +234,17 @@ def check(app: str, size: int, got: Dict[str, float], ref: Optional[Dict[str, fl
             return ("ok" if ok else "DISAGREES",
                     f"{int(got['iters'])} iterations (NumPy {int(ref['iters'])}), last change "
                     f"{got['delta']:.1e} (NumPy {ref['delta']:.1e}, within 2× required)")
+        if app == "uniform":
+            # Different generators: the mean of N uniforms within 5σ of 1/2.
+            need("mean")
+            bound = 5 * math.sqrt(1 / 12 / size)
+            err = abs(got["mean"] - 0.5)
+            return ("ok" if err < bound else "DISAGREES", f"|mean − 1/2| = {err:.1e} {'<' if err < bound else '≥'} 5σ = {bound:.1e}")
+        if app == "sum":
+            need("sum")
+            bound = 5 * math.sqrt(size / 12)
+            err = abs(got["sum"] - size / 2)
+            return ("ok" if err < bound else "DISAGREES", f"|sum − N/2| = {err:.1e} {'<' if err < bound else '≥'} 5σ = {bound:.1e}")
     except KeyError as e:
         return ("DISAGREES", f"result field(s) missing from the output: {e}")
     return ("n/a", "no check for this app")
@@ -236,6 +257,8 @@ CHECK_RULES = {
                "same grid and operations",
     "nbody": "|total momentum| ≤ 1e-12 (conserved, zero from the start; the initial positions differ "
              "from NumPy's because the random numbers do)",
+    "uniform": "mean of the N uniforms within 5σ of 1/2 (the generators differ)",
+    "sum": "sum of N uniforms within 5σ of N/2 (the data differ: the generators do)",
     "jacobi": "Rust: same iteration count as NumPy and last change within 2× of NumPy's (random "
               "A and b differ); C: its own fixed system, max residual |A h − b| < 1e-8",
 }
@@ -408,6 +431,8 @@ def targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, str, str
     ratio = bw_ratio(stream, "add")
     for app in a.apps:
         kind = APPS[app].kind
+        if kind == "kernel":
+            continue
         ref = results[app].get(("numpy", 1, 1))
         for layer in layers:
             if not layer.distarr:
@@ -439,7 +464,25 @@ def targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, str, str
     return rows
 
 
-TARGET_RULES = [targets]   # issue 9/10 rows: append functions with the same signature
+def kernel_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, str, str]]:
+    """Issue 8's kernel targets: random numbers at least 0.7× NumPy's speed; the reproducible
+    sum's cost against NumPy's pairwise sum (reported, no target)."""
+    rows = []
+    for app in [x for x in a.apps if APPS[x].kind == "kernel"]:
+        ref = results[app].get(("numpy", 1, 1))
+        for ranks in (1, 2):
+            got = results[app].get(("rust", ranks, 1))
+            s = speedup(ref, got) if got else None
+            m = fmt_x(s) if s else "n/a"
+            if app == "uniform":
+                rows.append((f"random_uniform 1e8, distarr Rust, {ranks} rank{'s' if ranks > 1 else ''} ≥ 0.7× NumPy default_rng().random",
+                             m, verdict(None if s is None else s >= 0.7) if ranks == 1 else "—"))
+            else:
+                rows.append((f"reproducible sum 1e8, distarr Rust, {ranks} rank{'s' if ranks > 1 else ''} vs NumPy x.sum() (cost of reproducibility; no target)", m, "—"))
+    return rows
+
+
+TARGET_RULES = [targets, kernel_targets]   # issue 9/10 rows: append functions with the same signature
 
 
 def write_report(a, layers, results, stream, facts, elapsed):

@@ -276,6 +276,7 @@ unsafe fn map2<T: Copy, R: Copy>(n: usize, a: Src, b: Src, dst: *mut u8, f: impl
 ///
 /// # Safety
 /// As [`KernelFn`]; `src` has two entries.
+#[inline(always)]
 unsafe fn binary_k<T: Num, const OP: u8>(n: usize, src: &[Src], dst: *mut u8) {
     // SAFETY: forwarded kernel contract.
     unsafe {
@@ -291,6 +292,7 @@ unsafe fn binary_k<T: Num, const OP: u8>(n: usize, src: &[Src], dst: *mut u8) {
 ///
 /// # Safety
 /// As [`KernelFn`]; `src` has one entry.
+#[inline(always)]
 unsafe fn unary_k<T: Num, const OP: u8>(n: usize, src: &[Src], dst: *mut u8) {
     // SAFETY: forwarded kernel contract.
     unsafe {
@@ -306,6 +308,7 @@ unsafe fn unary_k<T: Num, const OP: u8>(n: usize, src: &[Src], dst: *mut u8) {
 ///
 /// # Safety
 /// As [`KernelFn`]; `src` has three entries.
+#[inline(always)]
 unsafe fn select_k<T: Num>(n: usize, src: &[Src], dst: *mut u8) {
     let (c, x, y) = (src[0], src[1], src[2]);
     let d = dst.cast::<T>();
@@ -344,6 +347,7 @@ unsafe fn select_k<T: Num>(n: usize, src: &[Src], dst: *mut u8) {
 ///
 /// # Safety
 /// As [`CastFn`].
+#[inline(always)]
 unsafe fn cast_k<F: CastTo<T>, T: Copy>(n: usize, src: *const u8, sstride: isize, dst: *mut u8, dstride: isize) {
     let (s, d) = (src.cast::<F>(), dst.cast::<T>());
     // SAFETY: the strided ranges are valid, aligned and disjoint (CastFn contract), so the
@@ -366,12 +370,76 @@ unsafe fn cast_k<F: CastTo<T>, T: Copy>(n: usize, src: *const u8, sstride: isize
     }
 }
 
+/// Whether the kernels compiled for AVX2 can run here (detected once; the result is cached by
+/// the standard library). The AVX2 versions compute exactly what the baseline ones do (no
+/// contraction into fused multiply-adds, the same library calls), only with wider vectors.
+#[inline]
+pub fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Defines `$name` (baseline) and `$name_avx2` (AVX2) copies of a kernel body.
+macro_rules! versions {
+    ($base:ident, $avx2:ident, $body:ident, <$($g:ident: $b:path),*; $(const $c:ident: $ct:ty),*>, ($($a:ident: $t:ty),*)) => {
+        /// Baseline build of the kernel body of the same name.
+        ///
+        /// # Safety
+        /// The body's contract.
+        unsafe fn $base<$($g: $b,)* $(const $c: $ct,)*>($($a: $t),*) {
+            // SAFETY: forwarded contract.
+            unsafe { $body::<$($g,)* $($c,)*>($($a),*) }
+        }
+        /// AVX2 build of the kernel body of the same name.
+        ///
+        /// # Safety
+        /// The body's contract, and the CPU supports AVX2 (see [`avx2`]).
+        #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2"))]
+        unsafe fn $avx2<$($g: $b,)* $(const $c: $ct,)*>($($a: $t),*) {
+            // SAFETY: forwarded contract.
+            unsafe { $body::<$($g,)* $($c,)*>($($a),*) }
+        }
+    };
+}
+
+versions!(binary_base, binary_avx2, binary_k, <T: Num; const OP: u8>, (n: usize, src: &[Src], dst: *mut u8));
+versions!(unary_base, unary_avx2, unary_k, <T: Num; const OP: u8>, (n: usize, src: &[Src], dst: *mut u8));
+versions!(select_base, select_avx2, select_k, <T: Num;>, (n: usize, src: &[Src], dst: *mut u8));
+
+/// Baseline build of [`cast_k`].
+///
+/// # Safety
+/// As [`CastFn`].
+unsafe fn cast_base<F: CastTo<T>, T: Copy>(n: usize, src: *const u8, sstride: isize, dst: *mut u8, dstride: isize) {
+    // SAFETY: forwarded contract.
+    unsafe { cast_k::<F, T>(n, src, sstride, dst, dstride) }
+}
+
+/// AVX2 build of [`cast_k`].
+///
+/// # Safety
+/// As [`CastFn`], and the CPU supports AVX2.
+#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2"))]
+unsafe fn cast_avx2<F: CastTo<T>, T: Copy>(n: usize, src: *const u8, sstride: isize, dst: *mut u8, dstride: isize) {
+    // SAFETY: forwarded contract.
+    unsafe { cast_k::<F, T>(n, src, sstride, dst, dstride) }
+}
+
 /// The kernel of `op` for loop dtype `dt` (its sources are `dt`; its result is `dt`, or bool
 /// for comparisons). Valid for the (op, dtype) pairs [`BinaryOp::types`] accepts.
 pub fn binary(op: BinaryOp, dt: DType) -> KernelFn {
     macro_rules! table {
         ($($o:ident),*) => {
-            match op { $( BinaryOp::$o => with_dtype!(dt, T => binary_k::<T, { BinaryOp::$o as u8 }> as KernelFn), )* }
+            match (op, avx2()) { $(
+                (BinaryOp::$o, true) => with_dtype!(dt, T => binary_avx2::<T, { BinaryOp::$o as u8 }> as KernelFn),
+                (BinaryOp::$o, false) => with_dtype!(dt, T => binary_base::<T, { BinaryOp::$o as u8 }> as KernelFn),
+            )* }
         };
     }
     table!(
@@ -405,7 +473,10 @@ pub fn binary(op: BinaryOp, dt: DType) -> KernelFn {
 pub fn unary(op: UnaryOp, dt: DType) -> KernelFn {
     macro_rules! table {
         ($($o:ident),*) => {
-            match op { $( UnaryOp::$o => with_dtype!(dt, T => unary_k::<T, { UnaryOp::$o as u8 }> as KernelFn), )* }
+            match (op, avx2()) { $(
+                (UnaryOp::$o, true) => with_dtype!(dt, T => unary_avx2::<T, { UnaryOp::$o as u8 }> as KernelFn),
+                (UnaryOp::$o, false) => with_dtype!(dt, T => unary_base::<T, { UnaryOp::$o as u8 }> as KernelFn),
+            )* }
         };
     }
     table!(
@@ -416,12 +487,20 @@ pub fn unary(op: UnaryOp, dt: DType) -> KernelFn {
 
 /// The kernel of `where(cond, x, y)` with `x`, `y` and the result of dtype `dt`.
 pub fn select(dt: DType) -> KernelFn {
-    with_dtype!(dt, T => select_k::<T> as KernelFn)
+    if avx2() {
+        with_dtype!(dt, T => select_avx2::<T> as KernelFn)
+    } else {
+        with_dtype!(dt, T => select_base::<T> as KernelFn)
+    }
 }
 
 /// The converting copy from `from` to `to` (NumPy `astype`).
 pub fn cast(from: DType, to: DType) -> CastFn {
-    with_dtype!(from, F => with_dtype!(to, T => cast_k::<F, T> as CastFn))
+    if avx2() {
+        with_dtype!(from, F => with_dtype!(to, T => cast_avx2::<F, T> as CastFn))
+    } else {
+        with_dtype!(from, F => with_dtype!(to, T => cast_base::<F, T> as CastFn))
+    }
 }
 
 /// Whether `x` holds a negative value (for the check pass of integer `power`).
