@@ -266,10 +266,12 @@ class ndarray:
             return
         target = _index(self, items)
         try:
-            if isinstance(value, ndarray):
+            if isinstance(value, ndarray) and not value._shape and target._shape:
+                target.fill(value)  # the engine does not broadcast 0-d sources
+            elif isinstance(value, ndarray):
                 lib.distarr_copy(target.handle, value.handle)
-            elif np.ndim(value) == 0 and not isinstance(value, np.ndarray):
-                target.fill(value)
+            elif np.ndim(value) == 0:
+                target.fill(value[()] if isinstance(value, np.ndarray) else value)
             else:
                 v = np.asarray(value)
                 v = asarray(v, v.dtype if _dtypes.is_supported(v.dtype) else target._dtype)
@@ -382,7 +384,7 @@ def _view(a, fn, *args, base=True):
     """Calls a library function that creates an array or view from ``a`` (its last argument is
     the output handle) and wraps the result; views keep ``a`` alive."""
     fn(*args, _out)
-    return _wrap_new(_out.value, (a._base or a) if base else None, a._dist)
+    return _wrap_new(_out.value, (a if a._base is None else a._base) if base else None, a._dist)
 
 
 def _shape_arg(shape):
@@ -448,7 +450,7 @@ def array(obj, dtype=None, copy=True, order="K", ndmin=0, *, dist=None, layout=N
     else:
         src = np.asarray(obj) if dtype is None else np.asarray(obj, dtype=to_dtype(dtype))
         dt = to_dtype(src.dtype)
-        src = np.ascontiguousarray(src)
+        src = np.asarray(src, order="C")
         out = _create(src.shape, dt, _want_dist(dist, src.size), layout)
         if src.size:
             lib.distarr_scatter(out._h, 0, src.ctypes.data)

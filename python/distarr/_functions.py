@@ -73,8 +73,8 @@ def arange(start, stop=None, step=1, dtype=None, *, dist=None):
         return _wrap_new(_out_cell.value)
     a = _create((n,), dt, False)
     if n:
-        lib.distarr_scatter(a.handle, 0, np.ascontiguousarray(
-            np.arange(n, dtype=np.float64) * float(step) + float(start), dtype=dt).ctypes.data)
+        values = (np.arange(n, dtype=np.float64) * float(step) + float(start)).astype(dt)
+        lib.distarr_scatter(a.handle, 0, values.ctypes.data)
     return a
 
 
@@ -397,11 +397,11 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
         a = a.astype(dt)
     if b.dtype != dt:
         b = b.astype(dt)
+    finite = binary("logical_and", unary("isfinite", a), unary("isfinite", b))
     diff = unary("absolute", binary("subtract", a, b))
     tol = binary("add", binary("multiply", unary("absolute", b), rtol), atol)
-    close = binary("less_equal", diff, tol)
-    exact = binary("equal", a, b)  # infinities of the same sign
-    close = binary("logical_or", close, exact)
+    close = binary("logical_and", finite, binary("less_equal", diff, tol))
+    close = binary("logical_or", close, binary("equal", a, b))  # infinities of the same sign
     if equal_nan:
         both = binary("logical_and", unary("isnan", a), unary("isnan", b))
         close = binary("logical_or", close, both)

@@ -205,6 +205,8 @@ BINDINGS = [
 
 def _raise_status(code, name):
     msg = _dll.distarr_last_error().decode("utf-8", "replace")
+    if os.environ.get("TMP_TRACE"):
+        open("/tmp/trace.log", "a").write(f"TRACE {code} {msg}\n")
     raise error_class(code)(msg, code)
 
 

@@ -68,8 +68,9 @@ def _is_out(out):
 
 
 def _strong_as_array(s, like):
-    """A strong NumPy scalar (0-d NumPy array) as a 0-d distarr array on one rank."""
-    return array(s, dist=False)
+    """A strong NumPy scalar (0-d NumPy array) as a one-element distarr array on one rank: 0-d
+    next to a 0-d array, else of shape (1,) (the engine does not broadcast 0-d operands)."""
+    return array(s if not like._shape else s.reshape((1,)), dist=False)
 
 
 def binary(name, x, y, out=None):
@@ -77,35 +78,66 @@ def binary(name, x, y, out=None):
     uf = _NP[name]
     code = UFUNC[name]
     if type(x) is not ndarray or type(y) is not ndarray:
-        x, y = _operand(x, y if isinstance(y, ndarray) else None), _operand(y, x if isinstance(x, ndarray) else None)
+        x, y = (_operand(x, y if isinstance(y, ndarray) else None),
+                _operand(y, x if isinstance(x, ndarray) else None))
         if x is NotImplemented or y is NotImplemented:
             return NotImplemented
-        xa, ya = isinstance(x, ndarray), isinstance(y, ndarray)
+    xa, ya = isinstance(x, ndarray), isinstance(y, ndarray)
+    if xa and ya and (not x._shape) != (not y._shape):
+        # A 0-d array with a larger one: as NumPy's strong scalar (the engine's broadcasting
+        # of 0-d operands fails at several ranks).
+        if x._shape:
+            y, ya = _read_box(y, (), ()), False
+        else:
+            x, xa = _read_box(x, (), ()), False
+    if not (xa and ya):
         if not xa and not ya:
-            r = uf(np.asarray(x) if isinstance(x, np.ndarray) else x, y)
+            r = uf(x, y)
             if out is not None:
                 out[...] = r
                 return out
             return r
-        if not (xa and ya):
-            arr, s, first = (x, y, False) if xa else (y, x, True)
-            if isinstance(s, np.ndarray):
-                # A strong NumPy scalar: as a Python scalar when that gives NumPy's dtypes.
-                kind = _KIND_TYPE.get(s.dtype.kind)
-                ops_strong = (s.dtype, arr._dtype) if first else (arr._dtype, s.dtype)
-                ops_weak = (kind, arr._dtype) if first else (arr._dtype, kind)
-                if (kind is None or not _dtypes.is_supported(s.dtype)
-                        or _dtypes.ufunc_result(uf, ops_strong) != _dtypes.ufunc_result(uf, ops_weak)):
-                    s = _strong_as_array(s, arr)
-                    return binary(name, s if first else arr, arr if first else s, out)
-                s = s.item()
-            return _binary_scalar(uf, name, code, arr, s, first, out)
+        arr, s, first = (x, y, False) if xa else (y, x, True)
+        if isinstance(s, np.ndarray):
+            # A strong NumPy scalar: as a Python scalar when that gives NumPy's dtypes.
+            kind = _KIND_TYPE.get(s.dtype.kind)
+            ops_strong = (s.dtype, arr._dtype) if first else (arr._dtype, s.dtype)
+            ops_weak = (kind, arr._dtype) if first else (arr._dtype, kind)
+            if (kind is None or not _dtypes.is_supported(s.dtype)
+                    or _dtypes.ufunc_result(uf, ops_strong) != _dtypes.ufunc_result(uf, ops_weak)):
+                s = _strong_as_array(s, arr)
+                return binary(name, s if first else arr, arr if first else s, out)
+            s = s.item()
+        return _binary_scalar(uf, name, code, arr, s, first, out)
     shape = x._shape if x._shape == y._shape else broadcast_shapes(x._shape, y._shape)
     dt = _dtypes.ufunc_result(uf, (x._dtype, y._dtype))
-    if out is None:
-        out = _create(shape, dt, x._dist or y._dist)
-    lib.distarr_binary(code, out.handle, x.handle, y.handle)
-    return out
+    return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
+                 lib.distarr_binary, code, x.handle, y.handle)
+
+
+#: (ufunc name, operand dtypes) the library refused although NumPy defines them.
+_lacking = set()
+
+
+def _call(name, operands, out, shape, dt, dist, fn, code, *args):
+    """Creates the result (unless ``out``) and runs the library's element-wise ``fn``; when the
+    library lacks the dtype combination NumPy defines (e.g. complex ``sqrt``), NumPy computes
+    it on gathered data (``_dispatch.fallback``: size limit, RuntimeWarning)."""
+    key = (name, tuple(getattr(o, "_dtype", type(o)) for o in operands))
+    if name == "power" and dt.kind == "c":
+        _lacking.add(key)  # the engine has no complex power
+    if key not in _lacking:
+        o = _create(shape, dt, dist) if out is None else out
+        try:
+            fn(code, o.handle, *args)
+            return o
+        except DistArrayTypeError:
+            if out is not None:
+                raise
+            o.free()
+            _lacking.add(key)
+    from ._dispatch import fallback
+    return fallback(name, _NP[name], operands, {} if out is None else {"out": out})
 
 
 def _binary_scalar(uf, name, code, arr, s, first, out):
@@ -121,10 +153,8 @@ def _binary_scalar(uf, name, code, arr, s, first, out):
                     return _compare_out_of_range(name, arr, s, first, out)
                 raise _dtypes.DistArrayOverflowError(f"Python integer {s} out of bounds for {sdt.name}")
     buf, scode = _dtypes.scalar_bytes(s, kind)
-    if out is None:
-        out = _create(arr._shape, dt, arr._dist)
-    lib.distarr_binary_scalar(code, out.handle, arr.handle, buf, scode, first)
-    return out
+    return _call(name, (s, arr) if first else (arr, s), out, arr._shape, dt, arr._dist,
+                 lib.distarr_binary_scalar, code, arr.handle, buf, scode, first)
 
 
 def _compare_out_of_range(name, arr, s, first, out):
@@ -156,10 +186,8 @@ def unary(name, x, out=None):
                 return out
             return r
     dt = _dtypes.ufunc_result(uf, (x._dtype,))
-    if out is None:
-        out = _create(x._shape, dt, x._dist)
-    lib.distarr_unary(UFUNC[name], out.handle, x.handle)
-    return out
+    return _call(name, (x,), out, x._shape, dt, x._dist, lib.distarr_unary, UFUNC[name],
+                 x.handle)
 
 
 # --- ufunc objects ----------------------------------------------------------------------------
@@ -288,6 +316,10 @@ def reduce(name, a, axis=None, dtype=None, out=None, keepdims=False):
     a = asarray(a)
     if dtype is not None and name in ("sum", "prod", "mean"):
         a = a.astype(dtype)
+    if a._dtype.kind == "c" and name in ("min", "max", "argmin", "argmax"):
+        from ._dispatch import fallback  # distarr does not order complex numbers
+        kw = {"axis": axis, "keepdims": keepdims} if keepdims else {"axis": axis}
+        return fallback(name, getattr(np, name), (a,), kw)
     op = REDUCE[name]
     rdt = _dtypes.reduce_result(op, a._dtype)
     nd = a.ndim
