@@ -128,7 +128,8 @@ by this script; re-measure with the command) on rank 0 of
 `mpirun -n 2 valgrind --tool=callgrind distarr-bench {get,put}_latency --via c --compare-mpi
 --min-size 8 --max-size 8 --iterations 10000 --warmup 0`: the inclusive count of each column's
 timed loop function (`raw::run`, `dist::run`, `capi::run`) divided by 10,000 (loop bookkeeping
-included, two barriers amortised). Open MPI's own share (osc/sm): `MPI_Get` 238, `MPI_Win_flush` /
+included, two barriers amortised; the C ABI rows of issue 9 exclude the two barriers, whose
+spinning while the other rank catches up varies by up to 60 instructions per operation). Open MPI's own share (osc/sm): `MPI_Get` 238, `MPI_Win_flush` /
 `MPI_Win_flush_local` 42 instructions.
 
 | instructions per 8-byte operation | get | put |
@@ -136,7 +137,8 @@ included, two barriers amortised). Open MPI's own share (osc/sm): `MPI_Get` 238,
 | raw MPI loop, before → after the `distarr_ffi::Win` fast path below | 414 → 384 | 408 → 378 |
 | Rust runtime, before this issue's runtime changes | 505 (1.22× raw) | 520 (1.27× raw) |
 | Rust runtime, now | 373 (0.97× raw) | 413 (1.09× raw) |
-| C ABI, now | 511 (+138 over Rust) | 508 (+95 over Rust) |
+| C ABI, before issue 9 (barriers excluded; Rust 378 / 374 in the same runs) | 510 (+132 over Rust) | 505 (+131 over Rust) |
+| C ABI, now (state borrowed in place, boundary inlined) | 440 (+62 over Rust) | 435 (+61 over Rust) |
 | `get_bw`/`put_bw` 64 B, per operation (64 per flush): raw MPI | 284 | 278 |
 | … distarr before (`get_nb`/`put_nb`, one `MPI_Request` + `Vec` each) | 1141 (3.7× raw) | 1167 (3.9× raw) |
 | … distarr now (`Runtime::nbi`) | 364 (1.28× raw) | 358 (1.29× raw) |
@@ -149,20 +151,23 @@ included, two barriers amortised). Open MPI's own share (osc/sm): `MPI_Get` 238,
   `put_bytes` make one `MPI_Get`/`MPI_Put` for 1 B-2 GiB messages without the chunk loop or a
   `Datatype` value (whose `Drop` was not inlined). What is left (~30 instructions, mostly register
   saves around the inlined checks and the `RefCell` borrow of the heap) is below run-to-run noise.
-- **C ABI ≤ 20 ns**: +95-138 instructions per call over the Rust layer. From the profile: `state()`
-  clones the thread-local `State` (an `Rc` increment/decrement and a `RefCell` borrow) on every call
-  (36 instructions), the panic boundary `run_boundary` is a non-inlined generic taking a closure
-  (~45), the argument conversions and slice building (~20), and `Runtime::get` is called, not
-  inlined, from `distarr_get`. Measured in time, the C ABI − Rust column of the two latency tables is
-  the number to read (its median over 1-64 B is the target row). Closing it if it misses: borrow the
-  state in place (`STATE.with(|s| f(s.borrow()...))`) instead of cloning it, `#[inline]` on
-  `run_boundary`, and a `#[inline]` `Runtime::get`/`put` reachable from the C crate (it is now:
-  the attribute is there, the C ABI's body is just not small enough to inline it).
+- **C ABI ≤ 20 ns**: +61-62 instructions per call over the Rust layer (was +131-132). The call
+  used to clone the thread-local `State` (an `Rc` increment/decrement and a `RefCell` borrow) and
+  run its body through a non-inlined generic panic boundary and a non-inlined `LocalKey::with`
+  (closure environments spilled to the stack, `Runtime::get` not inlined). Now the boundary is
+  `#[inline(always)]` with its error and panic paths cold and out of line, and the state is read in
+  place (`c-api/src/state.rs`, `with_state`: the thread-local's `RefCell` read without a guard,
+  which the life cycle makes safe), so `distarr_get` is one function with the runtime's `get`
+  inlined. What is left: the six callee-saved registers of the combined body, the thread-local
+  access, the argument checks (rank, NULL, span) and the sequential-mode tracker test (one load
+  and compare). Measured in time, the C ABI − Rust column of the two latency tables is the number
+  to read (its median over 1-64 B is the target row).
 - **Bandwidth**: the Rust column now uses implicit-completion operations (`Runtime::nbi` scope:
   plain `MPI_Get`/`MPI_Put`, no `MPI_Request`, no `Vec` per call, one flush per 64 operations, like
   OSU). Before (request-based `get_nb`/`put_nb`, same machine, load ~1.4-4): 0.15-0.53× raw MPI over
-  8 B-4 KiB for get and 0.17-0.50× for put. The C ABI has no implicit-completion calls yet
-  (`distarr_get_nb` is request-based); `Runtime::get_nbi`/`put_nbi` are there for it.
+  8 B-4 KiB for get and 0.17-0.50× for put. The C ABI has implicit-completion calls now
+  (`distarr_get_nbi`/`put_nbi`, completed by `distarr_flush_local`/`flush`/`..._all`); the
+  benchmark's `--via c` bandwidth loops still use the request-based `distarr_get_nb`/`put_nb`.
 - **Node-local path**: a memcpy through the shared window plus the same checks.
 - **Dispatch**: every sequential-mode command is one 64-byte `MPI_Bcast` from rank 0 plus decoding;
   the median adds ~0.4-3.3 µs per operation at 2 ranks (the runs made for this report). The means can be far higher on a loaded
@@ -174,7 +179,8 @@ NOT_MEASURED = """## Not measured yet
 
 - `--via python`: the Python shim does not exist yet.
 - The C ABI's bandwidth (`--via c` on `get_bw`/`put_bw` works, through the request-based
-  `distarr_get_nb`/`distarr_put_nb`); the report's bandwidth tables show the Rust layer.
+  `distarr_get_nb`/`distarr_put_nb`, not yet the implicit-completion `distarr_get_nbi`/`put_nbi`);
+  the report's bandwidth tables show the Rust layer.
 - Syncs other than flush for the distarr column: `lock`, `lock_all` and `pscw` are raw-MPI epoch
   styles the runtime does not offer (it keeps one `lock_all` epoch for the heap's life), so the
   benchmark prints `n/a` there rather than a number for something else; `fence` maps to

@@ -540,6 +540,21 @@ mpi_c_test!(
     [("DISTARR_WINDOW", "allocate"), ("DISTARR_SHM_FASTPATH", "0")]
 );
 mpi_c_test!(capi_f_pi, "f_pi", [1, 2, 3, 4]);
+mpi_c_test!(capi_c_array_ops, "c_array_ops", [1, 2, 3, 4]);
+mpi_c_test!(
+    capi_c_array_ops_sequential,
+    "c_array_ops",
+    [1, 2, 3, 4],
+    [("DISTARR_MODE", "sequential")]
+);
+// Sequential mode orders one-sided and collective calls itself: the program has no
+// distarr_sync, and every worker sleeps 3 ms before each command (a slow worker).
+mpi_c_test!(
+    capi_c_seq_sync,
+    "c_seq_sync",
+    [1, 2, 3, 4],
+    [("DISTARR_MODE", "sequential"), ("DISTARR_TEST_WORKER_DELAY_US", "3000")]
+);
 mpi_c_test!(capi_c_arrays, "c_arrays", [1, 2, 3, 4]);
 mpi_c_test!(
     capi_c_arrays_sequential,
@@ -591,6 +606,13 @@ fn capi_c_pgas_valgrind() {
 fn capi_c_arrays_valgrind() {
     run_c("c_arrays", &[2], &[], &valgrind());
     run_c("c_arrays", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
+}
+
+/// The C test of the NumPy front end's array functions under valgrind at 2 ranks, both modes.
+#[test]
+fn capi_c_array_ops_valgrind() {
+    run_c("c_array_ops", &[2], &[], &valgrind());
+    run_c("c_array_ops", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
 }
 
 // --- benchmarks --------------------------------------------------------------------------------

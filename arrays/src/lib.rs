@@ -28,6 +28,7 @@ pub mod error;
 pub mod grid;
 pub mod io;
 pub mod linalg;
+pub mod manip;
 pub mod npy;
 pub mod reduce;
 pub mod rng;

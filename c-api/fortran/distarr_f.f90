@@ -130,8 +130,15 @@ module distarr_f
     integer(c_int), parameter :: DISTARR_LAYOUT_BLOCK_CYCLIC = 1
     integer(c_int), parameter :: DISTARR_LAYOUT_REPLICATED = 2
     integer(c_int), parameter :: DISTARR_LAYOUT_ON_RANK = 3
-    ! --- an omitted slice bound of distarr_view (C's INT64_MIN)
+    ! --- an omitted slice bound of distarr_view and distarr_index (C's INT64_MIN)
     integer(c_int64_t), parameter :: DISTARR_SLICE_NONE = -huge(0_c_int64_t) - 1_c_int64_t
+    ! --- index item kinds (distarr_index)
+    integer(c_int), parameter :: DISTARR_INDEX_RANGE = 0
+    integer(c_int), parameter :: DISTARR_INDEX_INT = 1
+    integer(c_int), parameter :: DISTARR_INDEX_NEWAXIS = 2
+    integer(c_int), parameter :: DISTARR_INDEX_ELLIPSIS = 3
+    ! --- "no axis" (distarr_roll, distarr_concatenate, distarr_reduce; C's INT32_MIN)
+    integer(c_int), parameter :: DISTARR_AXIS_NONE = -huge(0_c_int) - 1_c_int
 
     interface
         ! --- life cycle
@@ -260,6 +267,27 @@ module distarr_f
         integer(c_int) function distarr_flush_all() bind(C, name="distarr_flush_all")
             import :: c_int
         end function
+        integer(c_int) function distarr_flush_local(rank) bind(C, name="distarr_flush_local")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), value :: rank
+        end function
+        integer(c_int) function distarr_flush_local_all() bind(C, name="distarr_flush_local_all")
+            import :: c_int
+        end function
+        ! implicit completion: the buffer belongs to distarr until a flush (see distarr.h)
+        integer(c_int) function distarr_get_nbi(dst, rank, seg, offset, bytes) bind(C, name="distarr_get_nbi")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            type(c_ptr), value :: dst
+            integer(c_int32_t), value :: rank, seg
+            integer(c_int64_t), value :: offset, bytes
+        end function
+        integer(c_int) function distarr_put_nbi(rank, seg, offset, src, bytes) bind(C, name="distarr_put_nbi")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int32_t), value :: rank, seg
+            integer(c_int64_t), value :: offset
+            type(c_ptr), value :: src
+            integer(c_int64_t), value :: bytes
+        end function
         integer(c_int) function distarr_fence() bind(C, name="distarr_fence")
             import :: c_int
         end function
@@ -306,6 +334,25 @@ module distarr_f
         integer(c_int) function distarr_arange(start, stop, step, dtype, out) bind(C, name="distarr_arange")
             import :: c_int, c_int32_t, c_int64_t, c_double
             real(c_double), value :: start, stop, step
+            integer(c_int32_t), value :: dtype
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_linspace(start, stop, num, endpoint, dtype, out) bind(C, name="distarr_linspace")
+            import :: c_int, c_int32_t, c_int64_t, c_double
+            real(c_double), value :: start, stop
+            integer(c_int64_t), value :: num
+            integer(c_int32_t), value :: endpoint, dtype
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_eye(n, m, k, dtype, out) bind(C, name="distarr_eye")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: n, m, k
+            integer(c_int32_t), value :: dtype
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_astype(a, dtype, out) bind(C, name="distarr_astype")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
             integer(c_int32_t), value :: dtype
             integer(c_int64_t), intent(out) :: out
         end function
@@ -367,6 +414,36 @@ module distarr_f
             integer(c_int64_t), value :: a
             integer(c_int64_t), intent(out) :: out
         end function
+        ! index items in C order of the axes: item 1 indexes the first dimension of the C shape
+        integer(c_int) function distarr_index(a, nitems, kind, start, stop, step, out) bind(C, name="distarr_index")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: nitems
+            integer(c_int32_t), intent(in) :: kind(*)
+            type(c_ptr), value :: start, stop, step
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_permute(a, ndim, axes, out) bind(C, name="distarr_permute")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: ndim
+            integer(c_int64_t), intent(in) :: axes(*)
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_reshape(a, ndim, shape, out) bind(C, name="distarr_reshape")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: ndim
+            integer(c_int64_t), intent(in) :: shape(*)
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_broadcast_to(a, ndim, shape, out) bind(C, name="distarr_broadcast_to")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: a
+            integer(c_int32_t), value :: ndim
+            integer(c_int64_t), intent(in) :: shape(*)
+            integer(c_int64_t), intent(out) :: out
+        end function
         integer(c_int) function distarr_unary(op, out, x) bind(C, name="distarr_unary")
             import :: c_int, c_int32_t, c_int64_t
             integer(c_int32_t), value :: op
@@ -382,6 +459,17 @@ module distarr_f
             import :: c_int, c_int32_t, c_int64_t, c_ptr
             integer(c_int32_t), value :: op
             integer(c_int64_t), value :: out, x
+            type(c_ptr), value :: scalar
+            integer(c_int32_t), value :: scalar_dtype, scalar_first
+        end function
+        integer(c_int) function distarr_where(out, cond, x, y) bind(C, name="distarr_where")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: out, cond, x, y
+        end function
+        integer(c_int) function distarr_where_scalar(out, cond, x, scalar, scalar_dtype, scalar_first) &
+                bind(C, name="distarr_where_scalar")
+            import :: c_int, c_int32_t, c_int64_t, c_ptr
+            integer(c_int64_t), value :: out, cond, x
             type(c_ptr), value :: scalar
             integer(c_int32_t), value :: scalar_dtype, scalar_first
         end function
@@ -401,6 +489,27 @@ module distarr_f
         integer(c_int) function distarr_matmul(out, a, b) bind(C, name="distarr_matmul")
             import :: c_int, c_int64_t
             integer(c_int64_t), value :: out, a, b
+        end function
+        integer(c_int) function distarr_mask_select(a, mask, out) bind(C, name="distarr_mask_select")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a, mask
+            integer(c_int64_t), intent(out) :: out
+        end function
+        integer(c_int) function distarr_mask_assign(a, mask, values) bind(C, name="distarr_mask_assign")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), value :: a, mask, values
+        end function
+        integer(c_int) function distarr_roll(out, a, shift, axis) bind(C, name="distarr_roll")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int64_t), value :: out, a, shift
+            integer(c_int32_t), value :: axis
+        end function
+        integer(c_int) function distarr_concatenate(n, arrays, axis, out) bind(C, name="distarr_concatenate")
+            import :: c_int, c_int32_t, c_int64_t
+            integer(c_int32_t), value :: n
+            integer(c_int64_t), intent(in) :: arrays(*)
+            integer(c_int32_t), value :: axis
+            integer(c_int64_t), intent(out) :: out
         end function
         integer(c_int) function distarr_gather(a, root, buf) bind(C, name="distarr_gather")
             import :: c_int, c_int32_t, c_int64_t, c_ptr

@@ -1,6 +1,6 @@
-//! Integer codes of the C ABI: dtypes, accumulate/reduce operations, ufuncs, execution modes.
-use crate::status::{check, CError, CResult, DISTARR_ERR_ARG, DISTARR_ERR_OP};
-use distarr_runtime::{AccOp, ReduceOp};
+//! Integer codes of the C ABI: dtypes, accumulate/reduce operations, ufuncs, layouts, index
+//! kinds, execution modes. Their conversions to the layers' types are in [`crate::args`].
+use crate::status::{CError, CResult, DISTARR_ERR_ARG};
 
 // --- dtypes (the same numbering as distarr-arrays' DType) ------------------------------------
 /// `bool`, one byte holding 0 or 1.
@@ -189,9 +189,25 @@ pub const DISTARR_LAYOUT_REPLICATED: i32 = 2;
 pub const DISTARR_LAYOUT_ON_RANK: i32 = 3;
 
 // --- slicing (distarr_view) ----------------------------------------------------------------------
-/// An omitted `start` or `stop` of `distarr_view` (Python's `None`: the end that depends on the
-/// step's sign). `INT64_MIN`.
+/// An omitted `start` or `stop` of `distarr_view` and `distarr_index` (Python's `None`: the end
+/// that depends on the step's sign). `INT64_MIN`.
 pub const DISTARR_SLICE_NONE: i64 = i64::MIN;
+
+// --- index items (distarr_index) -------------------------------------------------------------------
+/// `start:stop:step` (Python's slice; `DISTARR_SLICE_NONE` for an omitted bound).
+pub const DISTARR_INDEX_RANGE: i32 = 0;
+/// A single index `start` (negative counts from the end); removes the axis.
+pub const DISTARR_INDEX_INT: i32 = 1;
+/// `numpy.newaxis` (`None`): a new axis of length 1.
+pub const DISTARR_INDEX_NEWAXIS: i32 = 2;
+/// `...`: as many full slices as needed (at most one per index).
+pub const DISTARR_INDEX_ELLIPSIS: i32 = 3;
+
+// --- axes ------------------------------------------------------------------------------------------
+/// "No axis": `distarr_roll` and `distarr_concatenate` work on the flattened arrays (NumPy's
+/// `axis=None`), `distarr_reduce` reduces every element. `INT32_MIN` (`-1` is a valid axis, the
+/// last one, except in `distarr_reduce`, where it also means every element).
+pub const DISTARR_AXIS_NONE: i32 = i32::MIN;
 
 // --- execution modes -----------------------------------------------------------------------------
 /// `distarr_init_mode`: take the mode from `DISTARR_MODE` (`spmd`, the default, or `sequential`).
@@ -236,108 +252,3 @@ impl Mode {
         }
     }
 }
-
-/// The accumulate operation for an op code.
-pub(crate) fn acc_op(op: i32) -> CResult<AccOp> {
-    Ok(match op {
-        DISTARR_OP_SUM => AccOp::Sum,
-        DISTARR_OP_PROD => AccOp::Prod,
-        DISTARR_OP_MIN => AccOp::Min,
-        DISTARR_OP_MAX => AccOp::Max,
-        DISTARR_OP_BAND => AccOp::Band,
-        DISTARR_OP_BOR => AccOp::Bor,
-        DISTARR_OP_BXOR => AccOp::Bxor,
-        DISTARR_OP_REPLACE => AccOp::Replace,
-        DISTARR_OP_NO_OP => AccOp::NoOp,
-        _ => return Err(CError::new(DISTARR_ERR_OP, format!("unknown operation code {op}"))),
-    })
-}
-
-/// The reduction for an op code (`REPLACE` and `NO_OP` are not reductions).
-pub(crate) fn reduce_op(op: i32) -> CResult<ReduceOp> {
-    Ok(match op {
-        DISTARR_OP_SUM => ReduceOp::Sum,
-        DISTARR_OP_PROD => ReduceOp::Prod,
-        DISTARR_OP_MIN => ReduceOp::Min,
-        DISTARR_OP_MAX => ReduceOp::Max,
-        DISTARR_OP_BAND => ReduceOp::Band,
-        DISTARR_OP_BOR => ReduceOp::Bor,
-        DISTARR_OP_BXOR => ReduceOp::Bxor,
-        DISTARR_OP_REPLACE | DISTARR_OP_NO_OP => {
-            return Err(CError::new(
-                DISTARR_ERR_OP,
-                format!("operation code {op} (REPLACE/NO_OP) is not a reduction"),
-            ))
-        }
-        _ => return Err(CError::new(DISTARR_ERR_OP, format!("unknown operation code {op}"))),
-    })
-}
-
-/// Checks that a dtype code is one of `DISTARR_DTYPE_*` that the PGAS atomics accept, and that
-/// `op` (by whether it is bitwise, `bitwise`; or arithmetic, `arith`) applies to it.
-pub(crate) fn check_dtype_op(dtype: i32, bitwise: bool, arith: bool) -> CResult<()> {
-    check!(
-        (DISTARR_DTYPE_BOOL..=DISTARR_DTYPE_C128).contains(&dtype),
-        DISTARR_ERR_DTYPE,
-        "unknown dtype code {dtype}"
-    );
-    check!(
-        dtype != DISTARR_DTYPE_C64 && dtype != DISTARR_DTYPE_C128,
-        DISTARR_ERR_DTYPE,
-        "complex dtypes are not supported by one-sided accumulate/atomics"
-    );
-    let float = dtype == DISTARR_DTYPE_F32 || dtype == DISTARR_DTYPE_F64;
-    check!(
-        !(bitwise && float),
-        DISTARR_ERR_DTYPE,
-        "bitwise operations are not defined for floating-point dtype {dtype}"
-    );
-    check!(
-        !(arith && dtype == DISTARR_DTYPE_BOOL),
-        DISTARR_ERR_DTYPE,
-        "SUM/PROD are not defined for BOOL (use BOR/BAND/BXOR, MIN/MAX, or DTYPE_U8)"
-    );
-    Ok(())
-}
-
-/// Runs `$body` with `$t` bound to the Rust type of a checked dtype code (call
-/// [`check_dtype_op`] first; complex dtypes do not reach here).
-macro_rules! with_dtype {
-    ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            $crate::codes::DISTARR_DTYPE_BOOL | $crate::codes::DISTARR_DTYPE_U8 => {
-                type $t = u8;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_I32 => {
-                type $t = i32;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_I64 => {
-                type $t = i64;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_U32 => {
-                type $t = u32;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_U64 => {
-                type $t = u64;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_F32 => {
-                type $t = f32;
-                $body
-            }
-            $crate::codes::DISTARR_DTYPE_F64 => {
-                type $t = f64;
-                $body
-            }
-            other => Err($crate::status::CError::new(
-                $crate::status::DISTARR_ERR_DTYPE,
-                format!("dtype code {other} is not supported here"),
-            )),
-        }
-    };
-}
-pub(crate) use with_dtype;

@@ -5,7 +5,17 @@
 //! fails the lookup (`DISTARR_ERR_HANDLE`) and is never used to reach memory. The tables live
 //! as long as the thread, across init/finalize cycles, so ids are not reused by a later runtime
 //! until a slot's generation wraps (2^24 frees of one slot).
+#![allow(non_camel_case_types)]
+
 use crate::status::{CError, CResult, DISTARR_ERR_HANDLE, DISTARR_ERR_NOMEM};
+
+/// A non-blocking get or put in flight (from `distarr_get_nb` / `distarr_put_nb`). `0` is the
+/// null request: never issued, or already completed by `distarr_wait` / `distarr_test`.
+/// Owned by the caller until completed; completing it frees it.
+pub type distarr_request = i64;
+
+/// A distributed array (array functions; 0 is never a valid array).
+pub type distarr_array = i64;
 
 const SLOT_BITS: u32 = 32;
 const GEN_BITS: u32 = 24;
@@ -17,8 +27,7 @@ const TAG_SHIFT: u32 = SLOT_BITS + GEN_BITS;
 pub(crate) enum Kind {
     /// `distarr_request`.
     Request = 1,
-    /// `distarr_array` (used by the array functions).
-    #[allow(dead_code)]
+    /// `distarr_array`.
     Array = 2,
 }
 

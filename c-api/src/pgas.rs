@@ -1,275 +1,18 @@
-//! The exported PGAS-level functions: life cycle, global memory, one-sided operations, epochs
-//! and collectives.
-#![allow(non_camel_case_types)]
+//! The exported PGAS-level functions: global memory, one-sided operations (blocking,
+//! request-based and implicit-completion), completion, epochs and collectives.
 
-use crate::codes::{acc_op, check_dtype_op, reduce_op, with_dtype, Mode};
-use crate::state::{self, collective, spmd_only, state, Cmd, REQUESTS};
-use crate::status::{boundary, check, nonnull, CError, CResult, DISTARR_ERR_ARG, DISTARR_ERR_BOUNDS, DISTARR_ERR_RANK};
-use distarr_runtime::{AccOp, CommSource, Elem, Seg};
-use std::borrow::Cow;
-use std::ffi::{c_char, c_int, c_void};
-
-/// A non-blocking get or put in flight (from `distarr_get_nb` / `distarr_put_nb`). `0` is the
-/// null request: never issued, or already completed by `distarr_wait` / `distarr_test`.
-/// Owned by the caller until completed; completing it frees it.
-pub type distarr_request = i64;
-
-/// A distributed array (array functions; 0 is never a valid array).
-pub type distarr_array = i64;
-
-/// A rank argument as an index (negative → `DISTARR_ERR_RANK`; the runtime checks the top).
-pub(crate) fn rank_arg(rank: i32) -> CResult<usize> {
-    usize::try_from(rank).map_err(|_| CError::new(DISTARR_ERR_RANK, format!("rank {rank} is negative")))
-}
-
-/// A byte or element count as `usize`.
-pub(crate) fn len_arg(n: u64) -> CResult<usize> {
-    Ok(distarr_runtime::to_usize(n)?)
-}
-
-/// Checks that a buffer of `n` bytes fits in the address space (as Rust slices require).
-pub(crate) fn check_span(n: usize) -> CResult<()> {
-    check!(
-        isize::try_from(n).is_ok(),
-        DISTARR_ERR_BOUNDS,
-        "{n} bytes exceed the address space"
-    );
-    Ok(())
-}
-
-/// `DISTARR_ERR_NULL` naming the argument `name` when `p` is NULL and `n > 0`.
-pub(crate) fn nonnull_if<T>(p: *const T, n: usize, name: &str) -> CResult<()> {
-    check!(
-        n == 0 || !p.is_null(),
-        DISTARR_ERR_NULL,
-        "argument `{name}` is NULL ({n} bytes/elements)"
-    );
-    Ok(())
-}
-
-/// The `n` bytes at `p` (NULL allowed when `n == 0`), `name` being the argument's name.
-///
-/// # Safety
-/// When `n > 0`, `p` is non-null and valid for reads of `n` bytes for `'a`, unwritten meanwhile.
-pub(crate) unsafe fn in_bytes<'a>(p: *const c_void, n: usize, name: &str) -> CResult<&'a [u8]> {
-    nonnull_if(p, n, name)?;
-    if n == 0 {
-        return Ok(&[]);
-    }
-    check_span(n)?;
-    // SAFETY: `p` is non-null and valid for `n` bytes (this function's contract); u8 needs no
-    // alignment; `n <= isize::MAX` was checked.
-    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) })
-}
-
-/// The `n` writable bytes at `p` (NULL allowed when `n == 0`).
-///
-/// # Safety
-/// When `n > 0`, `p` is non-null and valid for writes of `n` bytes for `'a`, not otherwise
-/// accessed meanwhile.
-pub(crate) unsafe fn out_bytes<'a>(p: *mut c_void, n: usize, name: &str) -> CResult<&'a mut [u8]> {
-    nonnull_if(p, n, name)?;
-    if n == 0 {
-        return Ok(&mut []);
-    }
-    check_span(n)?;
-    // SAFETY: as `in_bytes`, with exclusive access from the contract.
-    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), n) })
-}
-
-/// `n` elements of `T` at `p`, borrowed when `p` is aligned for `T`, else copied.
-///
-/// # Safety
-/// When `n > 0`, `p` is non-null and valid for reads of `n * size_of::<T>()` bytes for `'a`.
-pub(crate) unsafe fn in_elems<'a, T: Elem + Copy>(p: *const c_void, n: usize, name: &str) -> CResult<Cow<'a, [T]>> {
-    let bytes = n
-        .checked_mul(std::mem::size_of::<T>())
-        .ok_or_else(|| CError::new(DISTARR_ERR_BOUNDS, format!("{n} elements exceed the address space")))?;
-    // SAFETY: the contract covers `bytes` bytes at `p`.
-    let raw = unsafe { in_bytes(p, bytes, name)? };
-    if n == 0 {
-        return Ok(Cow::Borrowed(&[]));
-    }
-    let p = raw.as_ptr().cast::<T>();
-    if p.is_aligned() {
-        // SAFETY: `p` is aligned and valid for `n` elements of T (checked span); Elem types
-        // accept every bit pattern.
-        Ok(Cow::Borrowed(unsafe { std::slice::from_raw_parts(p, n) }))
-    } else {
-        // SAFETY: every `p.add(k)` for k < n lies inside the readable span; unaligned reads.
-        Ok(Cow::Owned(
-            (0..n).map(|k| unsafe { p.add(k).read_unaligned() }).collect(),
-        ))
-    }
-}
-
-/// Reads one `T` from a C pointer (any alignment).
-///
-/// # Safety
-/// `p` is non-null and valid for reads of `size_of::<T>()` bytes.
-unsafe fn read_one<T: Elem + Copy>(p: *const c_void) -> T {
-    // SAFETY: the contract; Elem types accept every bit pattern.
-    unsafe { p.cast::<T>().read_unaligned() }
-}
-
-/// Writes one `T` to a C pointer (any alignment).
-///
-/// # Safety
-/// `p` is non-null and valid for writes of `size_of::<T>()` bytes.
-unsafe fn write_one<T: Elem + Copy>(p: *mut c_void, v: T) {
-    // SAFETY: the contract.
-    unsafe { p.cast::<T>().write_unaligned(v) }
-}
-
-// --- life cycle -------------------------------------------------------------------------------
-
-/// Initialises distarr (and MPI, unless the program already did) on `MPI_COMM_WORLD`.
-/// **Collective** over all processes. The mode comes from `DISTARR_MODE` (`spmd`, the default,
-/// or `sequential`); in sequential mode this call returns on rank 0 only (see the preamble).
-/// Settings come from the `DISTARR_*` environment variables (a malformed one → `DISTARR_ERR_ARG`).
-///
-/// `argc` and `argv` may be NULL; they are accepted for symmetry with `MPI_Init` and not modified.
-/// Returns `DISTARR_ERR_STATE` if distarr is already initialized on this thread, or if MPI was
-/// finalized.
-///
-/// # Safety
-/// `argc`/`argv` are NULL or point to `main`'s arguments (they are not dereferenced).
-#[no_mangle]
-pub unsafe extern "C" fn distarr_init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
-    // SAFETY: forwarded with the same contract.
-    unsafe { distarr_init_mode(argc, argv, crate::codes::DISTARR_MODE_ENV) }
-}
-
-/// `distarr_init` with an explicit mode: `DISTARR_MODE_SPMD`, `DISTARR_MODE_SEQUENTIAL`, or
-/// `DISTARR_MODE_ENV` (read `DISTARR_MODE`). An unknown code → `DISTARR_ERR_ARG`. **Collective.**
-///
-/// # Safety
-/// As `distarr_init`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_init_mode(argc: *mut c_int, argv: *mut *mut *mut c_char, mode: i32) -> c_int {
-    let _ = (argc, argv);
-    boundary!("distarr_init_mode", {
-        let mode = Mode::from_code(mode)?;
-        state::init(mode, || Ok(CommSource::World))
-    })
-}
-
-/// Initialises distarr on a communicator from Fortran (an `MPI_Fint`, e.g. `MPI_COMM_WORLD` of
-/// the `mpi` module, or `comm%MPI_VAL` of `mpi_f08`), which distarr duplicates (the caller keeps
-/// and frees its own). The program must have initialised MPI (else `DISTARR_ERR_STATE`) and
-/// finalises it after `distarr_finalize`. Mode from `DISTARR_MODE`. **Collective** over the
-/// communicator. A handle that is not a communicator → `DISTARR_ERR_ARG`.
-#[no_mangle]
-pub extern "C" fn distarr_init_fortran(fortran_comm: i64) -> c_int {
-    boundary!("distarr_init_fortran", {
-        let mode = Mode::from_code(crate::codes::DISTARR_MODE_ENV)?;
-        state::init(mode, || {
-            check!(
-                distarr_ffi::initialized()?,
-                DISTARR_ERR_STATE,
-                "MPI is not initialized: call MPI_Init before distarr_init_fortran"
-            );
-            let f = distarr_ffi::Fint::try_from(fortran_comm).map_err(|_| {
-                CError::new(
-                    DISTARR_ERR_ARG,
-                    format!("{fortran_comm} is not a Fortran MPI handle (out of range)"),
-                )
-            })?;
-            let comm = distarr_runtime::Comm::from_fortran(f)
-                .map_err(|e| CError::new(DISTARR_ERR_ARG, format!("bad Fortran communicator: {e}")))?;
-            Ok(CommSource::Borrowed(comm))
-        })
-    })
-}
-
-/// Finalises distarr: completes outstanding requests (their buffers must still be valid),
-/// frees all global memory, and finalises MPI if distarr initialised it. **Collective.**
-/// In sequential mode rank 0's call also ends the workers (they exit with status 0).
-/// Every later call (except `distarr_strerror`, `distarr_last_error`, `distarr_initialized`)
-/// returns `DISTARR_ERR_STATE`.
-#[no_mangle]
-pub extern "C" fn distarr_finalize() -> c_int {
-    boundary!("distarr_finalize", { state::finalize() })
-}
-
-/// `*flag = 1` if distarr is initialized on this thread (and not finalized), else 0. Local;
-/// callable at any time.
-///
-/// # Safety
-/// `flag` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_initialized(flag: *mut i32) -> c_int {
-    boundary!("distarr_initialized", {
-        nonnull!(flag);
-        let up = state().is_ok();
-        // SAFETY: `flag` is non-null and writable (contract).
-        unsafe { flag.write(i32::from(up)) };
-        Ok(())
-    })
-}
-
-/// `*mode` = the running mode: `DISTARR_MODE_SPMD` or `DISTARR_MODE_SEQUENTIAL`. Local.
-///
-/// # Safety
-/// `mode` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_mode(mode: *mut i32) -> c_int {
-    boundary!("distarr_mode", {
-        let st = state()?;
-        nonnull!(mode);
-        // SAFETY: `mode` is non-null and writable (contract).
-        unsafe { mode.write(st.mode.code()) };
-        Ok(())
-    })
-}
-
-/// `*rank` = this process's rank in distarr's communicator (0 for the program in sequential
-/// mode). Local.
-///
-/// # Safety
-/// `rank` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_rank(rank: *mut i32) -> c_int {
-    boundary!("distarr_rank", {
-        let st = state()?;
-        nonnull!(rank);
-        let r = i32::try_from(st.rt.rank()).map_err(|_| CError::new(DISTARR_ERR_RANK, "rank exceeds int32_t"))?;
-        // SAFETY: `rank` is non-null and writable (contract).
-        unsafe { rank.write(r) };
-        Ok(())
-    })
-}
-
-/// `*nranks` = number of ranks (in sequential mode too: every rank holds global memory). Local.
-///
-/// # Safety
-/// `nranks` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_nranks(nranks: *mut i32) -> c_int {
-    boundary!("distarr_nranks", {
-        let st = state()?;
-        nonnull!(nranks);
-        let n = i32::try_from(st.rt.nranks()).map_err(|_| CError::new(DISTARR_ERR_RANK, "nranks exceeds int32_t"))?;
-        // SAFETY: `nranks` is non-null and writable (contract).
-        unsafe { nranks.write(n) };
-        Ok(())
-    })
-}
-
-/// `*is_root` = 1 on rank 0, else 0. Local.
-///
-/// # Safety
-/// `is_root` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
-#[no_mangle]
-pub unsafe extern "C" fn distarr_is_root(is_root: *mut i32) -> c_int {
-    boundary!("distarr_is_root", {
-        let st = state()?;
-        nonnull!(is_root);
-        // SAFETY: `is_root` is non-null and writable (contract).
-        unsafe { is_root.write(i32::from(st.rt.rank() == 0)) };
-        Ok(())
-    })
-}
+use crate::args::{
+    acc_op, check_dtype_op, check_span, in_bytes, in_elems, len_arg, nonnull_if, out_bytes, rank_arg, read_one,
+    reduce_op, with_dtype, write_one,
+};
+use crate::collective::{collective, onesided};
+use crate::exec::Local;
+use crate::handle::distarr_request;
+use crate::state::{running, with_state, REQUESTS};
+use crate::status::{boundary, check, nonnull, CError, CResult};
+use crate::wire::Cmd;
+use distarr_runtime::{AccOp, Seg};
+use std::ffi::{c_int, c_void};
 
 // --- global memory ------------------------------------------------------------------------------
 
@@ -284,9 +27,9 @@ pub unsafe extern "C" fn distarr_is_root(is_root: *mut i32) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn distarr_gmem_alloc(bytes_per_rank: u64, seg: *mut u32) -> c_int {
     boundary!("distarr_gmem_alloc", {
-        state()?;
+        running()?;
         nonnull!(seg);
-        let id = collective(Cmd::GmemAlloc { bytes: bytes_per_rank }, |_| Ok(()))?;
+        let id = collective(Cmd::GmemAlloc { bytes: bytes_per_rank }, &mut Local::default())?;
         let id = u32::try_from(id).map_err(|_| CError::new(crate::status::DISTARR_ERR_INTERNAL, "segment id"))?;
         // SAFETY: `seg` is non-null and writable (contract).
         unsafe { seg.write(id) };
@@ -300,10 +43,7 @@ pub unsafe extern "C" fn distarr_gmem_alloc(bytes_per_rank: u64, seg: *mut u32) 
 #[no_mangle]
 pub extern "C" fn distarr_gmem_free(seg: u32) -> c_int {
     boundary!("distarr_gmem_free", {
-        collective(Cmd::GmemFree { seg }, |rt| {
-            rt.seg_len(Seg::from_raw(seg))?;
-            Ok(())
-        })?;
+        collective(Cmd::GmemFree { seg }, &mut Local::default())?;
         Ok(())
     })
 }
@@ -311,21 +51,25 @@ pub extern "C" fn distarr_gmem_free(seg: u32) -> c_int {
 /// `*base`, `*bytes` = this rank's part of a segment: its address and length. Local. The
 /// memory belongs to distarr (never free it) and is valid until the segment is freed; other
 /// ranks may write it: read it after `distarr_sync` (or a flush by the writer + barrier).
+/// Loads and stores through the pointer are one-sided accesses (see SYNCHRONISATION): in
+/// sequential mode this call synchronises after collective operations, as one-sided calls do.
 ///
 /// # Safety
 /// `base` and `bytes` are NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn distarr_gmem_local(seg: u32, base: *mut *mut c_void, bytes: *mut u64) -> c_int {
     boundary!("distarr_gmem_local", {
-        let st = state()?;
-        nonnull!(base, bytes);
-        let (p, len) = st.rt.local_ptr(Seg::from_raw(seg))?;
-        // SAFETY: both pointers are non-null and writable (contract).
-        unsafe {
-            base.write(p.cast());
-            bytes.write(len);
-        }
-        Ok(())
+        with_state(|st| {
+            nonnull!(base, bytes);
+            let (p, len) = st.rt.local_ptr(Seg::from_raw(seg))?;
+            onesided(st)?;
+            // SAFETY: both pointers are non-null and writable (contract).
+            unsafe {
+                base.write(p.cast());
+                bytes.write(len);
+            }
+            Ok(())
+        })
     })
 }
 
@@ -341,12 +85,14 @@ pub unsafe extern "C" fn distarr_gmem_local(seg: u32, base: *mut *mut c_void, by
 #[no_mangle]
 pub unsafe extern "C" fn distarr_get(dst: *mut c_void, rank: i32, seg: u32, offset: u64, bytes: u64) -> c_int {
     boundary!("distarr_get", {
-        let st = state()?;
-        let rank = rank_arg(rank)?;
-        // SAFETY: `dst` is writable for `bytes` bytes (contract).
-        let dst = unsafe { out_bytes(dst, len_arg(bytes)?, "dst")? };
-        st.rt.get(dst, rank, Seg::from_raw(seg), offset)?;
-        Ok(())
+        with_state(|st| {
+            let rank = rank_arg(rank)?;
+            // SAFETY: `dst` is writable for `bytes` bytes (contract).
+            let dst = unsafe { out_bytes(dst, len_arg(bytes)?, "dst")? };
+            onesided(st)?;
+            st.rt.get(dst, rank, Seg::from_raw(seg), offset)?;
+            Ok(())
+        })
     })
 }
 
@@ -359,12 +105,14 @@ pub unsafe extern "C" fn distarr_get(dst: *mut c_void, rank: i32, seg: u32, offs
 #[no_mangle]
 pub unsafe extern "C" fn distarr_put(rank: i32, seg: u32, offset: u64, src: *const c_void, bytes: u64) -> c_int {
     boundary!("distarr_put", {
-        let st = state()?;
-        let rank = rank_arg(rank)?;
-        // SAFETY: `src` is readable for `bytes` bytes (contract).
-        let src = unsafe { in_bytes(src, len_arg(bytes)?, "src")? };
-        st.rt.put(rank, Seg::from_raw(seg), offset, src)?;
-        Ok(())
+        with_state(|st| {
+            let rank = rank_arg(rank)?;
+            // SAFETY: `src` is readable for `bytes` bytes (contract).
+            let src = unsafe { in_bytes(src, len_arg(bytes)?, "src")? };
+            onesided(st)?;
+            st.rt.put(rank, Seg::from_raw(seg), offset, src)?;
+            Ok(())
+        })
     })
 }
 
@@ -386,20 +134,22 @@ pub unsafe extern "C" fn distarr_get_nb(
     req: *mut distarr_request,
 ) -> c_int {
     boundary!("distarr_get_nb", {
-        let st = state()?;
-        nonnull!(req);
-        let rank = rank_arg(rank)?;
-        let n = len_arg(bytes)?;
-        nonnull_if(dst, n, "dst")?;
-        check_span(n)?;
-        // SAFETY: `dst` is writable for `n` bytes until the request completes (contract); the
-        // request table holds the request until it is waited, tested complete, or finalize
-        // completes it before the runtime ends.
-        let r = unsafe { st.rt.get_nb_raw(dst.cast(), n, rank, Seg::from_raw(seg), offset)? };
-        let id = REQUESTS.with(|t| t.borrow_mut().insert(r))?;
-        // SAFETY: `req` is non-null and writable (contract).
-        unsafe { req.write(id) };
-        Ok(())
+        with_state(|st| {
+            nonnull!(req);
+            let rank = rank_arg(rank)?;
+            let n = len_arg(bytes)?;
+            nonnull_if(dst, n, "dst")?;
+            check_span(n)?;
+            onesided(st)?;
+            // SAFETY: `dst` is writable for `n` bytes until the request completes (contract); the
+            // request table holds the request until it is waited, tested complete, or finalize
+            // completes it before the runtime ends.
+            let r = unsafe { st.rt.get_nb_raw(dst.cast(), n, rank, Seg::from_raw(seg), offset)? };
+            let id = REQUESTS.with(|t| t.borrow_mut().insert(r))?;
+            // SAFETY: `req` is non-null and writable (contract).
+            unsafe { req.write(id) };
+            Ok(())
+        })
     })
 }
 
@@ -420,18 +170,20 @@ pub unsafe extern "C" fn distarr_put_nb(
     req: *mut distarr_request,
 ) -> c_int {
     boundary!("distarr_put_nb", {
-        let st = state()?;
-        nonnull!(req);
-        let rank = rank_arg(rank)?;
-        let n = len_arg(bytes)?;
-        nonnull_if(src, n, "src")?;
-        check_span(n)?;
-        // SAFETY: as in distarr_get_nb, for reads of `src`.
-        let r = unsafe { st.rt.put_nb_raw(rank, Seg::from_raw(seg), offset, src.cast(), n)? };
-        let id = REQUESTS.with(|t| t.borrow_mut().insert(r))?;
-        // SAFETY: `req` is non-null and writable (contract).
-        unsafe { req.write(id) };
-        Ok(())
+        with_state(|st| {
+            nonnull!(req);
+            let rank = rank_arg(rank)?;
+            let n = len_arg(bytes)?;
+            nonnull_if(src, n, "src")?;
+            check_span(n)?;
+            onesided(st)?;
+            // SAFETY: as in distarr_get_nb, for reads of `src`.
+            let r = unsafe { st.rt.put_nb_raw(rank, Seg::from_raw(seg), offset, src.cast(), n)? };
+            let id = REQUESTS.with(|t| t.borrow_mut().insert(r))?;
+            // SAFETY: `req` is non-null and writable (contract).
+            unsafe { req.write(id) };
+            Ok(())
+        })
     })
 }
 
@@ -444,7 +196,7 @@ pub unsafe extern "C" fn distarr_put_nb(
 #[no_mangle]
 pub unsafe extern "C" fn distarr_wait(req: *mut distarr_request) -> c_int {
     boundary!("distarr_wait", {
-        state()?;
+        running()?;
         nonnull!(req);
         // SAFETY: `req` is non-null and readable (contract).
         let id = unsafe { req.read() };
@@ -468,7 +220,7 @@ pub unsafe extern "C" fn distarr_wait(req: *mut distarr_request) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn distarr_test(req: *mut distarr_request, done: *mut i32) -> c_int {
     boundary!("distarr_test", {
-        state()?;
+        running()?;
         nonnull!(req, done);
         // SAFETY: `req` is non-null and readable (contract).
         let id = unsafe { req.read() };
@@ -515,21 +267,23 @@ pub unsafe extern "C" fn distarr_acc(
     op: i32,
 ) -> c_int {
     boundary!("distarr_acc", {
-        let st = state()?;
-        let op = acc_op(op)?;
-        check!(
-            op != AccOp::NoOp,
-            DISTARR_ERR_OP,
-            "DISTARR_OP_NO_OP does nothing in distarr_acc (use distarr_fetch_op for an atomic read)"
-        );
-        check_dtype_op(dtype, op.is_bitwise(), matches!(op, AccOp::Sum | AccOp::Prod))?;
-        let rank = rank_arg(rank)?;
-        let n = len_arg(count)?;
-        let seg = Seg::from_raw(seg);
-        with_dtype!(dtype, T => {
-            // SAFETY: `src` is readable for `n` elements of T (contract).
-            let v = unsafe { in_elems::<T>(src, n, "src")? };
-            st.rt.accumulate::<T>(&v, rank, seg, offset, op).map_err(CError::from)
+        with_state(|st| {
+            let op = acc_op(op)?;
+            check!(
+                op != AccOp::NoOp,
+                DISTARR_ERR_OP,
+                "DISTARR_OP_NO_OP does nothing in distarr_acc (use distarr_fetch_op for an atomic read)"
+            );
+            check_dtype_op(dtype, op.is_bitwise(), matches!(op, AccOp::Sum | AccOp::Prod))?;
+            let rank = rank_arg(rank)?;
+            let n = len_arg(count)?;
+            let seg = Seg::from_raw(seg);
+            with_dtype!(dtype, T => {
+                // SAFETY: `src` is readable for `n` elements of T (contract).
+                let v = unsafe { in_elems::<T>(src, n, "src")? };
+                onesided(st)?;
+                st.rt.accumulate::<T>(&v, rank, seg, offset, op).map_err(CError::from)
+            })
         })
     })
 }
@@ -552,19 +306,21 @@ pub unsafe extern "C" fn distarr_fetch_op(
     op: i32,
 ) -> c_int {
     boundary!("distarr_fetch_op", {
-        let st = state()?;
-        nonnull!(result, operand);
-        let op = acc_op(op)?;
-        check_dtype_op(dtype, op.is_bitwise(), matches!(op, AccOp::Sum | AccOp::Prod))?;
-        let rank = rank_arg(rank)?;
-        let seg = Seg::from_raw(seg);
-        with_dtype!(dtype, T => {
-            // SAFETY: `operand` is readable for one T (contract).
-            let x = unsafe { read_one::<T>(operand) };
-            let old = st.rt.fetch_and_op::<T>(x, rank, seg, offset, op)?;
-            // SAFETY: `result` is writable for one T (contract).
-            unsafe { write_one::<T>(result, old) };
-            Ok(())
+        with_state(|st| {
+            nonnull!(result, operand);
+            let op = acc_op(op)?;
+            check_dtype_op(dtype, op.is_bitwise(), matches!(op, AccOp::Sum | AccOp::Prod))?;
+            let rank = rank_arg(rank)?;
+            let seg = Seg::from_raw(seg);
+            onesided(st)?;
+            with_dtype!(dtype, T => {
+                // SAFETY: `operand` is readable for one T (contract).
+                let x = unsafe { read_one::<T>(operand) };
+                let old = st.rt.fetch_and_op::<T>(x, rank, seg, offset, op)?;
+                // SAFETY: `result` is writable for one T (contract).
+                unsafe { write_one::<T>(result, old) };
+                Ok(())
+            })
         })
     })
 }
@@ -587,22 +343,83 @@ pub unsafe extern "C" fn distarr_cas(
     dtype: i32,
 ) -> c_int {
     boundary!("distarr_cas", {
-        let st = state()?;
-        nonnull!(result, compare, swap);
-        check_dtype_op(dtype, false, false)?;
-        check!(
-            dtype != crate::codes::DISTARR_DTYPE_F32 && dtype != crate::codes::DISTARR_DTYPE_F64,
-            DISTARR_ERR_DTYPE,
-            "compare-and-swap needs an integer or BOOL dtype, not the floating-point dtype {dtype}"
-        );
-        let rank = rank_arg(rank)?;
-        let seg = Seg::from_raw(seg);
-        with_dtype!(dtype, T => {
-            // SAFETY: `compare` and `swap` are readable for one T (contract).
-            let (c, s) = unsafe { (read_one::<T>(compare), read_one::<T>(swap)) };
-            let old = st.rt.compare_and_swap::<T>(c, s, rank, seg, offset)?;
-            // SAFETY: `result` is writable for one T (contract).
-            unsafe { write_one::<T>(result, old) };
+        with_state(|st| {
+            nonnull!(result, compare, swap);
+            check_dtype_op(dtype, false, false)?;
+            check!(
+                dtype != crate::codes::DISTARR_DTYPE_F32 && dtype != crate::codes::DISTARR_DTYPE_F64,
+                DISTARR_ERR_DTYPE,
+                "compare-and-swap needs an integer or BOOL dtype, not the floating-point dtype {dtype}"
+            );
+            let rank = rank_arg(rank)?;
+            let seg = Seg::from_raw(seg);
+            onesided(st)?;
+            with_dtype!(dtype, T => {
+                // SAFETY: `compare` and `swap` are readable for one T (contract).
+                let (c, s) = unsafe { (read_one::<T>(compare), read_one::<T>(swap)) };
+                let old = st.rt.compare_and_swap::<T>(c, s, rank, seg, offset)?;
+                // SAFETY: `result` is writable for one T (contract).
+                unsafe { write_one::<T>(result, old) };
+                Ok(())
+            })
+        })
+    })
+}
+
+// --- implicit completion ---------------------------------------------------------------------
+
+/// Starts a get of `bytes` bytes from `rank`'s part of `seg` at byte `offset` into `dst` with
+/// implicit completion (OpenSHMEM's `shmem_getmem_nbi`: an `MPI_Get` without a request; a memory
+/// copy on the node, complete at once). **One-sided**, non-blocking: the data is in `dst` once
+/// one of `distarr_flush_local(rank)`, `distarr_flush(rank)`, `distarr_flush_local_all`,
+/// `distarr_flush_all`, `distarr_fence`, `distarr_sync` or `distarr_finalize` has returned on
+/// this rank. Until then `dst` must stay valid and must be neither read nor written (the buffer
+/// belongs to distarr between the call and the completion call). Checks and errors as
+/// `distarr_get`, all before anything is started (then nothing is in flight).
+///
+/// # Safety
+/// `dst` is valid for writes of `bytes` bytes until a completion call above returns, and does
+/// not overlap the source range.
+#[no_mangle]
+pub unsafe extern "C" fn distarr_get_nbi(dst: *mut c_void, rank: i32, seg: u32, offset: u64, bytes: u64) -> c_int {
+    boundary!("distarr_get_nbi", {
+        with_state(|st| {
+            let rank = rank_arg(rank)?;
+            let n = len_arg(bytes)?;
+            nonnull_if(dst, n, "dst")?;
+            check_span(n)?;
+            onesided(st)?;
+            // SAFETY: `dst` is writable for `n` bytes and untouched until a completion call
+            // (contract); finalize completes every operation before the runtime ends.
+            unsafe { st.rt.get_nbi(dst.cast(), n, rank, Seg::from_raw(seg), offset)? };
+            Ok(())
+        })
+    })
+}
+
+/// Starts a put of the `bytes` bytes at `src` into `rank`'s part of `seg` at byte `offset` with
+/// implicit completion (`shmem_putmem_nbi`: an `MPI_Put` without a request). **One-sided**,
+/// non-blocking: `src` may be reused (local completion) once `distarr_flush_local(rank)`,
+/// `distarr_flush_local_all` or any of the calls below has returned; the data is at the target
+/// (remote completion) once `distarr_flush(rank)`, `distarr_flush_all`, `distarr_fence`,
+/// `distarr_sync` or `distarr_finalize` has returned. Until local completion `src` must stay
+/// valid and unmodified. Checks and errors as `distarr_put`.
+///
+/// # Safety
+/// `src` is valid for reads of `bytes` bytes until a call that completes the operation locally
+/// returns, and does not overlap the target range.
+#[no_mangle]
+pub unsafe extern "C" fn distarr_put_nbi(rank: i32, seg: u32, offset: u64, src: *const c_void, bytes: u64) -> c_int {
+    boundary!("distarr_put_nbi", {
+        with_state(|st| {
+            let rank = rank_arg(rank)?;
+            let n = len_arg(bytes)?;
+            nonnull_if(src, n, "src")?;
+            check_span(n)?;
+            onesided(st)?;
+            // SAFETY: `src` is readable for `n` bytes and unmodified until a completion call
+            // (contract); finalize completes every operation before the runtime ends.
+            unsafe { st.rt.put_nbi(rank, Seg::from_raw(seg), offset, src.cast(), n)? };
             Ok(())
         })
     })
@@ -610,14 +427,28 @@ pub unsafe extern "C" fn distarr_cas(
 
 // --- completion, epochs, collectives -------------------------------------------------------------
 
-/// Completes every operation this rank issued to `rank`, at origin and target (`MPI_Win_flush`).
-/// **One-sided.**
+/// Completes every operation this rank issued to `rank`, at origin and target (`MPI_Win_flush`):
+/// gets have landed, puts are visible at the target. **One-sided.**
 #[no_mangle]
 pub extern "C" fn distarr_flush(rank: i32) -> c_int {
     boundary!("distarr_flush", {
-        let st = state()?;
-        st.rt.flush(rank_arg(rank)?)?;
-        Ok(())
+        with_state(|st| {
+            st.rt.flush(rank_arg(rank)?)?;
+            Ok(())
+        })
+    })
+}
+
+/// Completes every operation this rank issued to `rank` at the origin only
+/// (`MPI_Win_flush_local`): gets have landed and put buffers may be reused, but puts may not be
+/// visible at the target yet. **One-sided.**
+#[no_mangle]
+pub extern "C" fn distarr_flush_local(rank: i32) -> c_int {
+    boundary!("distarr_flush_local", {
+        with_state(|st| {
+            st.rt.flush_local(rank_arg(rank)?)?;
+            Ok(())
+        })
     })
 }
 
@@ -625,8 +456,22 @@ pub extern "C" fn distarr_flush(rank: i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn distarr_flush_all() -> c_int {
     boundary!("distarr_flush_all", {
-        state()?.rt.flush_all()?;
-        Ok(())
+        with_state(|st| {
+            st.rt.flush_all()?;
+            Ok(())
+        })
+    })
+}
+
+/// Local completion of every operation this rank issued (`MPI_Win_flush_local_all`): gets have
+/// landed, put buffers may be reused. **One-sided.**
+#[no_mangle]
+pub extern "C" fn distarr_flush_local_all() -> c_int {
+    boundary!("distarr_flush_local_all", {
+        with_state(|st| {
+            st.rt.flush_local_all()?;
+            Ok(())
+        })
     })
 }
 
@@ -635,7 +480,7 @@ pub extern "C" fn distarr_flush_all() -> c_int {
 #[no_mangle]
 pub extern "C" fn distarr_fence() -> c_int {
     boundary!("distarr_fence", {
-        collective(Cmd::Fence, |_| Ok(()))?;
+        collective(Cmd::Fence, &mut Local::default())?;
         Ok(())
     })
 }
@@ -644,7 +489,7 @@ pub extern "C" fn distarr_fence() -> c_int {
 #[no_mangle]
 pub extern "C" fn distarr_barrier() -> c_int {
     boundary!("distarr_barrier", {
-        collective(Cmd::Barrier, |_| Ok(()))?;
+        collective(Cmd::Barrier, &mut Local::default())?;
         Ok(())
     })
 }
@@ -655,7 +500,7 @@ pub extern "C" fn distarr_barrier() -> c_int {
 #[no_mangle]
 pub extern "C" fn distarr_sync() -> c_int {
     boundary!("distarr_sync", {
-        collective(Cmd::Sync, |_| Ok(()))?;
+        collective(Cmd::Sync, &mut Local::default())?;
         Ok(())
     })
 }
@@ -669,19 +514,20 @@ pub extern "C" fn distarr_sync() -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn distarr_bcast(buf: *mut c_void, bytes: u64, root: i32) -> c_int {
     boundary!("distarr_bcast", {
-        let st = state()?;
-        spmd_only(&st, "distarr_bcast")?;
-        let root = rank_arg(root)?;
-        check!(
-            root < st.rt.nranks(),
-            DISTARR_ERR_RANK,
-            "root {root} out of range 0..{}",
-            st.rt.nranks()
-        );
-        // SAFETY: `buf` is valid for `bytes` bytes (contract).
-        let b = unsafe { out_bytes(buf, len_arg(bytes)?, "buf")? };
-        st.rt.broadcast(b, root)?;
-        Ok(())
+        with_state(|st| {
+            st.spmd_only("distarr_bcast")?;
+            let root = rank_arg(root)?;
+            check!(
+                root < st.rt.nranks(),
+                DISTARR_ERR_RANK,
+                "root {root} out of range 0..{}",
+                st.rt.nranks()
+            );
+            // SAFETY: `buf` is valid for `bytes` bytes (contract).
+            let b = unsafe { out_bytes(buf, len_arg(bytes)?, "buf")? };
+            st.rt.broadcast(b, root)?;
+            Ok(())
+        })
     })
 }
 
@@ -695,26 +541,27 @@ pub unsafe extern "C" fn distarr_bcast(buf: *mut c_void, bytes: u64, root: i32) 
 #[no_mangle]
 pub unsafe extern "C" fn distarr_allreduce(buf: *mut c_void, count: u64, dtype: i32, op: i32) -> c_int {
     boundary!("distarr_allreduce", {
-        let st = state()?;
-        spmd_only(&st, "distarr_allreduce")?;
-        let rop = reduce_op(op)?;
-        let bitwise = matches!(
-            rop,
-            distarr_runtime::ReduceOp::Band | distarr_runtime::ReduceOp::Bor | distarr_runtime::ReduceOp::Bxor
-        );
-        let arith = matches!(rop, distarr_runtime::ReduceOp::Sum | distarr_runtime::ReduceOp::Prod);
-        check_dtype_op(dtype, bitwise, arith)?;
-        let n = len_arg(count)?;
-        with_dtype!(dtype, T => {
-            // SAFETY: `buf` is readable for `n` elements of T (contract).
-            let mut v = unsafe { in_elems::<T>(buf, n, "buf")? }.into_owned();
-            st.rt.allreduce(&mut v, rop)?;
-            let out = buf.cast::<T>();
-            for (k, x) in v.into_iter().enumerate() {
-                // SAFETY: `buf` is writable for `n` elements of T (contract), k < n.
-                unsafe { out.add(k).write_unaligned(x) };
-            }
-            Ok(())
+        with_state(|st| {
+            st.spmd_only("distarr_allreduce")?;
+            let rop = reduce_op(op)?;
+            let bitwise = matches!(
+                rop,
+                distarr_runtime::ReduceOp::Band | distarr_runtime::ReduceOp::Bor | distarr_runtime::ReduceOp::Bxor
+            );
+            let arith = matches!(rop, distarr_runtime::ReduceOp::Sum | distarr_runtime::ReduceOp::Prod);
+            check_dtype_op(dtype, bitwise, arith)?;
+            let n = len_arg(count)?;
+            with_dtype!(dtype, T => {
+                // SAFETY: `buf` is readable for `n` elements of T (contract).
+                let mut v = unsafe { in_elems::<T>(buf, n, "buf")? }.into_owned();
+                st.rt.allreduce(&mut v, rop)?;
+                let out = buf.cast::<T>();
+                for (k, x) in v.into_iter().enumerate() {
+                    // SAFETY: `buf` is writable for `n` elements of T (contract), k < n.
+                    unsafe { out.add(k).write_unaligned(x) };
+                }
+                Ok(())
+            })
         })
     })
 }

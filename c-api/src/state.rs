@@ -1,15 +1,16 @@
-//! The library's per-thread state: the runtime, the execution mode, the request table; and the
-//! sequential-mode command encoding and worker loop.
+//! The library's per-thread state: the runtime and the execution mode, the handle tables of
+//! requests and arrays, and what rank 0 of sequential mode issued since the last
+//! synchronisation ([`SyncTracker`]).
 //!
 //! distarr's runtime belongs to the thread that initialised it (MPI epochs and the heap are not
 //! shared between threads), so the C ABI keeps its state in thread-locals: calls from another
-//! thread see "not initialized" (`DISTARR_ERR_STATE`).
-use crate::arrays::ArrCmd;
+//! thread see "not initialized" (`DISTARR_ERR_STATE`). The exported functions borrow the state
+//! for the length of a call ([`with_state`]); nothing is cloned on the way.
 use crate::codes::Mode;
 use crate::handle::{Kind, Table};
-use crate::status::{check, CError, CResult, DISTARR_ERR_INTERNAL, DISTARR_ERR_STATE};
+use crate::status::{check, CError, CResult, DISTARR_ERR_STATE};
 use distarr_arrays::DistArray;
-use distarr_runtime::{CommSource, Config, Request, Runtime, Seg};
+use distarr_runtime::{Request, Runtime};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -22,16 +23,112 @@ enum Phase {
 }
 
 /// The running library on this thread.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct State {
     pub rt: Runtime,
     pub mode: Mode,
+    /// Sequential mode on rank 0: what was issued since the last synchronisation.
+    pub track: SyncTracker,
 }
 
 impl State {
+    pub(crate) fn new(rt: Runtime, mode: Mode) -> State {
+        let leads = mode == Mode::Sequential && rt.rank() == 0 && rt.nranks() > 1;
+        State {
+            rt,
+            mode,
+            track: SyncTracker::new(leads),
+        }
+    }
+
     /// Whether this rank issues commands to workers (sequential mode, rank 0, more than 1 rank).
+    #[inline]
     pub(crate) fn leads(&self) -> bool {
-        self.mode == Mode::Sequential && self.rt.nranks() > 1
+        self.track.leads()
+    }
+
+    /// Fails with `DISTARR_ERR_STATE` in sequential mode (calls that exchange the user program's
+    /// data between ranks have no meaning when only rank 0 runs the program).
+    pub(crate) fn spmd_only(&self, what: &str) -> CResult<()> {
+        check!(
+            self.mode == Mode::Spmd,
+            DISTARR_ERR_STATE,
+            "{what} exchanges data between the program's ranks; in sequential mode only rank 0 runs the program"
+        );
+        Ok(())
+    }
+}
+
+/// Sequential mode's automatic synchronisation between one-sided and collective calls, as rank
+/// 0 sees them: collective array operations do not order themselves with one-sided accesses
+/// (the program separates them with `distarr_sync` in SPMD mode); in sequential mode the C ABI
+/// does it for the program. Rank 0 remembers whether one-sided operations and whether collective
+/// operations that touch array data were issued since the last synchronisation:
+/// - a one-sided operation after such collective operations is preceded by a `Sync` command
+///   ([`SyncTracker::onesided_needs_sync`]);
+/// - a data-touching collective command after one-sided operations carries the `SYNC_FIRST`
+///   flag: every rank synchronises before executing it (no extra message;
+///   [`SyncTracker::before_collective`]).
+///
+/// Outside sequential mode's rank 0 the tracker stays quiet: one load and compare per call.
+#[derive(Clone, Debug)]
+pub(crate) struct SyncTracker(Cell<u8>);
+
+impl SyncTracker {
+    /// This rank leads (sequential mode, rank 0, several ranks).
+    const LEADS: u8 = 1;
+    /// One-sided operations since the last synchronisation.
+    const ONESIDED: u8 = 2;
+    /// Data-touching collective operations since the last synchronisation.
+    const COLLECTIVE: u8 = 4;
+
+    pub(crate) fn new(leads: bool) -> SyncTracker {
+        SyncTracker(Cell::new(if leads { Self::LEADS } else { 0 }))
+    }
+
+    #[inline]
+    fn leads(&self) -> bool {
+        self.0.get() & Self::LEADS != 0
+    }
+
+    /// Whether a one-sided call needs no bookkeeping: not leading, or one-sided calls already
+    /// follow the last synchronisation with no collective operation since (the fast path).
+    #[inline(always)]
+    pub(crate) fn quiet(&self) -> bool {
+        let t = self.0.get();
+        t & Self::LEADS == 0 || t == Self::LEADS | Self::ONESIDED
+    }
+
+    /// Whether a one-sided call must first synchronise every rank (collective operations
+    /// touched data since the last synchronisation).
+    pub(crate) fn onesided_needs_sync(&self) -> bool {
+        self.0.get() & Self::COLLECTIVE != 0
+    }
+
+    /// Records a one-sided call (after the synchronisation it needed, if any).
+    pub(crate) fn note_onesided(&self) {
+        if self.leads() {
+            self.0.set(Self::LEADS | Self::ONESIDED);
+        }
+    }
+
+    /// Records a collective command about to be issued and returns whether it must synchronise
+    /// every rank first: it touches array data (`touches_data`) after one-sided calls. A
+    /// synchronisation (`is_sync`) clears everything; commands that touch no data change nothing.
+    pub(crate) fn before_collective(&self, touches_data: bool, is_sync: bool) -> bool {
+        let t = self.0.get();
+        if t & Self::LEADS == 0 {
+            return false;
+        }
+        if is_sync {
+            self.0.set(Self::LEADS);
+            return false;
+        }
+        if !touches_data {
+            return false;
+        }
+        self.0.set(Self::LEADS | Self::COLLECTIVE);
+        t & Self::ONESIDED != 0
     }
 }
 
@@ -42,267 +139,216 @@ thread_local! {
     pub(crate) static REQUESTS: RefCell<Table<Request<'static>>> = const { RefCell::new(Table::new(Kind::Request)) };
     /// Live arrays and views (`distarr_array`). Every rank inserts and removes entries in the
     /// same order (all are collective), so an array has the same id on every rank.
-    pub(crate) static ARRAYS: RefCell<Table<ArrayEntry>> = const { RefCell::new(Table::new(Kind::Array)) };
+    static ARRAYS: RefCell<Table<ArrayEntry>> = const { RefCell::new(Table::new(Kind::Array)) };
     /// Creation counter of array entries (finalize frees the arrays in creation order).
-    pub(crate) static ARRAY_SEQ: Cell<u64> = const { Cell::new(0) };
+    static ARRAY_SEQ: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A `distarr_array`: an array or a view, and whether the handle owns the storage.
-pub(crate) struct ArrayEntry {
-    pub arr: DistArray,
-    /// Created by a creation call (owns the storage, freed by `distarr_free`) rather than a
-    /// view of another handle's storage.
-    pub owner: bool,
-    /// Shared by an owner and its views: false once the owner freed the storage.
-    pub alive: Rc<Cell<bool>>,
-    /// Creation order.
-    pub seq: u64,
-}
-
-/// Frees every live array collectively (every rank, in creation order), then drops the views.
-fn free_arrays() -> CResult<()> {
-    let mut all = ARRAYS.with(|t| t.borrow_mut().drain());
-    all.sort_by_key(|e| e.seq);
-    let mut first_err = None;
-    for e in all {
-        if e.owner && e.alive.get() {
-            e.alive.set(false);
-            if let Err(err) = e.arr.free() {
-                first_err.get_or_insert(CError::from(err));
-            }
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(()),
+/// Runs `f` with the running library's state, borrowed for the call, or fails with
+/// `DISTARR_ERR_STATE` before init, after finalize, or on a thread that did not initialise it.
+/// `f` must not initialise or finalise the library (no exported function calls another).
+///
+/// This is every call's fast path: the thread-local is read in place, without a `Ref` guard
+/// (whose bookkeeping, and the closure that `LocalKey::with` would run it in, cost more than the
+/// rest of a small call). What the guard would protect is kept by construction: the state is
+/// replaced only by [`install`] and [`uninstall`], which run outside any `with_state` call.
+#[inline(always)]
+pub(crate) fn with_state<R>(f: impl FnOnce(&State) -> CResult<R>) -> CResult<R> {
+    let state = STATE.with(|s| {
+        // SAFETY: fails (no reference made) while `install`/`uninstall` hold the mutable borrow;
+        // otherwise the reference is used only during this call, on this thread, and nothing
+        // replaces the state meanwhile (see above), so it stays valid and unaliased by writes.
+        unsafe { s.try_borrow_unguarded() }.map(|o| o.as_ref().map(|st| st as *const State))
+    });
+    match state {
+        // SAFETY: as above: the thread-local outlives this call and is not written during it.
+        Ok(Some(st)) => f(unsafe { &*st }),
+        _ => Err(not_running()),
     }
 }
 
-/// The running library, or `DISTARR_ERR_STATE` before init, after finalize, or on a thread
-/// that did not initialise it.
-pub(crate) fn state() -> CResult<State> {
-    if let Some(s) = STATE.with(|s| s.borrow().clone()) {
-        return Ok(s);
-    }
+/// Fails with `DISTARR_ERR_STATE` unless the library is running on this thread.
+#[inline]
+pub(crate) fn running() -> CResult<()> {
+    with_state(|_| Ok(()))
+}
+
+#[cold]
+#[inline(never)]
+fn not_running() -> CError {
     let msg = match PHASE.with(Cell::get) {
         Phase::Finalized => "distarr was finalized",
         _ => "distarr is not initialized (call distarr_init first, from this thread)",
     };
-    Err(CError::new(DISTARR_ERR_STATE, msg))
+    CError::new(DISTARR_ERR_STATE, msg)
 }
 
-/// Initialises the runtime and, on the workers of sequential mode, serves rank 0's commands
-/// until it finalises (the process then exits 0: this function does not return there).
-pub(crate) fn init(mode: Mode, source: impl FnOnce() -> CResult<CommSource>) -> CResult<()> {
+/// A copy of the running state, for the life-cycle calls that replace it.
+pub(crate) fn current() -> CResult<State> {
+    with_state(|st| Ok(st.clone()))
+}
+
+/// Fails unless the library can be initialised on this thread now.
+pub(crate) fn check_not_running() -> CResult<()> {
     check!(
         PHASE.with(Cell::get) != Phase::Running,
         DISTARR_ERR_STATE,
         "distarr is already initialized"
     );
-    let config = Config::from_env()?;
-    let rt = Runtime::init_with(config, source()?)?;
-    let st = State { rt, mode };
-    STATE.with(|s| *s.borrow_mut() = Some(st.clone()));
-    PHASE.with(|p| p.set(Phase::Running));
-    if mode == Mode::Sequential && st.rt.rank() != 0 {
-        serve(&st)
-    }
     Ok(())
 }
 
-/// Completes every outstanding request (their buffers must still be valid), frees every live
-/// array (collectively, in creation order), then finalises.
-fn finalize_local(st: &State) -> CResult<()> {
-    let arrays = free_arrays();
-    let pending = REQUESTS.with(|t| t.borrow_mut().drain());
-    let mut first_err = None;
-    for r in pending {
-        if let Err(e) = r.wait() {
-            first_err.get_or_insert(e);
-        }
-    }
-    let fin = st.rt.finalize();
+/// Makes `st` the running state of this thread.
+pub(crate) fn install(st: State) {
+    STATE.with(|s| *s.borrow_mut() = Some(st));
+    PHASE.with(|p| p.set(Phase::Running));
+}
+
+/// Ends the running state (after finalize).
+fn uninstall() {
     STATE.with(|s| *s.borrow_mut() = None);
     PHASE.with(|p| p.set(Phase::Finalized));
-    fin?;
-    arrays?;
-    match first_err {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
-    }
 }
 
-/// `distarr_finalize`: in sequential mode rank 0 first tells the workers.
-pub(crate) fn finalize() -> CResult<()> {
-    let st = state()?;
-    if st.leads() {
-        st.rt.seq_send(&Cmd::Finalize.encode())?;
-    }
-    finalize_local(&st)
+// --- arrays -------------------------------------------------------------------------------------
+
+/// A `distarr_array`: an array or a view, and whether the handle owns the storage.
+pub(crate) struct ArrayEntry {
+    arr: DistArray,
+    /// Created by a creation call (owns the storage, freed by `distarr_free`) rather than a
+    /// view of another handle's storage.
+    owner: bool,
+    /// Shared by an owner and its views: false once the owner freed the storage.
+    alive: Rc<Cell<bool>>,
+    /// Creation order.
+    seq: u64,
 }
 
-// --- sequential mode ------------------------------------------------------------------------
+/// The storage flag of an array's handle, shared with the views made from it.
+pub(crate) type Storage = Rc<Cell<bool>>;
 
-/// A collective command: what rank 0 sends to the workers in sequential mode, and what every
-/// rank executes. Encoding: a little-endian `u32` opcode, 4 bytes of padding, then `u64`
-/// arguments; small enough to travel inside the channel's single header broadcast.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Cmd {
-    Finalize,
-    GmemAlloc {
-        bytes: u64,
-    },
-    GmemFree {
-        seg: u32,
-    },
-    Barrier,
-    Fence,
-    Sync,
-    /// An array command (opcodes from [`ArrCmd::FIRST_OPCODE`]).
-    Array(ArrCmd),
+/// The array behind an id and its storage flag (the array may be a view of freed storage:
+/// [`lookup`] refuses those); `DISTARR_ERR_HANDLE` for a bad id.
+pub(crate) fn entry(id: i64) -> CResult<(DistArray, Storage)> {
+    ARRAYS.with(|t| {
+        let t = t.borrow();
+        let e = t.get(id)?;
+        Ok((e.arr.clone(), e.alive.clone()))
+    })
 }
 
-impl Cmd {
-    pub fn encode(&self) -> Vec<u8> {
-        let (op, args): (u32, &[u64]) = match *self {
-            Cmd::Finalize => (1, &[]),
-            Cmd::GmemAlloc { bytes } => (2, &[bytes]),
-            Cmd::GmemFree { seg } => (3, &[u64::from(seg)]),
-            Cmd::Barrier => (4, &[]),
-            Cmd::Fence => (5, &[]),
-            Cmd::Sync => (6, &[]),
-            Cmd::Array(ref a) => return a.encode(),
-        };
-        let mut v = Vec::with_capacity(8 + 8 * args.len());
-        v.extend_from_slice(&op.to_le_bytes());
-        v.extend_from_slice(&[0; 4]);
-        for a in args {
-            v.extend_from_slice(&a.to_le_bytes());
-        }
-        v
-    }
-
-    pub fn decode(msg: &[u8]) -> CResult<Cmd> {
-        let bad = || CError::new(DISTARR_ERR_INTERNAL, format!("malformed command {msg:02x?}"));
-        let word = |k: usize| -> CResult<u64> {
-            let b = msg.get(8 + 8 * k..16 + 8 * k).ok_or_else(bad)?;
-            Ok(u64::from_le_bytes(b.try_into().map_err(|_| bad())?))
-        };
-        let op = u32::from_le_bytes(msg.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
-        Ok(match op {
-            1 => Cmd::Finalize,
-            2 => Cmd::GmemAlloc { bytes: word(0)? },
-            3 => Cmd::GmemFree {
-                seg: u32::try_from(word(0)?).map_err(|_| bad())?,
-            },
-            4 => Cmd::Barrier,
-            5 => Cmd::Fence,
-            6 => Cmd::Sync,
-            op if op >= ArrCmd::FIRST_OPCODE => Cmd::Array(ArrCmd::decode(msg)?),
-            _ => return Err(bad()),
-        })
-    }
-
-    /// Executes the command on this rank (every rank executes it, in the same order). Returns
-    /// the command's value (the new segment id of `GmemAlloc`, else 0).
-    fn exec(&self, rt: &Runtime) -> CResult<u64> {
-        match *self {
-            Cmd::GmemAlloc { bytes } => Ok(u64::from(rt.alloc(bytes)?.raw())),
-            Cmd::GmemFree { seg } => rt.free(Seg::from_raw(seg)).map(|()| 0).map_err(Into::into),
-            Cmd::Barrier => rt.barrier().map(|()| 0).map_err(Into::into),
-            Cmd::Fence => rt.fence().map(|()| 0).map_err(Into::into),
-            Cmd::Sync => rt.sync().map(|()| 0).map_err(Into::into),
-            Cmd::Array(ref a) => crate::arrays::exec(a, rt, &mut Default::default(), false).map(|id| id as u64),
-            Cmd::Finalize => Err(CError::new(DISTARR_ERR_INTERNAL, "finalize is not executed by exec")),
-        }
-    }
-}
-
-/// Runs a collective command: in SPMD mode every rank calls this; in sequential mode rank 0
-/// calls it and the workers receive the command from it. `precheck` runs first on rank 0 in
-/// sequential mode, so a command that would fail everywhere is refused without communication.
-pub(crate) fn collective(cmd: Cmd, precheck: impl FnOnce(&Runtime) -> CResult<()>) -> CResult<u64> {
-    let st = state()?;
-    if st.leads() {
-        precheck(&st.rt)?;
-        st.rt.seq_send(&cmd.encode())?;
-    }
-    cmd.exec(&st.rt)
-}
-
-/// Fails with `DISTARR_ERR_STATE` in sequential mode (calls that exchange the user program's data
-/// between ranks have no meaning when only rank 0 runs the program).
-pub(crate) fn spmd_only(st: &State, what: &str) -> CResult<()> {
+/// The live array behind an id: `DISTARR_ERR_HANDLE` for a freed, forged or other-kind id, or
+/// a view whose storage was freed with the array it views.
+pub(crate) fn lookup(id: i64) -> CResult<DistArray> {
+    let (a, alive) = entry(id)?;
     check!(
-        st.mode == Mode::Spmd,
-        DISTARR_ERR_STATE,
-        "{what} exchanges data between the program's ranks; in sequential mode only rank 0 runs the program"
+        alive.get(),
+        DISTARR_ERR_HANDLE,
+        "distarr_array {id:#x} is a view of an array that was freed"
     );
+    Ok(a)
+}
+
+fn insert(arr: DistArray, owner: bool, alive: Storage) -> CResult<i64> {
+    let seq = ARRAY_SEQ.with(|s| {
+        let v = s.get();
+        s.set(v + 1);
+        v
+    });
+    ARRAYS.with(|t| t.borrow_mut().insert(ArrayEntry { arr, owner, alive, seq }))
+}
+
+/// A new handle owning a new array's storage.
+pub(crate) fn insert_owner(arr: DistArray) -> CResult<i64> {
+    insert(arr, true, Rc::new(Cell::new(true)))
+}
+
+/// A new handle of a view of the storage behind `storage` (the flag of the handle it came from).
+pub(crate) fn insert_view(arr: DistArray, storage: Storage) -> CResult<i64> {
+    insert(arr, false, storage)
+}
+
+/// Removes an array handle; frees the storage if the handle owns it (**collective**: every
+/// rank removes the same handles in the same order).
+pub(crate) fn free_array(id: i64) -> CResult<()> {
+    let e = ARRAYS.with(|t| t.borrow_mut().remove(id))?;
+    free_entry(e)
+}
+
+fn free_entry(e: ArrayEntry) -> CResult<()> {
+    if e.owner && e.alive.get() {
+        e.alive.set(false);
+        e.arr.free()?;
+    }
     Ok(())
 }
 
-/// The worker loop of sequential mode: executes rank 0's commands until it finalises, then
-/// finalises MPI (if the program had initialised it itself) and exits the process with 0.
-fn serve(st: &State) -> ! {
-    let mut buf = Vec::with_capacity(distarr_runtime::SEQ_HEADER_BYTES);
-    loop {
-        let cmd = st
-            .rt
-            .seq_recv(&mut buf)
-            .map_err(CError::from)
-            .and_then(|()| Cmd::decode(&buf));
-        match cmd {
-            Ok(Cmd::Finalize) => break,
-            Ok(cmd) => {
-                // Collective commands fail the same way on every rank; rank 0 reports it.
-                if let Err(e) = cmd.exec(&st.rt) {
-                    log::debug!(target: "distarr", "command {cmd:?} failed on this worker (as on rank 0): {}", e.msg);
-                }
-            }
-            Err(e) => {
-                log::error!(target: "distarr", "sequential-mode worker cannot continue: {}", e.msg);
-                distarr_ffi::abort(71)
-            }
+/// What finalize releases before the runtime goes: frees every live array collectively (every
+/// rank, in creation order; then the views go), then completes every outstanding request (their
+/// buffers must still be valid). Returns the first error.
+pub(crate) fn release_all() -> CResult<()> {
+    let mut all = ARRAYS.with(|t| t.borrow_mut().drain());
+    all.sort_by_key(|e| e.seq);
+    let mut first_err = None;
+    for e in all {
+        if let Err(err) = free_entry(e) {
+            first_err.get_or_insert(err);
         }
     }
-    let code = match finalize_local(st) {
-        Ok(()) => 0,
-        Err(e) => {
-            log::error!(target: "distarr", "sequential-mode worker: finalize failed: {}", e.msg);
-            1
-        }
-    };
-    if distarr_ffi::initialized().unwrap_or(false) && !distarr_ffi::finalized().unwrap_or(true) {
-        if let Err(e) = distarr_ffi::finalize() {
-            log::error!(target: "distarr", "sequential-mode worker: MPI_Finalize failed: {e}");
+    let pending = REQUESTS.with(|t| t.borrow_mut().drain());
+    for r in pending {
+        if let Err(e) = r.wait() {
+            first_err.get_or_insert(e.into());
         }
     }
-    std::process::exit(code)
+    first_err.map_or(Ok(()), Err)
+}
+
+/// Finalises on this rank: releases arrays and requests, finalises the runtime, ends the state.
+pub(crate) fn finalize_local(st: &State) -> CResult<()> {
+    let released = release_all();
+    let fin = st.rt.finalize();
+    uninstall();
+    fin?;
+    released
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::SyncTracker;
 
     #[test]
-    fn commands_round_trip() {
-        for c in [
-            Cmd::Finalize,
-            Cmd::GmemAlloc { bytes: u64::MAX },
-            Cmd::GmemFree { seg: 0xdead_beef },
-            Cmd::Barrier,
-            Cmd::Fence,
-            Cmd::Sync,
-        ] {
-            let m = c.encode();
-            assert!(
-                m.len() <= distarr_runtime::SEQ_INLINE_BYTES,
-                "{c:?} fits in one broadcast"
-            );
-            assert_eq!(Cmd::decode(&m).unwrap(), c);
+    fn tracker_orders_onesided_and_collective_calls() {
+        let t = SyncTracker::new(true);
+        // fresh: one-sided calls need no sync; the first records itself
+        assert!(!t.quiet() && !t.onesided_needs_sync());
+        t.note_onesided();
+        assert!(t.quiet(), "repeated one-sided calls take the fast path");
+        // a view (no data) after one-sided calls: no sync, state unchanged
+        assert!(!t.before_collective(false, false));
+        assert!(t.quiet());
+        // a data-touching collective after one-sided calls synchronises first
+        assert!(t.before_collective(true, false));
+        // ... and a second one does not
+        assert!(!t.before_collective(true, false));
+        // a one-sided call after collective ones needs a sync
+        assert!(!t.quiet() && t.onesided_needs_sync());
+        t.note_onesided();
+        assert!(t.quiet() && !t.onesided_needs_sync());
+        // an explicit sync clears everything
+        assert!(!t.before_collective(false, true));
+        assert!(!t.onesided_needs_sync());
+        assert!(!t.before_collective(true, false), "nothing one-sided since the sync");
+    }
+
+    #[test]
+    fn tracker_is_quiet_unless_leading() {
+        let t = SyncTracker::new(false);
+        for _ in 0..3 {
+            assert!(t.quiet());
+            assert!(!t.before_collective(true, false));
+            t.note_onesided();
+            assert!(!t.onesided_needs_sync());
         }
-        assert!(Cmd::decode(&[]).is_err());
-        assert!(Cmd::decode(&[2, 0, 0, 0, 0, 0, 0, 0]).is_err(), "missing argument");
-        assert!(Cmd::decode(&[99, 0, 0, 0, 0, 0, 0, 0]).is_err(), "unknown opcode");
     }
 }

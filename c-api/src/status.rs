@@ -170,24 +170,36 @@ macro_rules! boundary {
 }
 pub(crate) use boundary;
 
-/// See [`boundary!`].
+/// See [`boundary!`]. Inlined into every exported function, so the success path is the body
+/// plus one compare; recording a failure and catching a panic are out of line.
+#[inline(always)]
 pub(crate) fn run_boundary(name: &'static str, f: impl FnOnce() -> CResult<()>) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => DISTARR_OK,
-        Ok(Err(e)) => {
-            set_last_error(name, &e.msg);
-            e.code
-        }
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic payload".to_string());
-            set_last_error(name, &format!("internal error (panic): {what}"));
-            DISTARR_ERR_INTERNAL
-        }
+        Ok(Err(e)) => failed(name, e),
+        Err(payload) => panicked(name, payload),
     }
+}
+
+/// Records a failure's message for `distarr_last_error` and returns its code.
+#[cold]
+#[inline(never)]
+fn failed(name: &'static str, e: CError) -> c_int {
+    set_last_error(name, &e.msg);
+    e.code
+}
+
+/// Records a caught panic for `distarr_last_error`: `DISTARR_ERR_INTERNAL`.
+#[cold]
+#[inline(never)]
+fn panicked(name: &'static str, payload: Box<dyn std::any::Any + Send>) -> c_int {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_string());
+    set_last_error(name, &format!("internal error (panic): {what}"));
+    DISTARR_ERR_INTERNAL
 }
 
 thread_local! {

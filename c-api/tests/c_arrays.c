@@ -5,11 +5,16 @@
  * mode and in sequential mode (DISTARR_MODE=sequential), and under valgrind.
  *
  * In SPMD mode every rank runs the program: collective calls are made by all, one-sided calls
- * (regions, locate, local blocks) by each rank on its own share. In sequential mode only rank
- * 0 returns from distarr_init; the other ranks serve its calls and exit(0) at distarr_finalize,
- * printing the harness's success line from an atexit handler.
+ * (regions, locate, local blocks) by each rank on its own share, and distarr_sync separates
+ * one-sided accesses from collective operations on the same data (the header's
+ * SYNCHRONISATION rule: after a collective operation before one-sided accesses to its data,
+ * after one-sided writes before a collective operation uses the data, after one-sided reads
+ * before a collective operation writes it). In sequential mode only rank 0 returns from
+ * distarr_init; the other ranks serve its calls and exit(0) at distarr_finalize, printing the
+ * harness's success line from an atexit handler (the syncs are then not needed: c_seq_sync.c
+ * tests that; they are harmless).
  */
-#include "check.h"
+#include "arrays.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -17,56 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int root = 0; /* gather/scatter root: the last rank in SPMD mode, 0 in sequential mode */
-
-static int close_to(double a, double b) { return fabs(a - b) <= 1e-12 * (1.0 + fabs(b)); }
-
-/* Python's slice.indices: fills idx with the selected indices, returns their count. */
-static int64_t py_slice(int64_t n, int64_t start, int64_t stop, int64_t step, int64_t *idx) {
-    int64_t lo, hi;
-    if (step > 0) {
-        lo = start == DISTARR_SLICE_NONE ? 0 : start < 0 ? start + n : start;
-        hi = stop == DISTARR_SLICE_NONE ? n : stop < 0 ? stop + n : stop;
-        if (lo < 0) lo = 0;
-        if (lo > n) lo = n;
-        if (hi < 0) hi = 0;
-        if (hi > n) hi = n;
-    } else {
-        lo = start == DISTARR_SLICE_NONE ? n - 1 : start < 0 ? start + n : start;
-        hi = stop == DISTARR_SLICE_NONE ? -1 : stop < 0 ? stop + n : stop;
-        if (lo < -1) lo = -1;
-        if (lo > n - 1) lo = n - 1;
-        if (hi < -1) hi = -1;
-        if (hi > n - 1) hi = n - 1;
-    }
-    int64_t k = 0;
-    for (int64_t i = lo; step > 0 ? i < hi : i > hi; i += step) idx[k++] = i;
-    return k;
-}
-
-/* A f64 array of `shape` with a[i] = f(C-order index), written by scatter from the root. */
-static distarr_array make_f64(int32_t ndim, const int64_t *shape, double (*f)(int64_t)) {
-    distarr_array a = 0;
-    OK(distarr_create(ndim, shape, DISTARR_DTYPE_F64, NULL, &a));
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++) n *= shape[d];
-    double *buf = NULL;
-    if (me == root) {
-        buf = malloc((size_t)(n ? n : 1) * sizeof *buf);
-        for (int64_t i = 0; i < n; i++) buf[i] = f(i);
-    }
-    OK(distarr_scatter(a, root, buf));
-    free(buf);
-    return a;
-}
-
-/* Gathers a f64 array to the root; returns a malloc'ed buffer there, NULL elsewhere. */
-static double *gather_f64(distarr_array a, int64_t n) {
-    double *buf = me == root ? malloc((size_t)(n ? n : 1) * sizeof *buf) : NULL;
-    OK(distarr_gather(a, root, buf));
-    return buf;
-}
 
 static double ident(int64_t i) { return (double)i; }
 static double lin(int64_t i) { return (double)(i % 8) + 100.0 * (double)(i / 8); }
@@ -102,6 +57,7 @@ static void creation_and_metadata(void) {
     for (int k = 0; k < 5; k++) {
         const int32_t seven = 7 + k;
         OK(distarr_fill(c[k], &seven));
+        OK(distarr_sync()); /* collective write, then one-sided reads */
         int32_t out[9];
         const int64_t lo[1] = {0}, hi[1] = {9};
         OK(distarr_get_region(c[k], lo, hi, out));
@@ -147,6 +103,7 @@ static void regions_locate_local(void) {
     const int64_t shape[2] = {6, 8};
     distarr_array a = 0;
     OK(distarr_create(2, shape, DISTARR_DTYPE_F64, NULL, &a));
+    OK(distarr_sync()); /* the creation writes zeros: before one-sided puts */
     /* program rank p writes rows p, p+P, ... with one-sided puts */
     for (int64_t i = me; i < 6; i += P) {
         double row[8];
@@ -267,6 +224,7 @@ static void arange_random(void) {
     int64_t n = 0;
     OK(distarr_size(a, &n));
     CHECK(n == 10);
+    OK(distarr_sync()); /* collective write, then one-sided reads */
     int64_t vals[10];
     const int64_t lo[1] = {0}, hi[1] = {10};
     OK(distarr_get_region(a, lo, hi, vals));
@@ -275,6 +233,7 @@ static void arange_random(void) {
     OK(distarr_arange(1.0, 2.0, 0.25, DISTARR_DTYPE_F64, &a));
     OK(distarr_size(a, &n));
     CHECK(n == 4);
+    OK(distarr_sync());
     double dv[4];
     const int64_t hi4[1] = {4};
     OK(distarr_get_region(a, lo, hi4, dv));
@@ -370,7 +329,8 @@ static void views(void) {
                 CHECK(g[i * 8 + j] == (hit ? -1.0 : (double)(i * 8 + j)));
             }
     free(g);
-    /* region access through a view */
+    /* region access through a view (after the collective fill, with a sync) */
+    OK(distarr_sync());
     double box[3];
     const int64_t lo[2] = {1, 0}, hi[2] = {2, 3};
     OK(distarr_get_region(v2, lo, hi, box));
@@ -510,12 +470,15 @@ static void ufuncs(void) {
     OK(distarr_binary(DISTARR_UFUNC_FLOOR_DIVIDE, iout, iout, z));
     int32_t probe[2];
     const int64_t plo[2] = {5, 6}, phi[2] = {6, 8};
+    OK(distarr_sync()); /* collective write, then one-sided read */
     OK(distarr_get_region(iout, plo, phi, probe));
     CHECK(probe[0] == 0 && probe[1] == 0);
+    OK(distarr_sync()); /* one-sided read, then a collective write */
     OK(distarr_fill(iout, &three));
     const int32_t minus_one = -1;
     OK(distarr_fill(z, &minus_one));
     EXPECT(distarr_binary(DISTARR_UFUNC_POWER, iout, iout, z), DISTARR_ERR_ARG);
+    OK(distarr_sync());
     OK(distarr_get_region(iout, plo, phi, probe));
     CHECK(probe[0] == 3 && probe[1] == 3);
 
@@ -602,6 +565,7 @@ static void reductions_matmul_copy(void) {
     OK(distarr_reduce(DISTARR_REDUCE_ARGMAX, m, 0, iarg, NULL));
     int64_t ia[8];
     const int64_t lo[1] = {0}, hi[1] = {8};
+    OK(distarr_sync());
     OK(distarr_get_region(iarg, lo, hi, ia));
     for (int j = 0; j < 8; j++) CHECK(ia[j] == 5);
     EXPECT(distarr_reduce(DISTARR_REDUCE_SUM, m, 0, rows, NULL), DISTARR_ERR_SHAPE);
@@ -892,10 +856,7 @@ static void error_paths(void) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    const char *mode = getenv("DISTARR_MODE");
-    worker_expected = mode && strcmp(mode, "sequential") == 0 && me != 0;
-    atexit(worker_exit_marker);
+    test_start(DISTARR_MODE_ENV);
 
     distarr_array a = 5;
     const int64_t shape[1] = {4};
@@ -903,17 +864,8 @@ int main(int argc, char **argv) {
     EXPECT(distarr_free(a), DISTARR_ERR_STATE);
     CHECK(a == 5);
 
-    OK(distarr_init(&argc, &argv));
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
+    test_init(&argc, &argv, DISTARR_MODE_ENV); /* only rank 0 returns in sequential mode */
     root = spmd ? np - 1 : 0;
-    CHECK(spmd || me == 0);
 
     creation_and_metadata();
     regions_locate_local();

@@ -252,6 +252,63 @@ static void nonblocking(void) {
     free(dst);
 }
 
+/* Implicit completion: each program rank p puts 64 chunks into every target with put_nbi,
+ * completes locally (flush_local) before reusing its buffer and remotely (flush_all) at the
+ * end; after a sync every rank reads everything back with get_nbi, completed by flush_local
+ * or flush_local_all. Chunk c of writer p at target t holds v(p, t, c, k). */
+#define NBI_CHUNKS 64
+#define NBI_PER 8 /* int64 per chunk */
+static int64_t nbi_value(int p, int t, int c, int k) { return p * 1000000 + t * 10000 + c * 100 + k; }
+
+static void implicit_completion(void) {
+    uint32_t seg = 0;
+    const uint64_t chunk = NBI_PER * 8, bytes = (uint64_t)P * NBI_CHUNKS * chunk;
+    OK(distarr_gmem_alloc(bytes, &seg));
+    int64_t *src = malloc(NBI_CHUNKS * chunk), *dst = malloc(bytes);
+    CHECK(src && dst);
+    for (int p = 0; p < P; p++) {
+        if (spmd && p != me) continue;
+        for (int t = 0; t < np; t++) {
+            for (int c = 0; c < NBI_CHUNKS; c++)
+                for (int k = 0; k < NBI_PER; k++) src[c * NBI_PER + k] = nbi_value(p, t, c, k);
+            for (int c = 0; c < NBI_CHUNKS; c++)
+                OK(distarr_put_nbi(t, seg, ((uint64_t)p * NBI_CHUNKS + c) * chunk, src + c * NBI_PER,
+                                   chunk));
+            OK(distarr_flush_local(t)); /* src may be rewritten for the next target */
+        }
+    }
+    OK(distarr_flush_all());
+    OK(distarr_sync());
+    for (int t = 0; t < np; t++) {
+        memset(dst, 0xff, bytes);
+        for (int q = 0; q < P * NBI_CHUNKS; q++)
+            OK(distarr_get_nbi(dst + q * NBI_PER, t, seg, (uint64_t)q * chunk, chunk));
+        if (t % 2) OK(distarr_flush_local(t));
+        else OK(distarr_flush_local_all());
+        for (int p = 0; p < P; p++)
+            for (int c = 0; c < NBI_CHUNKS; c++)
+                for (int k = 0; k < NBI_PER; k++)
+                    CHECK(dst[(p * NBI_CHUNKS + c) * NBI_PER + k] == nbi_value(p, t, c, k));
+    }
+    /* zero bytes with NULL buffers; errors start nothing */
+    OK(distarr_get_nbi(NULL, 0, seg, 0, 0));
+    OK(distarr_put_nbi(0, seg, bytes, NULL, 0));
+    EXPECT(distarr_get_nbi(NULL, 0, seg, 0, 8), DISTARR_ERR_NULL);
+    EXPECT(distarr_put_nbi(0, seg, 0, NULL, 8), DISTARR_ERR_NULL);
+    EXPECT(distarr_get_nbi(dst, np, seg, 0, 8), DISTARR_ERR_RANK);
+    EXPECT(distarr_put_nbi(-1, seg, 0, src, 8), DISTARR_ERR_RANK);
+    EXPECT(distarr_get_nbi(dst, 0, seg, bytes - 4, 8), DISTARR_ERR_BOUNDS);
+    EXPECT(distarr_put_nbi(0, seg, bytes, src, 1), DISTARR_ERR_BOUNDS);
+    EXPECT(distarr_get_nbi(dst, 0, 77, 0, 8), DISTARR_ERR_SEGMENT);
+    EXPECT(distarr_put_nbi(0, 77, 0, src, 8), DISTARR_ERR_SEGMENT);
+    EXPECT(distarr_flush_local(np), DISTARR_ERR_RANK);
+    EXPECT(distarr_flush_local(-1), DISTARR_ERR_RANK);
+    OK(distarr_sync());
+    OK(distarr_gmem_free(seg));
+    free(src);
+    free(dst);
+}
+
 /* Zeroes a segment everywhere (reused heap memory is not zeroed). Collective. */
 static void zero_segment(uint32_t seg, uint64_t bytes) {
     static const unsigned char zeros[4096];
@@ -486,6 +543,8 @@ static void after_finalize(void) {
     EXPECT(distarr_acc(0, 1, 0, &x, 1, DISTARR_DTYPE_I64, DISTARR_OP_SUM), DISTARR_ERR_STATE);
     EXPECT(distarr_wait(&r), DISTARR_ERR_STATE);
     EXPECT(distarr_sync(), DISTARR_ERR_STATE);
+    EXPECT(distarr_get_nbi(&x, 0, 1, 0, 8), DISTARR_ERR_STATE);
+    EXPECT(distarr_flush_local_all(), DISTARR_ERR_STATE);
     EXPECT(distarr_finalize(), DISTARR_ERR_STATE);
     /* MPI was finalized by distarr: it cannot start again (no communication happens) */
     EXPECT(distarr_init(NULL, NULL), DISTARR_ERR_STATE);
@@ -494,27 +553,15 @@ static void after_finalize(void) {
 }
 
 int main(int argc, char **argv) {
-    me = env_rank();
-    const char *mode = getenv("DISTARR_MODE");
-    worker_expected = mode && strcmp(mode, "sequential") == 0 && me != 0;
-    atexit(worker_exit_marker);
+    test_start(DISTARR_MODE_ENV);
 
     before_init();
-    OK(distarr_init(&argc, &argv));
-    /* only rank 0 gets here in sequential mode */
-    int32_t r, n, m;
-    OK(distarr_rank(&r));
-    OK(distarr_nranks(&n));
-    OK(distarr_mode(&m));
-    me = r;
-    np = n;
-    spmd = m == DISTARR_MODE_SPMD;
-    P = spmd ? np : 1;
-    CHECK(spmd || me == 0);
+    test_init(&argc, &argv, DISTARR_MODE_ENV); /* only rank 0 returns in sequential mode */
 
     life_cycle_queries();
     put_get();
     nonblocking();
+    implicit_completion();
     atomics();
     collectives();
     /* an outstanding request is completed by finalize */
@@ -526,8 +573,10 @@ int main(int argc, char **argv) {
     if (me == 0) OK(distarr_put(0, seg, 0, &fortytwo, 8));
     OK(distarr_sync());
     OK(distarr_get_nb(&tail, 0, seg, 0, 8, &pending));
+    int64_t tail2 = -1;
+    OK(distarr_get_nbi(&tail2, 0, seg, 0, 8)); /* completed by finalize */
     OK(distarr_finalize());
-    CHECK(tail == 42);
+    CHECK(tail == 42 && tail2 == 42);
     EXPECT(distarr_wait(&pending), DISTARR_ERR_STATE);
     after_finalize();
 

@@ -65,4 +65,29 @@ static void worker_exit_marker(void) {
     }
 }
 
+/* Before init: the launcher's rank, and the success line for the workers of sequential mode
+ * (`mode`: DISTARR_MODE_ENV reads DISTARR_MODE like distarr_init). */
+static inline void test_start(int32_t mode) {
+    me = env_rank();
+    const char *env = getenv("DISTARR_MODE");
+    int seq = mode == DISTARR_MODE_SEQUENTIAL ||
+              (mode == DISTARR_MODE_ENV && env && strcmp(env, "sequential") == 0);
+    worker_expected = seq && me != 0;
+    atexit(worker_exit_marker);
+}
+
+/* distarr_init_mode, then the rank variables (only rank 0 returns in sequential mode). */
+static inline void test_init(int *argc, char ***argv, int32_t mode) {
+    OK(distarr_init_mode(argc, argv, mode));
+    int32_t r, n, m;
+    OK(distarr_rank(&r));
+    OK(distarr_nranks(&n));
+    OK(distarr_mode(&m));
+    me = r;
+    np = n;
+    spmd = m == DISTARR_MODE_SPMD;
+    P = spmd ? np : 1;
+    CHECK(spmd || me == 0);
+}
+
 #endif

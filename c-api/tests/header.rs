@@ -103,9 +103,10 @@ fn fortran_module_matches_header() {
                 .strip_prefix("integer(c_int), parameter ::")
                 .or_else(|| l.strip_prefix("integer(c_int64_t), parameter ::"))?;
             let (name, value) = rest.split_once('=')?;
-            // C's INT64_MIN has no literal in Fortran.
+            // C's INT64_MIN and INT32_MIN have no literals in Fortran.
             let value = match value.trim() {
                 "-huge(0_c_int64_t) - 1_c_int64_t" => "INT64_MIN",
+                "-huge(0_c_int) - 1_c_int" => "INT32_MIN",
                 v => v,
             };
             Some((name.trim().to_string(), value.to_string()))

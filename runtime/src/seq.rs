@@ -8,6 +8,7 @@
 //! when it is longer.
 use crate::error::{ensure, Result};
 use crate::runtime::Runtime;
+use distarr_ffi as ffi;
 
 /// Bytes broadcast for every message: an 8-byte little-endian length and the inline bytes.
 pub const SEQ_HEADER_BYTES: usize = 64;
@@ -62,5 +63,27 @@ impl Runtime {
             self.broadcast(&mut buf[SEQ_INLINE_BYTES..], ROOT)?;
         }
         Ok(())
+    }
+
+    /// Ends a sequential-mode worker process once rank 0 has finished: finalises this runtime
+    /// (**collective**, like [`Runtime::finalize`]: rank 0 finalises too) unless it already was,
+    /// then calls `MPI_Finalize` if MPI is still initialised — also when the program initialised
+    /// MPI itself, because a worker never returns to the program to do it — and exits the process
+    /// with `status` (`atexit` handlers run; 1 instead of 0 when finalising failed). Never returns.
+    pub fn finalize_and_exit(&self, status: i32) -> ! {
+        let mut status = status;
+        if !self.is_finalized() {
+            if let Err(e) = self.finalize() {
+                log::error!(target: "distarr", "sequential-mode worker: finalize failed: {e}");
+                status = status.max(1);
+            }
+        }
+        if ffi::initialized().unwrap_or(false) && !ffi::finalized().unwrap_or(true) {
+            if let Err(e) = ffi::finalize() {
+                log::error!(target: "distarr", "sequential-mode worker: MPI_Finalize failed: {e}");
+                status = status.max(1);
+            }
+        }
+        std::process::exit(status)
     }
 }

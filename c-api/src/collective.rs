@@ -1,0 +1,137 @@
+//! Collective calls and the life cycle. [`collective`] runs a command on every rank: in SPMD
+//! mode every rank calls it; in sequential mode rank 0 validates the command, sends it and runs
+//! it, while the other ranks receive and run it in [`serve`]. [`onesided`] is the sequential-mode
+//! synchronisation in front of every one-sided call (see `state::SyncTracker`). [`init`] and
+//! [`finalize`] start and end the library (and the workers' loop).
+use crate::codes::Mode;
+use crate::exec::{exec, run, Local};
+use crate::handle::distarr_array;
+use crate::state::{self, with_state, State};
+use crate::status::{CError, CResult};
+use crate::wire::{Cmd, SYNC_FIRST};
+use distarr_runtime::{CommSource, Config, Runtime};
+
+/// Runs a collective command: in SPMD mode on this rank; in sequential mode rank 0 validates
+/// it, sends it to the workers and runs it. Returns the command's value (see [`exec`]).
+pub(crate) fn collective(cmd: Cmd, local: &mut Local<'_>) -> CResult<i64> {
+    with_state(|st| issue(st, &cmd, local))
+}
+
+fn issue(st: &State, cmd: &Cmd, local: &mut Local<'_>) -> CResult<i64> {
+    let mut flags = 0;
+    if st.leads() {
+        exec(cmd, &st.rt, local, true)?;
+        if st.track.before_collective(cmd.touches_data(), *cmd == Cmd::Sync) {
+            flags |= SYNC_FIRST;
+        }
+        st.rt.seq_send(&cmd.encode(flags))?;
+    }
+    run(cmd, flags, &st.rt, local)
+}
+
+/// Runs a command that creates an array or view on every rank and writes its handle to `out`.
+///
+/// # Safety
+/// `out` must be non-null and valid for writing (the exported functions check the first and
+/// take the second from their contract).
+pub(crate) unsafe fn create_into(cmd: Cmd, out: *mut distarr_array) -> CResult<()> {
+    let id = collective(cmd, &mut Local::default())?;
+    // SAFETY: non-null and writable, by this function's contract.
+    unsafe { out.write(id) };
+    Ok(())
+}
+
+/// Call before every one-sided operation (gets, puts, accumulates, atomics, region access, local
+/// pointers). In sequential mode, rank 0 first has every rank synchronise when collective
+/// operations touched array data since the last synchronisation. Nothing else happens (in SPMD
+/// mode the program calls `distarr_sync` itself).
+#[inline(always)]
+pub(crate) fn onesided(st: &State) -> CResult<()> {
+    if st.track.quiet() {
+        return Ok(());
+    }
+    onesided_slow(st)
+}
+
+#[cold]
+#[inline(never)]
+fn onesided_slow(st: &State) -> CResult<()> {
+    if st.track.onesided_needs_sync() {
+        issue(st, &Cmd::Sync, &mut Local::default())?;
+    }
+    st.track.note_onesided();
+    Ok(())
+}
+
+/// Initialises the runtime and, on the workers of sequential mode, serves rank 0's commands
+/// until it finalises (the process then exits: this function does not return there).
+pub(crate) fn init(mode: Mode, source: impl FnOnce() -> CResult<CommSource>) -> CResult<()> {
+    state::check_not_running()?;
+    let config = Config::from_env()?;
+    let rt = Runtime::init_with(config, source()?)?;
+    let st = State::new(rt, mode);
+    state::install(st.clone());
+    if mode == Mode::Sequential && st.rt.rank() != 0 {
+        serve(&st)
+    }
+    Ok(())
+}
+
+/// `distarr_finalize`: in sequential mode rank 0 first tells the workers.
+pub(crate) fn finalize() -> CResult<()> {
+    let st = state::current()?;
+    if st.leads() {
+        st.rt.seq_send(&Cmd::Finalize.encode(0))?;
+    }
+    state::finalize_local(&st)
+}
+
+/// `DISTARR_TEST_WORKER_DELAY_US`: a test hook making every worker of sequential mode sleep
+/// this long before it executes each command (a slow worker, for the synchronisation tests).
+fn worker_delay() -> Option<std::time::Duration> {
+    let us: u64 = std::env::var("DISTARR_TEST_WORKER_DELAY_US")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (us > 0).then(|| std::time::Duration::from_micros(us))
+}
+
+/// The worker loop of sequential mode: executes rank 0's commands until it finalises, then
+/// releases every array and request and ends the process (`Runtime::finalize_and_exit`: the
+/// runtime and MPI are finalised, the exit status is 0 unless that failed).
+fn serve(st: &State) -> ! {
+    let delay = worker_delay();
+    let mut buf = Vec::with_capacity(distarr_runtime::SEQ_HEADER_BYTES);
+    loop {
+        let msg = st
+            .rt
+            .seq_recv(&mut buf)
+            .map_err(CError::from)
+            .and_then(|()| Cmd::decode(&buf));
+        match msg {
+            Ok((Cmd::Finalize, _)) => break,
+            Ok((cmd, flags)) => {
+                if let Some(d) = delay {
+                    std::thread::sleep(d);
+                }
+                // Collective commands fail the same way on every rank; rank 0 reports it.
+                if let Err(e) = run(&cmd, flags, &st.rt, &mut Local::default()) {
+                    log::debug!(target: "distarr", "command {cmd:?} failed on this worker (as on rank 0): {}", e.msg);
+                }
+            }
+            Err(e) => {
+                log::error!(target: "distarr", "sequential-mode worker cannot continue: {}", e.msg);
+                distarr_ffi::abort(71)
+            }
+        }
+    }
+    let status = match state::release_all() {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!(target: "distarr", "sequential-mode worker: releasing arrays failed: {}", e.msg);
+            1
+        }
+    };
+    st.rt.finalize_and_exit(status)
+}
