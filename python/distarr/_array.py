@@ -257,11 +257,23 @@ class ndarray:
     def __setitem__(self, key, value):
         mask = _as_mask(key, self)
         if mask is not None:
+            if not isinstance(value, ndarray) and np.ndim(value) == 0:
+                # a[mask] = s is where(mask, s, a), the scalar cast to a's dtype (NumPy's
+                # item assignment).
+                buf = _scalar_as(value, self._dtype)
+                lib.distarr_where_scalar(self.handle, mask.handle, self.handle, buf.ctypes.data,
+                                         _dtypes.code(self._dtype), 1)
+                return
             v = value if isinstance(value, ndarray) else asarray(value, self._dtype)
             lib.distarr_mask_assign(self.handle, mask.handle, v.handle)
             return
         items, scalar = _index_items(key, self._shape)
-        if scalar is not None and not isinstance(value, ndarray) and np.ndim(value) == 0:
+        if scalar is not None:
+            if isinstance(value, ndarray) or np.ndim(value) != 0:
+                v = value.to_numpy() if isinstance(value, ndarray) else np.asarray(value)
+                if v.size != 1:
+                    raise DistArrayValueError("setting an array element with a sequence.")
+                value = v.reshape(())[()]
             _write_one(self, scalar, value)
             return
         target = _index(self, items)
@@ -471,6 +483,12 @@ def _read_box(a, lo, hi):
     if state.spmd_multi:
         lib.distarr_sync()
     return buf
+
+
+def _unzero(a):
+    """A 0-d array's value as a new one-element 1-D array (the engine cannot broadcast data
+    of 0-d arrays, views of them included, at several ranks)."""
+    return array(_read_box(a, (), ()).reshape((1,)), dist=False)
 
 
 def _write_one(a, index, value):

@@ -10,9 +10,10 @@ import os
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _normalize_axis, _prod, _shape_arg, _view, _want_dist,
+from ._array import (ndarray, _create, _unzero, _normalize_axis, _prod, _shape_arg, _view, _want_dist,
                      array, asarray, empty, full, _wrap_new)
 from ._dtypes import to_dtype
+from . import _lib
 from ._lib import DistArrayValueError, lib, i64s, has
 from ._ops import binary, unary, reduce, var, _operand, broadcast_shapes
 
@@ -271,10 +272,8 @@ def hstack(tup):
 
 
 def roll(a, shift, axis=None):
-    """``numpy.roll`` with an integer shift: two view copies per axis."""
+    """``numpy.roll`` (integer shifts; several axes one after the other)."""
     a = asarray(a)
-    if axis is None:
-        return roll(a.ravel(), shift, 0).reshape(a.shape)
     if isinstance(axis, (tuple, list)) or isinstance(shift, (tuple, list)):
         axes = axis if isinstance(axis, (tuple, list)) else (axis,) * len(shift)
         shifts = shift if isinstance(shift, (tuple, list)) else (shift,) * len(axes)
@@ -284,18 +283,9 @@ def roll(a, shift, axis=None):
         for ax, sh in zip(axes, shifts):
             res = roll(res, sh, ax)
         return res
-    ax = _normalize_axis(axis, a.ndim)
-    n = a.shape[ax]
+    ax = _lib.AXIS_NONE if axis is None else _normalize_axis(axis, a.ndim)
     res = empty(a.shape, a.dtype, dist=a.dist)
-    if n == 0 or a.size == 0:
-        return res
-    s = operator.index(shift) % n
-    nd = a.ndim
-    if s == 0:
-        res[...] = a
-        return res
-    res[_slices(nd, ax, s, None)] = a[_slices(nd, ax, None, n - s)]
-    res[_slices(nd, ax, None, s)] = a[_slices(nd, ax, n - s, None)]
+    lib.distarr_roll(res.handle, a.handle, operator.index(shift), ax)
     return res
 
 
@@ -343,15 +333,32 @@ def where(condition, x=None, y=None):
         return fallback("where", np.where, (condition,), {})
     if x is None or y is None:
         raise DistArrayValueError("either both or neither of x and y should be given")
-    ops = [_operand(v) for v in (condition, x, y)]
-    arrs = [o for o in ops if isinstance(o, ndarray)]
-    if not arrs:
-        return np.where(*ops)
-    c, xv, yv = (asarray(o) if not isinstance(o, ndarray) else o for o in ops)
-    shp = broadcast_shapes(c.shape, xv.shape, yv.shape)
-    dt = _where_dtype(ops[1], ops[2])
-    out = empty(shp, dt, dist=_b.any(a.dist for a in arrs))
-    lib.distarr_where(out.handle, c.handle, xv.handle, yv.handle)
+    c, xv, yv = (_operand(v) for v in (condition, x, y))
+    if not _b.any(isinstance(v, ndarray) for v in (c, xv, yv)):
+        return np.where(c, xv, yv)
+    dist = _b.any(v.dist for v in (c, xv, yv) if isinstance(v, ndarray))
+    c = asarray(c)
+    if c.dtype != _dtypes.BOOL:
+        c = binary("not_equal", c, 0)
+    # Arrays for NumPy arrays and strong (NumPy) scalars; Python scalars stay weak.
+    xv, yv = (asarray(v) if isinstance(v, np.ndarray) else v for v in (xv, yv))
+    dt = _where_dtype(xv, yv)
+    shapes = [v.shape for v in (c, xv, yv) if isinstance(v, ndarray)]
+    shp = broadcast_shapes(*shapes)
+    if shp:
+        # The engine does not broadcast 0-d operands: one-element views instead.
+        c, xv, yv = (_unzero(v) if isinstance(v, ndarray) and not v.shape else v for v in (c, xv, yv))
+    out = empty(shp, dt, dist=dist)
+    if isinstance(xv, ndarray) and isinstance(yv, ndarray):
+        lib.distarr_where(out.handle, c.handle, xv.handle, yv.handle)
+    elif isinstance(xv, ndarray) or isinstance(yv, ndarray):
+        arr, s, first = (xv, yv, 0) if isinstance(xv, ndarray) else (yv, xv, 1)
+        buf, code = _dtypes.scalar_bytes(s, type(s))
+        lib.distarr_where_scalar(out.handle, c.handle, arr.handle, buf, code, first)
+    else:
+        out.fill(yv)
+        buf, code = _dtypes.scalar_bytes(xv, type(xv))
+        lib.distarr_where_scalar(out.handle, c.handle, out.handle, buf, code, 1)
     return out
 
 

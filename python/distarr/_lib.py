@@ -38,8 +38,9 @@ UFUNC = {
 }
 REDUCE = {"sum": 0, "prod": 1, "min": 2, "max": 3, "mean": 16, "argmin": 17, "argmax": 18,
           "any": 19, "all": 20}
-# distarr_index item kinds and distarr_roll's "flattened" axis (c-abi branch).
+# distarr_index item kinds and distarr_roll's "flattened" axis.
 INDEX_RANGE, INDEX_INT, INDEX_NEWAXIS, INDEX_ELLIPSIS = 0, 1, 2, 3
+AXIS_NONE = -(2 ** 31)
 
 # --- exceptions -----------------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ BINDINGS = [
     ("distarr_permute", [_i64, _i32, _pi64, _pi64], STATUS),
     ("distarr_broadcast_to", [_i64, _i32, _pi64, _pi64], STATUS),
     ("distarr_where", [_i64, _i64, _i64, _i64], STATUS),
+    ("distarr_where_scalar", [_i64, _i64, _i64, _p, _i32, _i32], STATUS),
     ("distarr_mask_select", [_i64, _i64, _pi64], STATUS),
     ("distarr_mask_assign", [_i64, _i64, _i64], STATUS),
     ("distarr_roll", [_i64, _i64, _i64, _i32], STATUS),
@@ -205,8 +207,6 @@ BINDINGS = [
 
 def _raise_status(code, name):
     msg = _dll.distarr_last_error().decode("utf-8", "replace")
-    if os.environ.get("TMP_TRACE"):
-        open("/tmp/trace.log", "a").write(f"TRACE {code} {msg}\n")
     raise error_class(code)(msg, code)
 
 
