@@ -512,13 +512,17 @@ def _as_mask(key, a):
     """The boolean mask array of ``a[mask]``, or None when ``key`` is not a boolean mask."""
     if isinstance(key, ndarray):
         if key._dtype == _dtypes.BOOL:
+            if key._shape != a._shape:
+                raise DistArrayIndexError(
+                    f"boolean index of shape {key._shape} does not match the indexed array's shape "
+                    f"{a._shape} (distarr masks have the array's shape)")
             return key
         raise IndexError("distarr: indexing with integer arrays (fancy indexing) is not supported; "
                          "use slices or boolean masks")
     if isinstance(key, (np.ndarray, list)) and not isinstance(key, tuple):
         k = np.asarray(key)
         if k.dtype == bool and k.ndim > 0:
-            return array(k, dist=a._dist)
+            return _as_mask(array(k, dist=a._dist), a)
         if k.ndim > 0:
             raise IndexError("distarr: indexing with integer arrays (fancy indexing) is not "
                              "supported; use slices or boolean masks")

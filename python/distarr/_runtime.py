@@ -106,12 +106,13 @@ def in_scope(h):
 class scope:
     """``with distarr.scope() as s: ...`` frees, at its end, every array created inside it that
     was not freed, except those passed to ``s.keep(arr)`` (which move to the enclosing scope,
-    if any). Collective: every rank leaves the scope at the same point. It is the SPMD way to
-    release temporaries, which garbage collection does not free in SPMD mode::
+    if any; without one they are the program's to free). Collective: every rank leaves the
+    scope at the same point. It is the SPMD way to release temporaries, which garbage collection
+    does not free in SPMD mode::
 
         for _ in range(steps):
-            with distarr.scope() as s:
-                h = s.keep(h + 0.5 * (a @ h))   # h survives; the temporaries are freed
+            with distarr.scope():
+                h[...] = h + 0.5 * (a @ h)      # the temporaries are freed here
     """
 
     def __enter__(self):
