@@ -20,13 +20,17 @@ RUNS = [(n, "sequential") for n in (1, 2, 3, 4)] + [(2, "spmd"), (3, "spmd")]
 MPIRUN = os.environ.get("DISTARR_MPIRUN", "mpirun")
 
 
+def results(name, stdout):
+    """The example's result lines (`NAME: ...`); in SPMD mode the ranks' lines may be glued."""
+    return re.findall(rf"{name}: .*?(?={name}: |\n|$)", stdout)
+
+
 def run(cmd, env):
     full = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                 OMPI_MCA_rmaps_base_oversubscribe="1", **env)
     p = subprocess.run(["timeout", "--signal=TERM", "--kill-after=10", str(TIMEOUT)] + cmd,
                        env=full, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
-    return p.returncode, lines, p.stderr
+    return p.returncode, p.stdout, p.stderr
 
 
 def numbers(line):
@@ -44,7 +48,8 @@ def main():
     passed = failed = 0
     for name, args in EXAMPLES.items():
         script = os.path.join(ROOT, "examples", "python", f"{name}.py")
-        rc, lines, err = run([PYTHON, script] + args, {"DISTARR_NP": "numpy"})
+        rc, out, err = run([PYTHON, script] + args, {"DISTARR_NP": "numpy"})
+        lines = results(name, out)
         if rc != 0 or not lines:
             print(f"FAIL {name} numpy: exit {rc}\n{err[-2000:]}")
             failed += 1
@@ -52,8 +57,9 @@ def main():
         ref = numbers(lines[-1])
         print(f"     {name} numpy: {lines[-1]}")
         for n, mode in RUNS:
-            rc, lines, err = run([MPIRUN, "-n", str(n), PYTHON, script] + args,
-                                 {"DISTARR_NP": "distarr", "DISTARR_MODE": mode})
+            rc, out, err = run([MPIRUN, "-n", str(n), PYTHON, script] + args,
+                               {"DISTARR_NP": "distarr", "DISTARR_MODE": mode})
+            lines = results(name, out)
             # Sequential mode prints once; SPMD mode once per rank (all equal).
             want_lines = 1 if mode == "sequential" else n
             ok = rc == 0 and len(lines) == want_lines and all(
@@ -61,7 +67,7 @@ def main():
             print(f"{'ok  ' if ok else 'FAIL'} {name} distarr {mode} n={n}: "
                   f"{lines[-1] if lines else '(no output)'}")
             if not ok:
-                print(f"     exit {rc}, {len(lines)} line(s):\n" + "\n".join(lines) + "\n" + err[-3000:])
+                print(f"     exit {rc}, {len(lines)} result(s):\n{out}\n{err[-3000:]}")
             passed, failed = passed + ok, failed + (not ok)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

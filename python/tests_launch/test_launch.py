@@ -85,24 +85,24 @@ def test_spmd_exception_on_one_rank_ends_the_job():
 
 
 def test_sequential_frees_garbage():
-    """Sequential mode frees arrays when they are collected: 2000 arrays of 800 kB each pass
+    """Sequential mode frees arrays when they are collected: 300 arrays of 800 kB each pass
     through a 64 MiB heap."""
     p = launch("""
         import distarr as np
         a = np.ones(100_000)
-        for _ in range(2000):
+        for _ in range(300):
             a = a + 1.0
         print(float(a[0]))
     """, n=2, env={"DISTARR_HEAP_LIMIT": "64M"})
     assert p.returncode == 0, p.stderr[-3000:]
-    assert p.stdout.split() == ["2001.0"]
+    assert p.stdout.split() == ["301.0"]
 
 
 def test_heap_limit_is_a_memory_error():
     """The check above can fail: keeping the arrays exhausts the heap with a MemoryError."""
     p = launch("""
         import distarr as np
-        keep = [np.ones(100_000) for _ in range(2000)]
+        keep = [np.ones(100_000) for _ in range(300)]
     """, n=2, env={"DISTARR_HEAP_LIMIT": "64M"})
     assert p.returncode != 0
     assert "MemoryError" in p.stderr
@@ -117,13 +117,13 @@ def test_spmd_collected_alive_warns_and_scope_frees():
         del a
         gc.collect()
         b = np.ones(100_000)
-        for _ in range(2000):
+        for _ in range(300):
             with np.scope():
                 b[...] = b + 1.0       # the temporary is freed at the scope's end
         print(float(b[0]))
     """, n=2, mode="spmd", env={"DISTARR_HEAP_LIMIT": "64M"})
     assert p.returncode == 0, p.stderr[-3000:]
-    assert p.stdout.split() == ["2001.0", "2001.0"]
+    assert p.stdout.count("301.0") == 2, p.stdout
     assert p.stderr.count("ResourceWarning") >= 2 and "free()" in p.stderr
 
 
