@@ -39,8 +39,6 @@ abs = _ops.UFUNCS["absolute"]  # noqa: A001
 true_divide = _ops.UFUNCS["divide"]
 mod = _ops.UFUNCS["remainder"]
 bitwise_not = _ops.UFUNCS["invert"]
-conjugate = None
-del conjugate
 
 # --- constants and dtypes ----------------------------------------------------------------------
 newaxis = None

@@ -36,7 +36,7 @@ class ndarray:
     :class:`distarr.scope`.
     """
 
-    __slots__ = ("_h", "_shape", "_dtype", "_base", "_dist", "__weakref__")
+    __slots__ = ("_h", "_shape", "_dtype", "_base", "_dist", "_pool", "__weakref__")
     # NumPy defers to our reflected operators (``np_array + distarr_array``).
     __array_priority__ = 1000
 
@@ -47,11 +47,13 @@ class ndarray:
         if not h or not state.running:
             return
         if state.gc_free:
+            _runtime.forget(h)
+            if self._pool is not None and _pool_put(self._pool, h, self.nbytes):
+                return
             try:
                 lib.distarr_free(h)
             except Exception:  # noqa: BLE001 - nothing can be reported from __del__
                 pass
-            _runtime.forget(h)
         elif not _runtime.in_scope(h):
             warnings.warn(f"distarr array of shape {self._shape} ({self._dtype}) collected without "
                           "free() in SPMD mode: its memory stays allocated until finalize (use "
@@ -171,9 +173,9 @@ class ndarray:
         return bool(self._one("bool"))
 
     def item(self, *args):
+        """One element as a Python scalar: ``a.item()`` (one-element arrays), ``a.item(i, j)``."""
         if args:
-            return self[args if len(args) > 1 else args[0]].item() if len(args) > 1 or \
-                not isinstance(args[0], int) else self.ravel()[args[0]].item()
+            return self[args if len(args) > 1 else args[0]].item()
         return self._one("scalar").item()
 
     def tolist(self):
@@ -183,7 +185,7 @@ class ndarray:
 
     def copy(self, order="C"):
         """A new array with the same values (the array's layout for a base array)."""
-        out = _create(self._shape, self._dtype, self._dist)
+        out = _create(self._shape, self._dtype, self._dist, overwrite=True)
         lib.distarr_copy(out._h, self.handle)
         return out
 
@@ -194,7 +196,7 @@ class ndarray:
         if casting != "unsafe" and not np.can_cast(self._dtype, dt, casting):
             raise DistArrayTypeError(f"Cannot cast array data from {self._dtype} to {dt} "
                                      f"according to the rule '{casting}'")
-        out = _create(self._shape, dt, self._dist)
+        out = _create(self._shape, dt, self._dist, overwrite=True)
         lib.distarr_copy(out._h, self.handle)
         return out
 
@@ -332,13 +334,14 @@ def _prod(shape):
 _out = _c_i64()
 
 
-def _wrap(h, shape, dtype, base=None, dist=True):
+def _wrap(h, shape, dtype, base=None, dist=True, pool=None):
     a = object.__new__(ndarray)
     a._h = h
     a._shape = shape
     a._dtype = dtype
     a._base = base
     a._dist = dist
+    a._pool = pool
     if _runtime.scopes:
         _runtime.scopes[-1][h] = weakref.ref(a)
     return a
@@ -372,9 +375,42 @@ def _layout_args(layout):
                               "replicated, ('on_rank', rank))")
 
 
-def _create(shape, dtype, dist=True, layout=None):
+# --- the result pool ---------------------------------------------------------------------------
+# Sequential mode (and one rank): a small base array collected by the garbage collector goes to
+# a pool instead of being freed, and a later result of the same shape, dtype and layout that is
+# overwritten whole (element-wise and reduction results, copies) takes it: ``c = a + b`` in a
+# loop then costs one library command instead of three (create, compute, free). Only collected
+# arrays are pooled (no view of them can exist: views keep their base alive); ``free()`` frees.
+POOL_MAX_BYTES = 1 << 20        # arrays up to 1 MiB
+POOL_MAX_PER_KEY = 4
+POOL_MAX_TOTAL = 32 << 20
+_pool = {}
+_pool_bytes = [0]
+
+
+def _pool_put(key, h, nbytes):
+    if nbytes > POOL_MAX_BYTES or _pool_bytes[0] + nbytes > POOL_MAX_TOTAL:
+        return False
+    hs = _pool.setdefault(key, [])
+    if len(hs) >= POOL_MAX_PER_KEY:
+        return False
+    hs.append(h)
+    _pool_bytes[0] += nbytes
+    return True
+
+
+def _create(shape, dtype, dist=True, layout=None, overwrite=False):
     """A new zero-filled array. ``dist``: block layout, else all on rank 0; ``layout`` (advanced:
-    ``'block'``, ``('block_cyclic', blocks)``, ``'replicated'``, ``('on_rank', r)``) wins."""
+    ``'block'``, ``('block_cyclic', blocks)``, ``'replicated'``, ``('on_rank', r)``) wins.
+    ``overwrite``: the caller writes every element, so a pooled array (stale values) will do."""
+    key = None
+    if layout is None:
+        key = (shape, dtype, bool(dist))
+        if overwrite:
+            hs = _pool.get(key)
+            if hs:
+                _pool_bytes[0] -= _prod(shape) * dtype.itemsize
+                return _wrap(hs.pop(), shape, dtype, None, dist, key)
     n = len(shape)
     sh = (_c_i64 * n)(*shape)
     code = _dtypes.code(dtype)
@@ -389,7 +425,7 @@ def _create(shape, dtype, dist=True, layout=None):
         lib.distarr_create(n, sh, code, None, _out)
     else:
         lib.distarr_create_layout(n, sh, code, _lib.LAYOUT_ON_RANK, None, 0, _out)
-    return _wrap(_out.value, shape, dtype, None, dist)
+    return _wrap(_out.value, shape, dtype, None, dist, key)
 
 
 def _view(a, fn, *args, base=True):

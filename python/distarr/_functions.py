@@ -2,7 +2,6 @@
 helpers, comparisons of whole arrays, and ``.npy`` I/O. Each is NumPy's signature plus, for
 creation, DistNumPy's ``dist=True|False`` (default: distributed from ``DIST_MIN`` elements)."""
 import builtins as _b
-import ctypes
 import math
 import operator
 import os
@@ -10,14 +9,12 @@ import os
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _unzero, _normalize_axis, _prod, _shape_arg, _view, _want_dist,
+from ._array import (ndarray, _create, _unzero, _out as _out_cell, _normalize_axis, _prod, _shape_arg, _view, _want_dist,
                      array, asarray, empty, full, _wrap_new)
 from ._dtypes import to_dtype
 from . import _lib
-from ._lib import DistArrayValueError, lib, i64s, has
+from ._lib import DistArrayValueError, lib, i64s
 from ._ops import binary, unary, reduce, var, _operand, broadcast_shapes
-
-_out_cell = ctypes.c_int64()
 
 # --- creation ---------------------------------------------------------------------------------
 
@@ -89,22 +86,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     dt = to_dtype(np.result_type(type(start) if isinstance(start, (int, float)) else start,
                                  type(stop) if isinstance(stop, (int, float)) else stop, float)
                   if dtype is None else dtype)
-    if has("distarr_linspace"):
-        lib.distarr_linspace(float(start), float(stop), num, int(bool(endpoint)),
-                             _dtypes.code(dt), _out_cell)
-        y = _wrap_new(_out_cell.value)
-    else:
-        # NumPy's algorithm: arange(num) * step + start, the last value set to stop.
-        y = arange(0, num, dtype=np.float64, dist=dist)
-        if div > 0:
-            binary("multiply", y, step, y)
-        else:
-            binary("multiply", y, (stop - start), y)
-        binary("add", y, float(start), y)
-        if endpoint and num > 1:
-            y[num - 1] = stop
-        if dt != y.dtype:
-            y = y.astype(dt)
+    lib.distarr_linspace(float(start), float(stop), num, int(bool(endpoint)), _dtypes.code(dt),
+                         _out_cell)
+    y = _wrap_new(_out_cell.value)
     return (y, step) if retstep else y
 
 
@@ -201,11 +185,6 @@ def broadcast_to(array_, shape):
     return _view(a, lib.distarr_broadcast_to, a.handle, len(shp), i64s(shp))
 
 
-def atleast_1d(a):
-    a = asarray(a)
-    return a.reshape((1,)) if a.ndim == 0 else a
-
-
 def astype(x, dtype, copy=True):
     return asarray(x).astype(dtype, copy=copy)
 
@@ -261,16 +240,6 @@ def stack(arrays, axis=0, out=None, dtype=None):
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, out=out, dtype=dtype)
 
 
-def vstack(tup):
-    arrs = [asarray(a) for a in tup]
-    return concatenate([a.reshape((1, a.size)) if a.ndim < 2 else a for a in arrs], axis=0)
-
-
-def hstack(tup):
-    arrs = [atleast_1d(a) for a in tup]
-    return concatenate(arrs, axis=0 if arrs[0].ndim == 1 else 1)
-
-
 def roll(a, shift, axis=None):
     """``numpy.roll`` (integer shifts; several axes one after the other)."""
     a = asarray(a)
@@ -308,20 +277,6 @@ def repeat(a, repeats, axis=None):
         for j in range(r):
             res[_slices(a.ndim, ax, j, None, r)] = a
     return res
-
-
-def tile(a, reps):
-    a = asarray(a)
-    if isinstance(reps, (int, np.integer)):
-        reps = (reps,)
-    res = a
-    reps = (1,) * (res.ndim - len(reps)) + tuple(reps)
-    if len(reps) > res.ndim:
-        res = res.reshape((1,) * (len(reps) - res.ndim) + res.shape)
-    for ax, r in enumerate(reps):
-        if r != 1:
-            res = concatenate([res] * r, axis=ax)
-    return res if res is not a else a.copy()
 
 
 # --- element-wise helpers -----------------------------------------------------------------------

@@ -119,15 +119,17 @@ def binary(name, x, y, out=None):
 _lacking = set()
 
 
+def _lacking_key(name, operands):
+    return (name, tuple(getattr(o, "_dtype", type(o)) for o in operands))
+
+
 def _call(name, operands, out, shape, dt, dist, fn, code, *args):
     """Creates the result (unless ``out``) and runs the library's element-wise ``fn``; when the
     library lacks the dtype combination NumPy defines (e.g. complex ``sqrt``), NumPy computes
     it on gathered data (``_dispatch.fallback``: size limit, RuntimeWarning)."""
-    key = (name, tuple(getattr(o, "_dtype", type(o)) for o in operands))
-    if name == "power" and dt.kind == "c":
-        _lacking.add(key)  # the engine has no complex power
-    if key not in _lacking:
-        o = _create(shape, dt, dist) if out is None else out
+    if not (name == "power" and dt.kind == "c"  # the engine has no complex power
+            or _lacking and _lacking_key(name, operands) in _lacking):
+        o = _create(shape, dt, dist, overwrite=True) if out is None else out
         try:
             fn(code, o.handle, *args)
             return o
@@ -135,7 +137,7 @@ def _call(name, operands, out, shape, dt, dist, fn, code, *args):
             if out is not None:
                 raise
             o.free()
-            _lacking.add(key)
+            _lacking.add(_lacking_key(name, operands))
     from ._dispatch import fallback
     return fallback(name, _NP[name], operands, {} if out is None else {"out": out})
 
@@ -290,7 +292,7 @@ def _scalar_reduce(op, a, rdt):
 
 def _axis_reduce(op, a, ax, rdt):
     shape = a._shape[:ax] + a._shape[ax + 1:]
-    out = _create(shape, rdt, a._dist)
+    out = _create(shape, rdt, a._dist, overwrite=True)
     lib.distarr_reduce(op, a.handle, ax, out.handle, None)
     return out
 
@@ -332,8 +334,6 @@ def reduce(name, a, axis=None, dtype=None, out=None, keepdims=False):
             res = np.array(np.nan, rdt)[()]
         else:
             res = _scalar_reduce(op, a, rdt)
-        if axis is not None and name not in ("argmin", "argmax") and nd == 0:
-            pass
         return _finish(res, a, axes, keepdims, out)
     if not axes:
         return _finish(a.astype(rdt), a, axes, keepdims, out)
@@ -416,7 +416,7 @@ def matmul(a, b, out=None):
     shape = sa[:-1] + sb[1:]
     dt = _dtypes.ufunc_result(np.matmul, (a._dtype, b._dtype))
     o = _is_out(out)
-    res = _create(shape, dt, a._dist or b._dist) if o is None else o
+    res = _create(shape, dt, a._dist or b._dist, overwrite=True) if o is None else o
     lib.distarr_matmul(res.handle, a.handle, b.handle)
     if not shape and o is None:
         v = _read_box(res, (), ())[()]

@@ -273,3 +273,21 @@ def test_library_errors_carry_the_message():
         warnings.simplefilter("ignore")
         with pytest.raises(distarr.DistArrayIndexError):
             distarr.ones((2, 3))[5]
+
+
+def test_result_pool_reuses_collected_arrays():
+    """Sequential mode: a collected result is reused by the next result of its shape, dtype and
+    layout (one command instead of three); creation functions never take stale arrays."""
+    from distarr._runtime import state
+    if not state.gc_free:
+        pytest.skip("SPMD mode with several ranks: the garbage collector frees nothing")
+    a = distarr.arange(10.0)
+    c = a * 2
+    h = c.handle
+    del c
+    d = a + 1
+    assert d.handle == h
+    assert_same(d, np.arange(10.0) + 1)
+    del d
+    assert_same(distarr.zeros(10), np.zeros(10))
+    assert_same(distarr.empty(10), np.zeros(10))
