@@ -169,3 +169,22 @@ def test_examples_run_unchanged_under_numpy():
     p = subprocess.run(["timeout", str(TIMEOUT), sys.executable, script, "20", "3"], env=full,
                        capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout.startswith("stencil: n=20"), p.stderr
+
+
+def test_pip_install_of_the_package(tmp_path):
+    """`pip install ./python` gives a working package outside the checkout (the library then
+    comes from DISTARR_LIBRARY)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    target = tmp_path / "site"
+    p = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "--no-deps", "--target", str(target), os.path.join(root, "python")],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert (target / "distarr" / "__init__.py").is_file()
+    lib = os.path.join(root, "target", "release", "libdistarr.so")
+    p = launch("import distarr, sys; print(distarr.__file__); print(float(distarr.ones(3).sum()))",
+               env={"PYTHONPATH": str(target), "DISTARR_LIBRARY": lib, "PYTHONNOUSERSITE": "1"},
+               args=())
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0].startswith(str(target)) and out[1] == "3.0"
