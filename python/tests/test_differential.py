@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 import distarr
 from distarr import _lib
 from conftest import assert_same, cases, parity
-from strategies import (DTYPES, REAL, basic_index, dtypes, elements, nonempty_shapes, operand, real_dtypes,
+from strategies import (DTYPES, basic_index, dtypes, elements, nonempty_shapes, operand, real_dtypes,
                         shapes, values)
 
 BINARY = [n for n, c in _lib.UFUNC.items() if c < 64]
