@@ -206,6 +206,10 @@ class ndarray:
         if order != "C":
             raise DistArrayValueError("distarr arrays are C ordered: reshape(order='C') only")
         shape = _resolve_shape(tuple(operator.index(s) for s in shape), self.size, self._shape)
+        if not self._shape and shape:
+            # A copy, not a view: the engine cannot read 0-d arrays through views at several
+            # ranks (reported).
+            return _unzero(self).reshape(shape)
         if shape == self._shape:
             return _view(self, lib.distarr_view, self.handle, 0, None, None, None)
         return _view(self, lib.distarr_reshape, self.handle, len(shape), i64s(shape))
@@ -249,6 +253,9 @@ class ndarray:
         items, scalar = _index_items(key, self._shape)
         if scalar is not None:
             return _read_box(self, scalar, tuple(i + 1 for i in scalar)).reshape(())[()]
+        if not self._shape:
+            # a[()], a[None], a[...] of a 0-d array: from its value (a copy; see reshape).
+            return array(_read_box(self, (), ())[key], dist=False)
         return _index(self, items)
 
     def __setitem__(self, key, value):
@@ -605,7 +612,7 @@ def _index_items(key, shape):
             items.append((_lib.INDEX_INT, i, i + 1, 1))
             ints.append(i)
             dim += 1
-    if len(ints) == nd and len(items) == nd:
+    if len(ints) == nd and len(items) == nd and Ellipsis not in key:
         return None, tuple(ints)
     while dim < nd:
         items.append((_lib.INDEX_RANGE, _lib.SLICE_NONE, _lib.SLICE_NONE, 1))

@@ -182,6 +182,8 @@ def expand_dims(a, axis):
 def broadcast_to(array_, shape):
     a = asarray(array_)
     shp = _shape_arg(shape)
+    if not a.shape and shp:
+        a = _unzero(a)  # the engine cannot broadcast 0-d arrays (reported)
     return _view(a, lib.distarr_broadcast_to, a.handle, len(shp), i64s(shp))
 
 

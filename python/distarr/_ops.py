@@ -145,10 +145,13 @@ def _binary_scalar(uf, name, code, arr, s, first, out):
     loop, dt = _dtypes.ufunc_types(uf, ops)
     if kind is int:
         sdt = loop[0] if first else loop[1]
+        if sdt.kind == "b" and not -2 ** 63 <= s < 2 ** 63:
+            # NumPy converts the int to a C long for a boolean loop (logical_and(b, 2**63)).
+            raise _dtypes.DistArrayOverflowError("Python int too large to convert to C long")
         if sdt.kind in "iu":
             info = np.iinfo(sdt)
             if not info.min <= s <= info.max:
-                if name in _COMPARISONS:
+                if name in _COMPARISONS and arr._dtype.kind in "iu":
                     return _compare_out_of_range(name, arr, s, first, out)
                 raise _dtypes.DistArrayOverflowError(f"Python integer {s} out of bounds for {sdt.name}")
     buf, scode = _dtypes.scalar_bytes(s, kind)

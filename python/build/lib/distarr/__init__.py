@@ -20,7 +20,7 @@ _runtime.init()  # Sequential-mode workers stay here until rank 0 finishes, then
 
 import numpy as _np  # noqa: E402
 
-from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # noqa: E402
+from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # noqa: E402,F401
                    DistArrayTypeError, DistArrayMemoryError, DistArrayRuntimeError,
                    DistArrayOSError, DistArrayOverflowError, DistArrayAxisError,
                    DistArrayNotImplementedError)

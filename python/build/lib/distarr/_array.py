@@ -16,8 +16,7 @@ import numpy as np
 
 from . import _dtypes, _lib, _runtime
 from ._dtypes import to_dtype
-from ._lib import (DistArrayIndexError, DistArrayTypeError, DistArrayValueError, UFUNC,
-                   REDUCE, lib, i64s)
+from ._lib import DistArrayIndexError, DistArrayTypeError, DistArrayValueError, lib, i64s
 from ._runtime import state
 
 _c_i64 = ctypes.c_int64
@@ -96,10 +95,6 @@ class ndarray:
     @property
     def T(self):
         return self.transpose()
-
-    @property
-    def flat(self):
-        return self.ravel()
 
     @property
     def real(self):

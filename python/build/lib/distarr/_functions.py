@@ -9,8 +9,8 @@ import os
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _unzero, _out as _out_cell, _normalize_axis, _prod, _shape_arg, _view, _want_dist,
-                     array, asarray, empty, full, _wrap_new)
+from ._array import (ndarray, _create, _normalize_axis, _out as _out_cell, _shape_arg, _unzero,
+                     _view, _want_dist, _wrap_new, asarray, empty, full)
 from ._dtypes import to_dtype
 from . import _lib
 from ._lib import DistArrayValueError, lib, i64s

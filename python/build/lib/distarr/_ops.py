@@ -5,13 +5,10 @@ creates the result array and makes one collective library call that writes it
 (``distarr_binary``, ``distarr_binary_scalar``, ``distarr_unary``, ``distarr_reduce``,
 ``distarr_matmul``). Python scalars are weak (NEP 50); NumPy scalars are strong, as in NumPy 2.
 """
-import ctypes
-import operator
-
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _normalize_axes, _normalize_axis, _prod, _read_box,
+from ._array import (ndarray, _create, _normalize_axes, _prod, _read_box,
                      array, asarray, full)
 from ._lib import (DistArrayTypeError, DistArrayValueError, REDUCE, UFUNC, lib)
 
