@@ -12,7 +12,7 @@
 #              parity), the job-behaviour tests (python/tests_launch), and the examples of
 #              examples/python under NumPy and distarr (scripts/check-python-examples.py).
 #              DISTARR_HYPOTHESIS_SCALE multiplies the number of Hypothesis cases of every run
-#              (default: 1 in sequential mode, 0.5 in SPMD mode at 1-2 ranks, 0.25 at 3-4);
+#              (default: 1, and 0.5 in SPMD mode at 3-4 ranks, where every rank runs Hypothesis);
 #              DISTARR_SKIP_PYTHON=1 skips the step.
 #
 # The last line is "N passed, N failed" (steps). Multi-rank timeout per run: DISTARR_TEST_TIMEOUT
@@ -103,9 +103,9 @@ python_pytest() {
     elif [ "$mode" = sequential ]; then
         scale=1
     elif [ "$n" -le 2 ]; then
-        scale=0.5
+        scale=1
     else
-        scale=0.25
+        scale=0.5
     fi
     DISTARR_MODE="$mode" DISTARR_HYPOTHESIS_SCALE="$scale" DISTARR_TEST_STACKS_AFTER=$((secs - 15)) \
         timeout --signal=TERM --kill-after=10 "$secs" \
