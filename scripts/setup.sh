@@ -3,9 +3,12 @@
 #
 #   bash scripts/setup.sh                 install what is missing, build, run the demo
 #   bash scripts/setup.sh --no-demo       install and build, no demo
-#   bash scripts/setup.sh --install-only  only install the system packages
+#   bash scripts/setup.sh --install-only  only install the system packages and the Python .venv
 #
 # Idempotent: when every package is present it installs nothing and prints one line.
+# The Python environment: .venv (made by DISTARR_PYTHON, default Debian's /usr/bin/python3) with
+# python/requirements-dev.txt (NumPy from PyPI, pytest, Hypothesis) and the distarr package
+# (python/, editable).
 # Open MPI stays the default `mpicc`/`mpirun`; MPICH is used through `mpicc.mpich`/`mpirun.mpich`.
 set -euo pipefail
 
@@ -30,8 +33,9 @@ log() { echo "setup: $*"; }
 
 # --- system packages -----------------------------------------------------------------------
 # fonts-dejavu-core: the TrueType font `distarr-bench --plot` draws its labels with.
+# python3-venv: the project's Python environment (.venv, below).
 packages=(openmpi-bin libopenmpi-dev mpich libmpich-dev libclang-dev pkg-config gfortran valgrind
-          python3-numpy fonts-dejavu-core)
+          python3-numpy python3-venv fonts-dejavu-core)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -94,6 +98,34 @@ for component in rustfmt clippy; do
         fi
     fi
 done
+
+# --- Python environment (.venv) ----------------------------------------------------------------
+# Debian's python3 by default: it is on every Debian machine (python3-venv above), while the
+# python3 first on PATH may be another installation (pyenv here) that a fresh machine lacks. It
+# has NumPy 1.24 but refuses `pip install` (PEP 668), so the venv does not see system packages
+# and takes NumPy 2 from PyPI: NumPy 2's NEP 50 promotion is the reference distarr follows.
+venv_python="${DISTARR_PYTHON:-/usr/bin/python3}"
+if [ ! -x "$venv_python" ]; then
+    venv_python="$(command -v python3)"
+fi
+stamp=".venv/.distarr-setup"
+want="$(cat python/requirements-dev.txt python/pyproject.toml | sha256sum | cut -d' ' -f1) $venv_python"
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "python environment .venv present"
+else
+    log "making the python environment .venv ($venv_python)"
+    [ -x .venv/bin/python ] || "$venv_python" -m venv .venv
+    # pip's output (build-backend notices included) only when it fails.
+    pip_log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt &&
+           .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e ./python; } \
+           >"$pip_log" 2>&1; then
+        cat "$pip_log" >&2
+        echo "setup: installing the python environment failed" >&2
+        exit 1
+    fi
+    echo "$want" > "$stamp"
+fi
 
 if [ "$build" -eq 0 ]; then
     exit 0

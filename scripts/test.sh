@@ -6,6 +6,14 @@
 #              multi-rank harness tests/multirank.rs (programs at 1-4 ranks under mpirun)
 #   3. mpich:  the runtime's multi-rank tests (names rt_*) on MPICH, built into target/mpich
 #              (skipped with a warning when MPICH is missing, unless CI=true: then it fails)
+#   4. python: the Python front end (.venv from scripts/setup.sh; skipped with a warning when
+#              missing, unless CI=true): pytest under mpirun at 1-4 ranks in sequential and SPMD
+#              mode (python/tests: Hypothesis differential tests against NumPy, API and error
+#              parity), the job-behaviour tests (python/tests_launch), and the examples of
+#              examples/python under NumPy and distarr (scripts/check-python-examples.py).
+#              DISTARR_HYPOTHESIS_SCALE multiplies the number of Hypothesis cases of every run
+#              (default: 1, and 0.5 in SPMD mode at 3-4 ranks, where every rank runs Hypothesis);
+#              DISTARR_SKIP_PYTHON=1 skips the step.
 #
 # The last line is "N passed, N failed" (steps). Multi-rank timeout per run: DISTARR_TEST_TIMEOUT
 # seconds (default 180). Extra arguments are passed to the test binaries of step 2
@@ -82,6 +90,50 @@ else
     echo "!!! Install it with: bash scripts/setup.sh --install-only"
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     skip test-mpich "MPICH not installed"
+fi
+
+# --- 4. the Python front end -------------------------------------------------------------------
+# python_pytest N MODE: the pytest suite on N ranks in MODE, under the timeout (a hang prints
+# every rank's Python stack first); pytest's "no tests collected" (5) fails like any error.
+python_pytest() {
+    local n="$1" mode="$2" scale secs
+    secs="${DISTARR_TEST_TIMEOUT:-180}"
+    if [ -n "${DISTARR_HYPOTHESIS_SCALE:-}" ]; then
+        scale="$DISTARR_HYPOTHESIS_SCALE"
+    elif [ "$mode" = sequential ]; then
+        scale=1
+    elif [ "$n" -le 2 ]; then
+        scale=1
+    else
+        scale=0.5
+    fi
+    DISTARR_MODE="$mode" DISTARR_HYPOTHESIS_SCALE="$scale" DISTARR_TEST_STACKS_AFTER=$((secs - 15)) \
+        timeout --signal=TERM --kill-after=10 "$secs" \
+        "${DISTARR_MPIRUN:-mpirun}" -n "$n" .venv/bin/python python/tests/mpi_pytest.py -q python/tests
+}
+
+python_launch() {
+    timeout --signal=TERM --kill-after=10 900 \
+        .venv/bin/python -m pytest -q -p no:cacheprovider python/tests_launch
+}
+
+if [ "${DISTARR_SKIP_PYTHON:-0}" = "1" ]; then
+    skip python "DISTARR_SKIP_PYTHON=1"
+elif [ -x .venv/bin/python ]; then
+    step python-build cargo build --release -p distarr-capi
+    for mode in sequential spmd; do
+        for n in 1 2 3 4; do
+            step "python-$mode-n$n" python_pytest "$n" "$mode"
+        done
+    done
+    step python-launch python_launch
+    step python-examples .venv/bin/python scripts/check-python-examples.py .venv/bin/python
+elif [ "${CI:-}" = "true" ]; then
+    step python fail_now ".venv missing (run scripts/setup.sh); required in CI"
+else
+    echo
+    echo "!!! .venv not found: the Python tests are NOT run. Make it with: bash scripts/setup.sh --install-only"
+    skip python ".venv missing"
 fi
 
 # --- summary -----------------------------------------------------------------------------------

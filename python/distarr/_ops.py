@@ -1,0 +1,439 @@
+"""Element-wise operations (ufuncs and operators), reductions and matrix products.
+
+Every operation computes its result's shape and dtype (NumPy's rules, see ``_dtypes``),
+creates the result array and makes one collective library call that writes it
+(``distarr_binary``, ``distarr_binary_scalar``, ``distarr_unary``, ``distarr_reduce``,
+``distarr_matmul``). Python scalars are weak (NEP 50); NumPy scalars are strong, as in NumPy 2.
+"""
+import numpy as np
+
+from . import _dtypes
+from ._array import (ndarray, _create, _normalize_axes, _prod, _read_box,
+                     array, asarray, full)
+from ._lib import (DistArrayTypeError, DistArrayValueError, REDUCE, UFUNC, lib)
+
+_COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+_PYSCALAR = (bool, int, float, complex)
+_KIND_TYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
+
+
+def broadcast_shapes(*shapes):
+    """NumPy's broadcast of ``shapes`` (a ValueError naming them when they do not broadcast)."""
+    nd = max(len(s) for s in shapes)
+    out = [1] * nd
+    for s in shapes:
+        for i, n in enumerate(s, nd - len(s)):
+            if n != 1:
+                if out[i] == 1:
+                    out[i] = n
+                elif out[i] != n:
+                    raise DistArrayValueError(
+                        "operands could not be broadcast together with shapes "
+                        + " ".join(str(tuple(x)).replace(" ", "") for x in shapes))
+    return tuple(out)
+
+
+def _operand(v, like=None):
+    """``v`` as an operand: an :class:`ndarray`, a Python scalar, or a strong NumPy scalar (a
+    0-d NumPy array); sequences and NumPy arrays become distarr arrays. ``NotImplemented`` for
+    anything else."""
+    t = type(v)
+    if t is ndarray or t in _PYSCALAR:
+        return v
+    if isinstance(v, ndarray):
+        return v
+    if isinstance(v, np.generic):
+        return np.asarray(v)
+    if isinstance(v, (np.ndarray, list, tuple)):
+        a = np.asarray(v)
+        if a.ndim == 0:
+            return a
+        return array(a, dist=None if like is None else like._dist)
+    if isinstance(v, (int, float, complex)):  # subclasses (e.g. np.float64 handled above)
+        return t.__mro__[[c in _PYSCALAR for c in t.__mro__].index(True)](v)
+    return NotImplemented
+
+
+def _is_out(out):
+    if isinstance(out, tuple):
+        if len(out) != 1:
+            raise DistArrayValueError("distarr ufuncs have one output")
+        out = out[0]
+    if out is not None and not isinstance(out, ndarray):
+        raise TypeError("out= must be a distarr array")
+    return out
+
+
+def _strong_as_array(s, like):
+    """A strong NumPy scalar (0-d NumPy array) as a one-element distarr array on one rank: 0-d
+    next to a 0-d array, else of shape (1,) (the engine does not broadcast 0-d operands)."""
+    return array(s if not like._shape else s.reshape((1,)), dist=False)
+
+
+def binary(name, x, y, out=None):
+    """``out = name(x, y)`` with NumPy broadcasting and promotion. Collective."""
+    uf = _NP[name]
+    code = UFUNC[name]
+    if type(x) is not ndarray or type(y) is not ndarray:
+        x, y = (_operand(x, y if isinstance(y, ndarray) else None),
+                _operand(y, x if isinstance(x, ndarray) else None))
+        if x is NotImplemented or y is NotImplemented:
+            return NotImplemented
+    xa, ya = isinstance(x, ndarray), isinstance(y, ndarray)
+    if xa and ya and (not x._shape) != (not y._shape):
+        # A 0-d array with a larger one: as NumPy's strong scalar (the engine's broadcasting
+        # of 0-d operands fails at several ranks).
+        if x._shape:
+            y, ya = _read_box(y, (), ()), False
+        else:
+            x, xa = _read_box(x, (), ()), False
+    if not (xa and ya):
+        if not xa and not ya:
+            r = uf(x, y)
+            if out is not None:
+                out[...] = r
+                return out
+            return r
+        arr, s, first = (x, y, False) if xa else (y, x, True)
+        if isinstance(s, np.ndarray):
+            # A strong NumPy scalar: as a Python scalar when that gives NumPy's dtypes.
+            kind = _KIND_TYPE.get(s.dtype.kind)
+            ops_strong = (s.dtype, arr._dtype) if first else (arr._dtype, s.dtype)
+            ops_weak = (kind, arr._dtype) if first else (arr._dtype, kind)
+            if (kind is None or not _dtypes.is_supported(s.dtype)
+                    or _dtypes.ufunc_result(uf, ops_strong) != _dtypes.ufunc_result(uf, ops_weak)):
+                s = _strong_as_array(s, arr)
+                return binary(name, s if first else arr, arr if first else s, out)
+            s = s.item()
+        return _binary_scalar(uf, name, code, arr, s, first, out)
+    shape = x._shape if x._shape == y._shape else broadcast_shapes(x._shape, y._shape)
+    dt = _dtypes.ufunc_result(uf, (x._dtype, y._dtype))
+    return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
+                 lib.distarr_binary, code, x.handle, y.handle)
+
+
+#: (ufunc name, operand dtypes) the library refused although NumPy defines them.
+_lacking = set()
+
+
+def _lacking_key(name, operands):
+    return (name, tuple(getattr(o, "_dtype", type(o)) for o in operands))
+
+
+def _call(name, operands, out, shape, dt, dist, fn, code, *args):
+    """Creates the result (unless ``out``) and runs the library's element-wise ``fn``; when the
+    library lacks the dtype combination NumPy defines (e.g. complex ``sqrt``), NumPy computes
+    it on gathered data (``_dispatch.fallback``: size limit, RuntimeWarning)."""
+    if not (name == "power" and dt.kind == "c"  # the engine has no complex power
+            or _lacking and _lacking_key(name, operands) in _lacking):
+        o = _create(shape, dt, dist, overwrite=True) if out is None else out
+        try:
+            fn(code, o.handle, *args)
+            return o
+        except DistArrayTypeError:
+            if out is not None:
+                raise
+            o.free()
+            _lacking.add(_lacking_key(name, operands))
+    from ._dispatch import fallback
+    return fallback(name, _NP[name], operands, {} if out is None else {"out": out})
+
+
+def _binary_scalar(uf, name, code, arr, s, first, out):
+    kind = type(s)
+    ops = (kind, arr._dtype) if first else (arr._dtype, kind)
+    loop, dt = _dtypes.ufunc_types(uf, ops)
+    if kind is int:
+        sdt = loop[0] if first else loop[1]
+        if sdt.kind == "b" and not -2 ** 63 <= s < 2 ** 63:
+            # NumPy converts the int to a C long for a boolean loop (logical_and(b, 2**63)).
+            raise _dtypes.DistArrayOverflowError("Python int too large to convert to C long")
+        if sdt.kind in "iu":
+            info = np.iinfo(sdt)
+            if not info.min <= s <= info.max:
+                if name in _COMPARISONS and arr._dtype.kind in "iu":
+                    return _compare_out_of_range(name, arr, s, first, out)
+                raise _dtypes.DistArrayOverflowError(f"Python integer {s} out of bounds for {sdt.name}")
+    buf, scode = _dtypes.scalar_bytes(s, kind)
+    return _call(name, (s, arr) if first else (arr, s), out, arr._shape, dt, arr._dist,
+                 lib.distarr_binary_scalar, code, arr.handle, buf, scode, first)
+
+
+def _compare_out_of_range(name, arr, s, first, out):
+    """NumPy 2 compares integer arrays with Python ints outside their dtype exactly: the
+    result is the same for every element."""
+    big = s > 0  # s is above the dtype's maximum (else below its minimum)
+    if first:
+        name = {"less": "greater", "greater": "less", "less_equal": "greater_equal",
+                "greater_equal": "less_equal"}.get(name, name)
+    value = {"equal": False, "not_equal": True, "less": big, "less_equal": big,
+             "greater": not big, "greater_equal": not big}[name]
+    if out is None:
+        return full(arr._shape, value, dtype=bool, dist=arr._dist)
+    out.fill(value)
+    return out
+
+
+def unary(name, x, out=None):
+    """``out = name(x)``. Collective."""
+    uf = _NP[name]
+    if type(x) is not ndarray:
+        x = _operand(x)
+        if x is NotImplemented:
+            raise TypeError(f"distarr.{name}: unsupported operand type {type(x).__name__}")
+        if not isinstance(x, ndarray):
+            r = uf(x)
+            if out is not None:
+                out[...] = r
+                return out
+            return r
+    dt = _dtypes.ufunc_result(uf, (x._dtype,))
+    return _call(name, (x,), out, x._shape, dt, x._dist, lib.distarr_unary, UFUNC[name],
+                 x.handle)
+
+
+# --- ufunc objects ----------------------------------------------------------------------------
+
+class ufunc:
+    """A distarr ufunc: ``distarr.sqrt(x, out=None)``; NumPy's ufunc of the same name on distarr
+    arrays dispatches here (``__array_ufunc__``)."""
+
+    def __init__(self, name, nin):
+        self.__name__ = name
+        self.nin = nin
+        self.nout = 1
+        self.nargs = nin + 1
+        self._np = _NP[name]
+
+    def __repr__(self):
+        return f"<distarr ufunc '{self.__name__}'>"
+
+    def __call__(self, *args, out=None, **kwargs):
+        if len(args) == self.nin + 1 and out is None:
+            out, args = args[-1], args[:-1]
+        if len(args) != self.nin:
+            raise TypeError(f"{self.__name__}() takes {self.nin} positional arguments, got {len(args)}")
+        if kwargs:
+            from ._dispatch import fallback
+            return fallback(self.__name__, self._np, args, dict(kwargs, out=out) if out is not None else kwargs)
+        out = _is_out(out)
+        if self.nin == 2:
+            r = binary(self.__name__, args[0], args[1], out)
+            if r is NotImplemented:
+                raise TypeError(f"distarr.{self.__name__}: unsupported operand types "
+                                f"{type(args[0]).__name__} and {type(args[1]).__name__}")
+            return r
+        return unary(self.__name__, args[0], out)
+
+    def reduce(self, a, axis=0, dtype=None, out=None, keepdims=False):
+        op = _UFUNC_REDUCE.get(self.__name__)
+        if op is None:
+            from ._dispatch import fallback
+            return fallback(f"{self.__name__}.reduce", self._np.reduce, (a,),
+                            dict(axis=axis, dtype=dtype, keepdims=keepdims))
+        return reduce(op, a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+_NP = {name: getattr(np, "true_divide" if name == "divide" else name) for name in UFUNC}
+_UFUNC_REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
+                 "logical_and": "all", "logical_or": "any"}
+UFUNCS = {name: ufunc(name, 2 if code < 64 else 1) for name, code in UFUNC.items()}
+
+
+# --- operators ----------------------------------------------------------------------------------
+
+def _install_operators():
+    def fwd(name):
+        return lambda self, other: binary(name, self, other)
+
+    def rev(name):
+        return lambda self, other: binary(name, other, self)
+
+    def inplace(name):
+        def op(self, other):
+            r = binary(name, self, other, self)
+            return r
+        return op
+
+    for dunder, name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                         ("truediv", "divide"), ("floordiv", "floor_divide"),
+                         ("mod", "remainder"), ("pow", "power"), ("and", "bitwise_and"),
+                         ("or", "bitwise_or"), ("xor", "bitwise_xor")]:
+        setattr(ndarray, f"__{dunder}__", fwd(name))
+        setattr(ndarray, f"__r{dunder}__", rev(name))
+        setattr(ndarray, f"__i{dunder}__", inplace(name))
+    for dunder, name in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
+                         ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
+        setattr(ndarray, f"__{dunder}__", fwd(name))
+    ndarray.__hash__ = None
+    ndarray.__neg__ = lambda self: unary("negative", self)
+    ndarray.__pos__ = lambda self: unary("positive", self)
+    ndarray.__abs__ = lambda self: unary("absolute", self)
+    ndarray.__invert__ = lambda self: unary("invert", self)
+    ndarray.__divmod__ = lambda self, o: (binary("floor_divide", self, o), binary("remainder", self, o))
+    ndarray.__rdivmod__ = lambda self, o: (binary("floor_divide", o, self), binary("remainder", o, self))
+    ndarray.__matmul__ = lambda self, o: matmul(self, o)
+    ndarray.__rmatmul__ = lambda self, o: matmul(o, self)
+
+    def imatmul(self, o):
+        r = matmul(self, o)
+        self[...] = r
+        return self
+    ndarray.__imatmul__ = imatmul
+
+
+# --- reductions ---------------------------------------------------------------------------------
+
+def _scalar_reduce(op, a, rdt):
+    buf = np.empty((), rdt)
+    lib.distarr_reduce(op, a.handle, -1, 0, buf.ctypes.data)
+    return buf[()]
+
+
+def _axis_reduce(op, a, ax, rdt):
+    shape = a._shape[:ax] + a._shape[ax + 1:]
+    out = _create(shape, rdt, a._dist, overwrite=True)
+    lib.distarr_reduce(op, a.handle, ax, out.handle, None)
+    return out
+
+
+def _finish(res, a, axes, keepdims, out):
+    """Applies ``keepdims`` and ``out=`` to a reduction result (a NumPy scalar or an array)."""
+    if keepdims:
+        kshape = tuple(1 if i in axes else n for i, n in enumerate(a._shape))
+        if isinstance(res, ndarray):
+            res = res.reshape(kshape)
+        else:
+            res = full(kshape, res, dtype=res.dtype, dist=False)
+    if out is not None:
+        out = _is_out(out)
+        out[...] = res
+        return out
+    return res
+
+
+def reduce(name, a, axis=None, dtype=None, out=None, keepdims=False):
+    """``name`` (sum, prod, min, max, mean, any, all, argmin, argmax) of ``a`` over ``axis``
+    (None: all elements; an int; a tuple of ints) as NumPy. Collective."""
+    a = asarray(a)
+    if dtype is not None and name in ("sum", "prod", "mean"):
+        a = a.astype(dtype)
+    if a._dtype.kind == "c" and name in ("min", "max", "argmin", "argmax"):
+        from ._dispatch import fallback  # distarr does not order complex numbers
+        kw = {"axis": axis, "keepdims": keepdims} if keepdims else {"axis": axis}
+        return fallback(name, getattr(np, name), (a,), kw)
+    op = REDUCE[name]
+    rdt = _dtypes.reduce_result(op, a._dtype)
+    nd = a.ndim
+    axes = tuple(range(nd)) if axis is None else _normalize_axes(axis, nd)
+    if name in ("argmin", "argmax"):
+        if axis is not None and len(axes) != 1 or isinstance(axis, tuple):
+            raise TypeError("'tuple' object cannot be interpreted as an integer")
+    if axis is None or (len(axes) == nd and name not in ("argmin", "argmax")):
+        if name == "mean" and a.size == 0:
+            res = np.array(np.nan, rdt)[()]
+        else:
+            res = _scalar_reduce(op, a, rdt)
+        return _finish(res, a, axes, keepdims, out)
+    if not axes:
+        return _finish(a.astype(rdt), a, axes, keepdims, out)
+    if name == "mean":
+        s = reduce("sum", a if a._dtype == rdt else a.astype(rdt), axis=axes)
+        n = _prod(a._shape[i] for i in axes)
+        res = binary("divide", s, n, s) if n else binary("multiply", s, float("nan"), s)
+        return _finish(res, a, axes, keepdims, out)
+    res = a
+    for ax in sorted(axes, reverse=True):
+        nxt = _axis_reduce(op, res, ax, rdt)
+        if res is not a:
+            res.free()
+        res = nxt
+    return _finish(res, a, axes, keepdims, out)
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, std=False):
+    """``numpy.var`` (``numpy.std`` with ``std=True``): mean squared deviation, divided by
+    ``n - ddof``."""
+    a = asarray(a)
+    if a._dtype.kind == "c":
+        from ._dispatch import fallback
+        return fallback("std" if std else "var", np.std if std else np.var, (a,),
+                        dict(axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
+    if dtype is not None:
+        a = a.astype(dtype)
+    nd = a.ndim
+    axes = tuple(range(nd)) if axis is None else _normalize_axes(axis, nd)
+    n = _prod(a._shape[i] for i in axes)
+    m = reduce("mean", a, axis=axes, keepdims=True)
+    d = binary("subtract", a, m)
+    binary("multiply", d, d, d)
+    s = reduce("sum", d, axis=axis, keepdims=keepdims)
+    div = max(n - ddof, 0)
+    if isinstance(s, ndarray):
+        binary("divide", s, div, s) if div else binary("multiply", s, float("nan"), s)
+        if std:
+            unary("sqrt", s, s)
+        res = s
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = s / s.dtype.type(div) if div else s.dtype.type(np.nan)
+            res = np.sqrt(res) if std else res
+    if out is not None:
+        out = _is_out(out)
+        out[...] = res
+        return out
+    return res
+
+
+def count_nonzero(a, axis=None, *, keepdims=False):
+    a = asarray(a)
+    nz = binary("not_equal", a, 0) if a._dtype != _dtypes.BOOL else a
+    r = reduce("sum", nz, axis=axis, keepdims=keepdims)
+    return int(r) if axis is None and not keepdims else r
+
+
+# --- matrix products ------------------------------------------------------------------------
+
+def matmul(a, b, out=None):
+    """``a @ b`` for 1-D and 2-D operands (``numpy.matmul``). Collective."""
+    a, b = _operand(a), _operand(b)
+    if a is NotImplemented or b is NotImplemented:
+        return NotImplemented
+    if not isinstance(a, ndarray) or not isinstance(b, ndarray):
+        if _ndim(a) == 0 or _ndim(b) == 0:
+            raise DistArrayValueError("matmul: Input operand does not have enough dimensions")
+        a, b = asarray(a), asarray(b)
+    if a.ndim > 2 or b.ndim > 2:
+        from ._dispatch import fallback
+        return fallback("matmul", np.matmul, (a, b), {})
+    if a.ndim == 0 or b.ndim == 0:
+        raise DistArrayValueError("matmul: Input operand does not have enough dimensions")
+    sa, sb = a._shape, b._shape
+    k1, k2 = sa[-1], sb[0]
+    if k1 != k2:
+        raise DistArrayValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
+                                  f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {k2} is different from {k1})")
+    shape = sa[:-1] + sb[1:]
+    dt = _dtypes.ufunc_result(np.matmul, (a._dtype, b._dtype))
+    o = _is_out(out)
+    res = _create(shape, dt, a._dist or b._dist, overwrite=True) if o is None else o
+    lib.distarr_matmul(res.handle, a.handle, b.handle)
+    if not shape and o is None:
+        v = _read_box(res, (), ())[()]
+        res.free()
+        return v
+    return res
+
+
+def dot(a, b, out=None):
+    """``numpy.dot``: products of scalars, 1-D and 2-D arrays."""
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return binary("multiply", a, b, _is_out(out))
+    return matmul(a, b, out)
+
+
+def _ndim(x):
+    return x.ndim if isinstance(x, ndarray) else np.ndim(x)
+
+
+_install_operators()
