@@ -312,6 +312,57 @@ fn one_sided_then_collective(rt: &Runtime) {
     }
 }
 
+/// 0-d arrays as broadcast operands, copy sources, conditions and reshaped views.
+fn zero_d(rt: &Runtime) {
+    for layout in [Layout::Block, Layout::Replicated, Layout::OnRank(rt.nranks() - 1)] {
+        let x0 = DistArray::full(rt, &[], DType::F64, layout.clone(), Scalar::F64(2.5)).unwrap();
+        let v = DistArray::arange(rt, 0.0, 5.0, 1.0, DType::F64, Layout::Block).unwrap();
+        let s = binary(BinaryOp::Add, Operand::Array(&v), Operand::Array(&x0), None).unwrap();
+        bits_equal(
+            &values(&s),
+            &ArrayD::from_shape_vec(IxDyn(&[5]), vec![2.5, 3.5, 4.5, 5.5, 6.5]).unwrap(),
+            &format!("v + 0-d {layout:?}"),
+        );
+        let c = DistArray::zeros(rt, &[2, 3], DType::F64, Layout::Block).unwrap();
+        c.copy_from(&x0).unwrap();
+        bits_equal(
+            &values(&c),
+            &ArrayD::from_elem(IxDyn(&[2, 3]), 2.5),
+            &format!("copy 0-d {layout:?}"),
+        );
+        let t = DistArray::full(rt, &[], DType::Bool, layout.clone(), Scalar::Bool(true)).unwrap();
+        let w = where_(
+            Operand::Array(&t),
+            Operand::Array(&v),
+            Operand::Scalar(Scalar::F64(-1.0)),
+            None,
+        )
+        .unwrap();
+        bits_equal(&values(&w), &values(&v), &format!("where(0-d true) {layout:?}"));
+        let r = x0.reshape(&[1, 1]).unwrap();
+        bits_equal(
+            &values(&r),
+            &ArrayD::from_elem(IxDyn(&[1, 1]), 2.5),
+            &format!("0-d reshape {layout:?}"),
+        );
+        binary(
+            BinaryOp::Multiply,
+            Operand::Array(&r),
+            Operand::Scalar(Scalar::F64(2.0)),
+            Some(&r),
+        )
+        .unwrap();
+        let g = x0.gather::<f64>(0).unwrap();
+        if rt.rank() == 0 {
+            check(g.is_some_and(|g| g.iter().copied().eq([5.0])), || {
+                format!("0-d written through a view {layout:?}")
+            });
+        }
+        let m = reduce_all(&x0, ReduceOp::Max).unwrap();
+        check(m == Scalar::F64(5.0), || format!("max of 0-d {layout:?}: {m:?}"));
+    }
+}
+
 /// Live heap bytes must not grow over 1,000 operations once plans and buffers are warm.
 fn no_growth(rt: &Runtime) {
     let x = DistArray::random_uniform(rt, &[200, 300], 3, DType::F64, Layout::Block).unwrap();
@@ -359,6 +410,7 @@ fn main() {
     }
     overlapping(&rt, &mut r);
     one_sided_then_collective(&rt);
+    zero_d(&rt);
     no_growth(&rt);
     finish(&rt);
 }
