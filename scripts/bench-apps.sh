@@ -7,7 +7,8 @@
 #   bash scripts/bench-apps.sh                  the full run (see docs/APPS.md for its duration)
 #   bash scripts/bench-apps.sh --quick          small sizes, 1 repetition (a smoke test, < 1 min)
 #   bash scripts/bench-apps.sh --reps N         best of N runs per configuration (default 3)
-#   bash scripts/bench-apps.sh --apps pi,stencil    only these apps (pi, stencil, nbody, jacobi)
+#   bash scripts/bench-apps.sh --apps pi,stencil    only these apps (pi, stencil, nbody, jacobi,
+#                                               uniform, sum)
 #   bash scripts/bench-apps.sh --out FILE       write FILE instead of docs/APPS.md
 #   bash scripts/bench-apps.sh --timeout SECS   per-run timeout (default 300)
 #   bash scripts/bench-apps.sh --repeat-below SECS  runs this long or longer are not repeated (10)
@@ -28,7 +29,7 @@ usage() {
 
 quick=0
 reps=3
-apps=pi,stencil,nbody,jacobi
+apps=pi,stencil,nbody,jacobi,uniform,sum
 out=docs/APPS.md
 timeout_s=300
 repeat_below=10

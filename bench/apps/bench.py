@@ -317,7 +317,9 @@ class Runner:
             return c
         argv = layer.command(app.key) + app.args(self.a.quick)
         if layer.mpi:
-            argv = [self.a.mpirun, "-n", str(cfg.ranks)] + argv
+            # Threads need cores: Open MPI binds each rank to one core by default (np <= 2).
+            bind = ["--bind-to", "none"] if cfg.threads > 1 and "mpich" not in self.a.mpirun else []
+            argv = [self.a.mpirun, "-n", str(cfg.ranks)] + bind + argv
         env = dict(layer.env)
         if layer.distarr:
             env["DISTARR_THREADS"] = str(cfg.threads)

@@ -258,6 +258,16 @@ impl Runtime {
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
+        if let Ok(cpus) = std::thread::available_parallelism() {
+            if config.threads > cpus.get() {
+                log::warn!(
+                    target: "distarr",
+                    "DISTARR_THREADS={} but this rank may run on {cpus} CPU(s) (its affinity mask): the threads will share them; \
+                     launch without binding ranks to single cores (Open MPI: mpirun --bind-to none)",
+                    config.threads
+                );
+            }
+        }
         log::info!(target: "distarr", "runtime up: {nranks} ranks, window {kind:?}, thread level {thread_level:?}");
         Ok(Runtime { inner })
     }

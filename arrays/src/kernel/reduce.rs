@@ -329,7 +329,92 @@ pub unsafe fn fold_lanes<T: Num>(
     is: isize,
     i0: i64,
 ) {
+    // SAFETY (both calls): forwarded contract; AVX2 is present where it is used.
+    unsafe {
+        if crate::kernel::avx2() {
+            fold_lanes_avx2(op, acc, arg, cnt, x, ts, ni, is, i0)
+        } else {
+            fold_lanes_body(op, acc, arg, cnt, x, ts, ni, is, i0)
+        }
+    }
+}
+
+/// [`fold_lanes`] compiled for AVX2.
+///
+/// # Safety
+/// As [`fold_lanes`], and the CPU supports AVX2.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2"))]
+unsafe fn fold_lanes_avx2<T: Num>(
+    op: ReduceOp,
+    acc: &mut [T],
+    arg: &mut [i64],
+    cnt: u64,
+    x: *const T,
+    ts: isize,
+    ni: usize,
+    is: isize,
+    i0: i64,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { fold_lanes_body(op, acc, arg, cnt, x, ts, ni, is, i0) }
+}
+
+/// Lanes and positions of one transposed block of [`fold_lanes`]' contiguous-lane path.
+const TLANES: usize = 16;
+const TCOLS: usize = 64;
+
+/// The body of [`fold_lanes`].
+///
+/// # Safety
+/// As [`fold_lanes`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn fold_lanes_body<T: Num>(
+    op: ReduceOp,
+    acc: &mut [T],
+    arg: &mut [i64],
+    cnt: u64,
+    x: *const T,
+    ts: isize,
+    ni: usize,
+    is: isize,
+    i0: i64,
+) {
     let nt = acc.len();
+    if is == 1 && nt > 1 && arg.is_empty() && matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+        // Lanes contiguous along i (a sum along the last axis): blocks of TLANES lanes ×
+        // TCOLS positions are transposed through a small buffer, so one vector addition
+        // advances TLANES lanes by one position. Every lane still adds its elements strictly
+        // in order: the same bits as the loops below.
+        let mut buf = [T::zero(); TLANES * TCOLS];
+        let mut t0 = 0;
+        while t0 < nt {
+            let w = (nt - t0).min(TLANES);
+            let mut a = [T::zero(); TLANES];
+            a[..w].copy_from_slice(&acc[t0..t0 + w]);
+            let mut c0 = 0;
+            while c0 < ni {
+                let c = (ni - c0).min(TCOLS);
+                for u in 0..w {
+                    // SAFETY: lane t0 + u, positions c0..c0 + c are valid (contract).
+                    let row = unsafe { std::slice::from_raw_parts(x.offset((t0 + u) as isize * ts + c0 as isize), c) };
+                    for (j, &v) in row.iter().enumerate() {
+                        buf[j * TLANES + u] = v;
+                    }
+                }
+                for col in buf.chunks_exact(TLANES).take(c) {
+                    for (l, &v) in a.iter_mut().zip(col) {
+                        *l = T::binary(BinaryOp::Add, *l, v);
+                    }
+                }
+                c0 += c;
+            }
+            acc[t0..t0 + w].copy_from_slice(&a[..w]);
+            t0 += w;
+        }
+        return;
+    }
     // One step of one lane: the new accumulator (and argument) after element v at position p.
     let step = |a: T, ai: i64, v: T, p: i64, first: bool| -> (T, i64) {
         if first {
