@@ -944,14 +944,16 @@ fn check_apps_report(text: &str) -> Result<(), String> {
                 .any(|p| l.starts_with(p))
         })
         .collect();
-    // 4 apps x (1 NumPy + 5 Rust) + 3 apps x 5 C + 1 line for the missing C N-body.
-    if rows.len() != 4 * 6 + 3 * 5 + 1 {
-        return Err(format!("expected 40 result rows, found {}", rows.len()));
+    // 4 seed apps x (1 NumPy + 5 Rust) + 3 apps x 5 C + 1 line for the missing C N-body, and
+    // 2 kernel apps (uniform, sum) x (1 NumPy + 5 Rust + 1 line: no C program).
+    let expected = 4 * 6 + 3 * 5 + 1 + 2 * 7;
+    if rows.len() != expected {
+        return Err(format!("expected {expected} result rows, found {}", rows.len()));
     }
     for row in rows {
         let cells: Vec<&str> = row.split(" | ").collect();
-        let missing_nbody = row.starts_with("| distarr C | all |") && row.contains("N-body");
-        if !missing_nbody && (cells.len() < 4 || cells[2].trim().parse::<f64>().is_err()) {
+        let no_c = row.starts_with("| distarr C | all |") && (row.contains("N-body") || row.contains("Rust only"));
+        if !no_c && (cells.len() < 4 || cells[2].trim().parse::<f64>().is_err()) {
             return Err(format!("row without a time: {row}"));
         }
     }

@@ -124,7 +124,7 @@ fn all_elements<'a>(x: &'a DistArray, args: &'a [&'a DistArray], chunk: Option<u
         anchor: x,
         share: if replicated { Share::Split } else { Share::Owned },
         args,
-        write: None,
+        writes: &[],
         chunk,
         along: chunk.and(x.ndim().checked_sub(1)),
     }
@@ -346,7 +346,7 @@ pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArra
         anchor: &anchor,
         share: Share::Owned,
         args: &args,
-        write: Some(1),
+        writes: &[1],
         chunk: None,
         along: Some(axis),
     };

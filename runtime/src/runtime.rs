@@ -79,7 +79,13 @@ pub(crate) struct Inner {
     /// Number of completed [`Runtime::sync`] calls (see [`Runtime::sync_epoch`]).
     syncs: Cell<u64>,
     threads: usize,
+    /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
+    flush_hook: RefCell<Option<FlushHook>>,
 }
+
+/// Work a layer above the runtime runs before every synchronisation: the array layer's
+/// deferred operations (see [`Runtime::set_flush_hook`]).
+pub type FlushHook = Rc<dyn Fn(&Runtime) -> Result<()>>;
 
 /// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
 /// epochs and the heap belong to the thread that initialised the runtime.
@@ -255,6 +261,7 @@ impl Runtime {
             progress: RefCell::new(progress),
             syncs: Cell::new(0),
             threads: config.threads,
+            flush_hook: RefCell::new(None),
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -713,10 +720,31 @@ impl Runtime {
         self.each_window(Win::sync)
     }
 
+    /// Registers (or removes) the work to run at the start of every synchronisation —
+    /// [`Runtime::sync`], [`Runtime::barrier`], [`Runtime::fence`] — and of
+    /// [`Runtime::finalize`]: a layer above that defers collective work (the array engine's
+    /// queue) makes it complete before any rank synchronises, so a synchronisation orders all
+    /// of it. The hook is called on every rank at the same points (synchronisations are
+    /// collective); it may synchronise itself (it is not re-entered). Local.
+    pub fn set_flush_hook(&self, hook: Option<FlushHook>) {
+        *self.inner.flush_hook.borrow_mut() = hook;
+    }
+
+    /// Runs the flush hook, if any.
+    fn run_flush_hook(&self) -> Result<()> {
+        let hook = self.inner.flush_hook.borrow().clone();
+        match hook {
+            Some(h) => h(self),
+            None => Ok(()),
+        }
+    }
+
     /// `MPI_Barrier` on the runtime's communicator. **Collective.** Orders nothing about RMA by
-    /// itself: use [`Runtime::sync`] for that.
+    /// itself: use [`Runtime::sync`] for that. Deferred work (see [`Runtime::set_flush_hook`])
+    /// completes first.
     #[doc(alias = "MPI_Barrier")]
     pub fn barrier(&self) -> Result<()> {
+        self.run_flush_hook()?;
         self.with_comm(|c| Ok(c.barrier()?))
     }
 
@@ -726,6 +754,7 @@ impl Runtime {
     /// `lock_all` epoch and MPI forbids mixing that with `MPI_Win_fence`.)
     #[doc(alias = "MPI_Win_fence")]
     pub fn fence(&self) -> Result<()> {
+        self.run_flush_hook()?;
         self.flush_all()?;
         self.barrier()
     }
@@ -734,9 +763,10 @@ impl Runtime {
     /// sees, through one-sided reads and through loads of its own memory, every write made
     /// before the call by any rank.
     pub fn sync(&self) -> Result<()> {
+        self.run_flush_hook()?;
         self.flush_all()?;
         self.win_sync()?;
-        self.barrier()?;
+        self.with_comm(|c| Ok(c.barrier()?))?;
         self.win_sync()?;
         self.inner.syncs.set(self.inner.syncs.get() + 1);
         Ok(())
@@ -795,6 +825,9 @@ impl Runtime {
     /// every call on any clone of this runtime returns `NotInitialized`.
     #[doc(alias = "MPI_Finalize")]
     pub fn finalize(&self) -> Result<()> {
+        self.live()?;
+        self.run_flush_hook()?;
+        self.set_flush_hook(None);
         let i = self.live()?;
         let live_segs = i.heap.borrow().live();
         if live_segs > 0 {
