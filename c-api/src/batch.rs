@@ -12,6 +12,12 @@
 //! preceded by a `Sync` command, see `state::SyncTracker`), so the workers running later than
 //! under one message per command changes nothing that rank 0 can observe.
 //!
+//! A command is appended before rank 0 runs it (its collective calls must find it in the
+//! batch). When it fails before the batch went out — every argument error: they are found
+//! before any communication — it is taken back ([`Batch::retract`]): the workers never see a
+//! call that failed at rank 0's call site. One that fails after communicating was sent, and
+//! fails in the same way on every rank.
+//!
 //! Array operations are deferred in the engine as well, and the engine's queue runs at a
 //! collective flush: so a chain of element-wise operations costs rank 0 no message until the
 //! flush, and then one.
@@ -24,6 +30,14 @@ use std::rc::Rc;
 /// longer is sent in the next one (a single longer command travels alone).
 /// `DISTARR_TEST_SEQ_BATCH_BYTES` lowers it for tests (batches sent because they are full).
 pub(crate) const BATCH_BYTES: usize = 64 << 10;
+
+/// Where [`Batch::push`] appended a command: its offset in the batch, and the number of
+/// messages sent when it was appended.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mark {
+    at: usize,
+    sent: u64,
+}
 
 /// The commands rank 0 issued and has not yet sent, and what it has sent so far.
 #[derive(Debug)]
@@ -59,23 +73,39 @@ impl Batch {
     }
 
     /// Appends one command (`frame` writes it) and sends the batch before it when the command
-    /// would overfill it. **Collective** when it sends (the workers receive).
-    pub(crate) fn push(&self, rt: &Runtime, frame: impl FnOnce(&mut Vec<u8>)) -> CResult<()> {
+    /// would overfill it; returns where the command went (for [`Batch::retract`]).
+    /// **Collective** when it sends (the workers receive).
+    pub(crate) fn push(&self, rt: &Runtime, frame: impl FnOnce(&mut Vec<u8>)) -> CResult<Mark> {
         // The buffer is taken out while a message goes, so that the collective hook, which
         // `seq_send` runs, finds nothing to send.
         let mut buf = std::mem::take(&mut *self.buf.borrow_mut());
-        let before = buf.len();
+        let mut at = buf.len();
         frame(&mut buf);
         let mut sent = Ok(());
-        if buf.len() > self.limit && before > 0 {
-            let next = buf.split_off(before);
+        if buf.len() > self.limit && at > 0 {
+            let next = buf.split_off(at);
             sent = rt.seq_send(&buf);
             self.count(self.pending.replace(0));
             buf = next;
+            at = 0;
         }
         self.pending.set(self.pending.get() + 1);
         *self.buf.borrow_mut() = buf;
-        Ok(sent?)
+        sent?;
+        Ok(Mark {
+            at,
+            sent: self.messages.get(),
+        })
+    }
+
+    /// Takes back the command appended at `mark` if the batch holding it has not been sent
+    /// (the command failed on rank 0 before communicating). Local.
+    pub(crate) fn retract(&self, mark: Mark) {
+        let mut buf = self.buf.borrow_mut();
+        if self.messages.get() == mark.sent && mark.at <= buf.len() {
+            buf.truncate(mark.at);
+            self.pending.set(self.pending.get().saturating_sub(1));
+        }
     }
 
     /// Sends the batch when it holds commands. **Collective** then (the workers receive).

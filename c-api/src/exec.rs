@@ -1,7 +1,7 @@
 //! The executor: what every rank does for a collective command ([`Cmd`]). In SPMD mode every
 //! rank executes the commands its own calls make; in sequential mode rank 0 first validates a
 //! command ([`exec`] with `dry = true`: handle lookups, codes, shapes; nothing is communicated or
-//! changed), sends it, and then every rank executes it. The array ids a command creates are the
+//! changed), records it for the workers (`crate::batch`), and then every rank executes it. The array ids a command creates are the
 //! same on every rank because every rank inserts and removes table entries in the same order.
 use crate::args::*;
 use crate::codes::DISTARR_AXIS_NONE;
@@ -71,6 +71,16 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
         Cmd::Sync => {
             done!();
             rt.sync()?;
+            Ok(0)
+        }
+        Cmd::FlushDeferred => {
+            done!();
+            distarr_arrays::flush(rt)?;
+            Ok(0)
+        }
+        Cmd::SetLazy { on } => {
+            done!();
+            distarr_arrays::set_lazy(rt, *on)?;
             Ok(0)
         }
         Cmd::Create {

@@ -1,11 +1,12 @@
 //! The library's per-thread state: the runtime and the execution mode, the handle tables of
-//! requests and arrays, and what rank 0 of sequential mode issued since the last
-//! synchronisation ([`SyncTracker`]).
+//! requests and arrays, what rank 0 of sequential mode issued since the last synchronisation
+//! ([`SyncTracker`]) and the commands it has not sent yet ([`Batch`]).
 //!
 //! distarr's runtime belongs to the thread that initialised it (MPI epochs and the heap are not
 //! shared between threads), so the C ABI keeps its state in thread-locals: calls from another
 //! thread see "not initialized" (`DISTARR_ERR_STATE`). The exported functions borrow the state
 //! for the length of a call ([`with_state`]); nothing is cloned on the way.
+use crate::batch::Batch;
 use crate::codes::Mode;
 use crate::handle::{Kind, Table};
 use crate::status::{check, CError, CResult, DISTARR_ERR_STATE};
@@ -29,22 +30,22 @@ pub(crate) struct State {
     pub mode: Mode,
     /// Sequential mode on rank 0: what was issued since the last synchronisation.
     pub track: SyncTracker,
+    /// Sequential mode on rank 0 with several ranks: the commands not yet sent to the workers.
+    pub batch: Option<Rc<Batch>>,
 }
 
 impl State {
+    /// The state of a runtime just initialised; on rank 0 of sequential mode with several
+    /// ranks, installs the command batch (see [`Batch::install`]).
     pub(crate) fn new(rt: Runtime, mode: Mode) -> State {
         let leads = mode == Mode::Sequential && rt.rank() == 0 && rt.nranks() > 1;
+        let batch = leads.then(|| Batch::install(&rt));
         State {
             rt,
             mode,
             track: SyncTracker::new(leads),
+            batch,
         }
-    }
-
-    /// Whether this rank issues commands to workers (sequential mode, rank 0, more than 1 rank).
-    #[inline]
-    pub(crate) fn leads(&self) -> bool {
-        self.track.leads()
     }
 
     /// Fails with `DISTARR_ERR_STATE` in sequential mode (calls that exchange the user program's

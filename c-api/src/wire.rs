@@ -1,18 +1,19 @@
 //! The wire format of collective commands: what rank 0 sends to the other ranks in sequential
 //! mode (batches of commands, one `Runtime::seq_send` message per batch: see `crate::batch`)
-//! and what every rank executes ([`crate::exec`]). Commands carry metadata only (handles, codes, shapes, scalars, paths),
-//! never array data. Array ids are `distarr_array` values, the same on every rank.
+//! and what every rank executes ([`crate::exec`]). Commands carry metadata only (handles,
+//! codes, shapes, scalars, paths), never array data. Array ids are `distarr_array` values, the
+//! same on every rank.
 //!
-//! A message is a little-endian `u16` opcode, one flags byte ([`SYNC_FIRST`]), one byte of
+//! A command is a little-endian `u16` opcode, one flags byte ([`SYNC_FIRST`]), one byte of
 //! padding, then the command's fields in declaration order, little-endian and unaligned: 64-bit
 //! integers and floats in 8 bytes, 32-bit integers in 4, booleans in 1; a vector or byte string
 //! is its length (4 bytes) and then its items, the integers of vectors (shapes, axes, slice
 //! bounds) as LEB128 varints (1 byte for small values and for `DISTARR_SLICE_NONE`). A batch
-//! is a sequence of frames, each the length of a message (a varint) and the message
+//! is a sequence of frames, each a command's length (a varint) and the command
 //! ([`Cmd::encode_frame`], [`frames`]). A batch that fits in
 //! [`distarr_runtime::SEQ_INLINE_BYTES`] (56) bytes travels in one broadcast (a single
 //! element-wise, scalar, reduction or creation command, or a view of a few dimensions, with
-//! room to spare); a longer one in two.
+//! room to spare; or one of them and a flush); a longer one in two.
 use crate::status::{check, CError, CResult, DISTARR_ERR_INTERNAL};
 
 /// Flag: every rank synchronises (`Runtime::sync`) before executing the command.
@@ -290,12 +291,6 @@ impl Cmd {
         Ok((cmd, head[2]))
     }
 
-    /// Whether the command is one that sequential mode's workers end with (the last of its
-    /// batch).
-    pub(crate) fn is_finalize(&self) -> bool {
-        *self == Cmd::Finalize
-    }
-
     /// Whether the command reads or writes array data (so that sequential mode orders it with
     /// one-sided calls; see `state::SyncTracker`). Views, frees and the PGAS-level commands do not.
     pub(crate) fn touches_data(&self) -> bool {
@@ -358,6 +353,8 @@ mod tests {
             Cmd::Barrier,
             Cmd::Fence,
             Cmd::Sync,
+            Cmd::FlushDeferred,
+            Cmd::SetLazy { on: true },
             Cmd::Create {
                 shape: vec![3, 0, u64::MAX],
                 dtype: 7,
@@ -620,10 +617,64 @@ mod tests {
                 axes: vec![2, 1, 0],
             },
         ] {
+            let mut frame = Vec::new();
+            c.encode_frame(SYNC_FIRST, &mut frame);
             assert!(
-                c.encode(SYNC_FIRST).len() <= distarr_runtime::SEQ_INLINE_BYTES,
-                "{c:?} fits in one broadcast"
+                frame.len() <= distarr_runtime::SEQ_INLINE_BYTES,
+                "{c:?} fits in one broadcast, alone in its batch"
             );
         }
+        // `c = a + b` and the flush that runs it, in one broadcast
+        let mut batch = Vec::new();
+        for c in [
+            Cmd::Binary {
+                op: 0,
+                out: 3,
+                x: 1,
+                y: 2,
+            },
+            Cmd::FlushDeferred,
+        ] {
+            c.encode_frame(0, &mut batch);
+        }
+        assert!(
+            batch.len() <= distarr_runtime::SEQ_INLINE_BYTES,
+            "{} bytes",
+            batch.len()
+        );
+    }
+
+    #[test]
+    fn batches_round_trip() {
+        let all = samples();
+        let mut batch = Vec::new();
+        for (k, c) in all.iter().enumerate() {
+            c.encode_frame((k % 2) as u8, &mut batch);
+        }
+        let got: Vec<(Cmd, u8)> = frames(&batch).map(|f| Cmd::decode(f.unwrap()).unwrap()).collect();
+        let want: Vec<(Cmd, u8)> = all
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.clone(), (k % 2) as u8))
+            .collect();
+        assert_eq!(got, want);
+        // a frame longer than 127 bytes has a 2-byte length
+        let long = Cmd::Save {
+            a: 1,
+            path: vec![b'x'; 300],
+        };
+        let mut one = Vec::new();
+        long.encode_frame(0, &mut one);
+        assert_eq!(one.len(), 2 + long.encode(0).len());
+        assert_eq!(frames(&[]).count(), 0, "an empty batch has no commands");
+        // a truncated batch: the commands before the cut, then one error, then nothing
+        let cut = &batch[..batch.len() - 3];
+        let items: Vec<CResult<&[u8]>> = frames(cut).collect();
+        assert_eq!(items.len(), all.len());
+        assert!(items[..all.len() - 1].iter().all(Result::is_ok));
+        assert!(items[all.len() - 1].is_err());
+        // a length beyond the batch, and a malformed varint
+        assert!(frames(&[5, 1, 0]).next().unwrap().is_err());
+        assert!(frames(&[0xff; 12]).next().unwrap().is_err());
     }
 }

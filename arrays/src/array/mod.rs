@@ -204,9 +204,14 @@ impl DistArray {
     }
 
     /// The heap segment holding the base array's elements (each rank's part is its local block
-    /// in C order). Owned by the array: never free it directly. Local; an error while the array
-    /// is the pending result of a deferred operation (flush first).
+    /// in C order). Owned by the array: never free it directly. Local. While the array is the
+    /// pending result of a deferred operation (it has no storage yet): an `InvalidArgument`
+    /// error naming the remedy ([`crate::flush`] or a sync first) with several ranks; with one,
+    /// the deferred operations run (as for one-sided accesses).
     pub fn segment(&self) -> Result<Seg> {
+        if self.base.seg.get().is_none() {
+            crate::engine::check_not_pending(self, true)?;
+        }
         self.base.seg()
     }
 
