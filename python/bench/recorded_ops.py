@@ -1,40 +1,49 @@
-"""Cost per recorded element-wise operation of the Python front end, amortised over a chain that
-is flushed at its end (issue 10's target: sequential mode at 2 ranks <= 3 us per operation).
+"""Cost of a recorded (deferred) element-wise operation through the Python front end, amortised
+over a loop that ends with one flush (issue 10's target: sequential mode at 2 ranks <= 3 us per
+operation), against the same loop with deferral off.
 
     . scripts/mpi-env.sh
-    mpirun -n 2 .venv/bin/python python/bench/recorded_ops.py            # sequential mode
-    DISTARR_LAZY=0 mpirun -n 2 .venv/bin/python python/bench/recorded_ops.py   # eager, to compare
+    mpirun -n 2 .venv/bin/python python/bench/recorded_ops.py             # sequential mode
+    DISTARR_MODE=spmd mpirun -n 2 .venv/bin/python python/bench/recorded_ops.py
 
-The chain is ``c = a + b; c *= 2.0; c -= a; d = c * b; d += 1.0`` (5 operations, one-element
-and 8-element arrays; the results of ``+`` and ``*`` come from the result pool after the first
-round), repeated ``ROUNDS`` times, then one flush (``distarr.flush()``, or a reduction where
-that does not exist). Prints medians of ``REPS`` runs and, when the library exports it, the
-number of command messages rank 0 sent to the workers per flush.
+Each loop runs ``OPS`` operations on arrays of ``n`` elements (1 and 8, on one rank as
+``distarr`` makes small arrays; and 4096, distributed), then ``distarr.flush()``:
+
+* ``c = a + b``: a new result each time (from the result pool after the first);
+* ``a += 1``: in place;
+* ``chain``: ``c = a + b; c *= 2.0; c -= a; d = c * b; d += 1.0`` (5 operations).
+
+Prints the median over ``REPS`` runs of microseconds per operation, flush included, with
+deferral on and off (``distarr.set_lazy``), and in sequential mode the command messages rank 0
+sent to the other ranks per loop (with deferral on: one per flush, the engine's queue flushing
+every 64 operations).
 """
-import ctypes
 import os
 import statistics
 import sys
 import time
 
 import distarr as np
-from distarr._lib import _dll
+from distarr._runtime import seq_stats
 
-ROUNDS = int(os.environ.get("ROUNDS", "2000"))
-REPS = int(os.environ.get("REPS", "7"))
-OPS_PER_ROUND = 5
-
-
-def flush(d):
-    if hasattr(np, "flush"):
-        np.flush()
-    else:
-        float(d.sum())
+OPS = int(os.environ.get("OPS", "1000"))
+REPS = int(os.environ.get("REPS", "9"))
 
 
-def chain(a, b):
-    d = None
-    for _ in range(ROUNDS):
+def add_new(a, b, c, d):
+    for _ in range(OPS):
+        c = a + b
+    return c
+
+
+def add_inplace(a, b, c, d):
+    for _ in range(OPS):
+        a += 1.0
+    return a
+
+
+def chain(a, b, c, d):
+    for _ in range(OPS // 5):
         c = a + b
         c *= 2.0
         c -= a
@@ -43,39 +52,39 @@ def chain(a, b):
     return d
 
 
-def messages():
-    """Command messages rank 0 has sent (None when the library does not count them)."""
-    try:
-        f = _dll.distarr_debug_seq_messages
-    except AttributeError:
-        return None
-    f.argtypes = [ctypes.POINTER(ctypes.c_uint64)]
-    v = ctypes.c_uint64()
-    return v.value if f(ctypes.byref(v)) == 0 else None
-
-
-def per_op(n):
+def measure(loop, n):
+    """(median us per operation, messages per loop) of ``loop`` on fresh arrays of ``n``."""
     a, b = np.ones(n), np.full(n, 3.0)
-    flush(chain(a, b))  # warm the pool and the plan caches
-    times = []
-    m0 = messages()
+    c, d = np.empty(n), np.empty(n)
+    loop(a, b, c, d)  # warm the pool and the plan caches
+    np.flush()
+    times, msgs = [], []
     for _ in range(REPS):
+        np.sync()
+        m0 = seq_stats()[0]
         start = time.perf_counter()
-        d = chain(a, b)
-        flush(d)
-        times.append(1e6 * (time.perf_counter() - start) / (ROUNDS * OPS_PER_ROUND))
-    m1 = messages()
-    got = d.to_numpy()
-    want = ((1.0 + 3.0) * 2.0 - 1.0) * 3.0 + 1.0
-    assert (got == want).all(), (got, want)
-    return statistics.median(times), (None if m0 is None else (m1 - m0) / REPS)
+        loop(a, b, c, d)
+        np.flush()
+        times.append(1e6 * (time.perf_counter() - start) / OPS)
+        msgs.append(seq_stats()[0] - m0)
+    return statistics.median(times), statistics.median(msgs)
 
 
-lazy = np.is_lazy() if hasattr(np, "is_lazy") else False
-print(f"# {np.nranks} rank(s), {np.mode} mode, lazy={lazy}; {ROUNDS} x {OPS_PER_ROUND} ops, "
-      f"median of {REPS}")
-for n in (1, 8):
-    us, msgs = per_op(n)
-    extra = "" if msgs is None else f"   {msgs:.1f} messages per chain+flush"
-    print(f"n={n:<3d} {us:8.2f} us per recorded operation{extra}")
-sys.stdout.flush()
+def main():
+    print(f"# {np.nranks} rank(s), {np.mode} mode; {OPS} operations then flush(); "
+          f"median of {REPS}; us per operation (messages per loop)")
+    print(f"{'loop':14s} {'n':>5s} {'deferred':>18s} {'at once':>18s}")
+    initial = np.is_lazy()
+    for name, loop in (("c = a + b", add_new), ("a += 1", add_inplace), ("chain of 5", chain)):
+        for n in (1, 8, 4096):
+            cells = []
+            for on in (True, False):
+                np.set_lazy(on)
+                us, msgs = measure(loop, n)
+                cells.append(f"{us:8.2f} ({msgs:5.0f})" if np.mode == "sequential" else f"{us:8.2f}")
+            print(f"{name:14s} {n:5d} {cells[0]:>18s} {cells[1]:>18s}")
+            sys.stdout.flush()
+    np.set_lazy(initial)
+
+
+main()

@@ -206,10 +206,6 @@ class ndarray:
         if order != "C":
             raise DistArrayValueError("distarr arrays are C ordered: reshape(order='C') only")
         shape = _resolve_shape(tuple(operator.index(s) for s in shape), self.size, self._shape)
-        if not self._shape and shape:
-            # A copy, not a view: the engine cannot read 0-d arrays through views at several
-            # ranks (reported).
-            return _unzero(self).reshape(shape)
         if shape == self._shape:
             return _view(self, lib.distarr_view, self.handle, 0, None, None, None)
         return _view(self, lib.distarr_reshape, self.handle, len(shape), i64s(shape))
@@ -253,9 +249,6 @@ class ndarray:
         items, scalar = _index_items(key, self._shape)
         if scalar is not None:
             return _read_box(self, scalar, tuple(i + 1 for i in scalar)).reshape(())[()]
-        if not self._shape:
-            # a[()], a[None], a[...] of a 0-d array: from its value (a copy; see reshape).
-            return array(_read_box(self, (), ())[key], dist=False)
         return _index(self, items)
 
     def __setitem__(self, key, value):
@@ -282,9 +275,7 @@ class ndarray:
             return
         target = _index(self, items)
         try:
-            if isinstance(value, ndarray) and not value._shape and target._shape:
-                target.fill(value)  # the engine does not broadcast 0-d sources
-            elif isinstance(value, ndarray):
+            if isinstance(value, ndarray):
                 lib.distarr_copy(target.handle, value.handle)
             elif np.ndim(value) == 0:
                 target.fill(value[()] if isinstance(value, np.ndarray) else value)
@@ -521,12 +512,6 @@ def _read_box(a, lo, hi):
     if state.spmd_multi:
         lib.distarr_sync()
     return buf
-
-
-def _unzero(a):
-    """A 0-d array's value as a new one-element 1-D array (the engine cannot broadcast data
-    of 0-d arrays, views of them included, at several ranks)."""
-    return array(_read_box(a, (), ()).reshape((1,)), dist=False)
 
 
 def _write_one(a, index, value):

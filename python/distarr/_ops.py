@@ -64,10 +64,9 @@ def _is_out(out):
     return out
 
 
-def _strong_as_array(s, like):
-    """A strong NumPy scalar (0-d NumPy array) as a one-element distarr array on one rank: 0-d
-    next to a 0-d array, else of shape (1,) (the engine does not broadcast 0-d operands)."""
-    return array(s if not like._shape else s.reshape((1,)), dist=False)
+def _strong_as_array(s):
+    """A strong NumPy scalar (0-d NumPy array) as a 0-d distarr array on one rank."""
+    return array(s, dist=False)
 
 
 def binary(name, x, y, out=None):
@@ -80,13 +79,6 @@ def binary(name, x, y, out=None):
         if x is NotImplemented or y is NotImplemented:
             return NotImplemented
     xa, ya = isinstance(x, ndarray), isinstance(y, ndarray)
-    if xa and ya and (not x._shape) != (not y._shape):
-        # A 0-d array with a larger one: as NumPy's strong scalar (the engine's broadcasting
-        # of 0-d operands fails at several ranks).
-        if x._shape:
-            y, ya = _read_box(y, (), ()), False
-        else:
-            x, xa = _read_box(x, (), ()), False
     if not (xa and ya):
         if not xa and not ya:
             r = uf(x, y)
@@ -102,7 +94,7 @@ def binary(name, x, y, out=None):
             ops_weak = (kind, arr._dtype) if first else (arr._dtype, kind)
             if (kind is None or not _dtypes.is_supported(s.dtype)
                     or _dtypes.ufunc_result(uf, ops_strong) != _dtypes.ufunc_result(uf, ops_weak)):
-                s = _strong_as_array(s, arr)
+                s = _strong_as_array(s)
                 return binary(name, s if first else arr, arr if first else s, out)
             s = s.item()
         return _binary_scalar(uf, name, code, arr, s, first, out)
