@@ -47,7 +47,10 @@
 //! [`flush`] does it on request. One-sided and local-block accesses to an array with pending
 //! deferred operations return an `InvalidArgument` error rather than stale data (flushing is
 //! collective, so a one-sided call cannot do it). `DISTARR_LAZY=0` (or [`set_lazy`]) runs
-//! every operation at once.
+//! every operation at once. A flush agrees among the ranks which results must be stored (one
+//! small allreduce), except when one program makes every rank's calls
+//! ([`Runtime::set_lockstep`](distarr_runtime::Runtime::set_lockstep), sequential mode): then a
+//! flush of aligned operations communicates nothing.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

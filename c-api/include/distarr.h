@@ -40,9 +40,12 @@
  * and is not sent), recorded as a small command and executed by all ranks in the same order;
  * data stays where it lives. Rank 0 sends the commands it recorded in one message (one
  * MPI_Bcast of a 64-byte header; a second one for a longer batch) only when the other ranks
- * must act: before rank 0 itself communicates collectively (a flush of deferred operations,
- * a reduction to a scalar, a gather, an allocation, a synchronisation, ...), at
- * distarr_finalize, or when the batch is full (64 KiB); distarr_seq_stats counts them. One-sided
+ * must act: before rank 0 itself communicates collectively (a reduction to a scalar, a gather,
+ * an allocation, a synchronisation, a flush of deferred operations that must synchronise, ...),
+ * at distarr_finalize, or when the batch is full (64 KiB); distarr_seq_stats counts them. A
+ * flush of aligned deferred operations needs no communication in sequential mode (one program
+ * makes every rank's calls: there is nothing to agree on), so a loop of element-wise calls
+ * costs no message until the other ranks must act, and then one. One-sided
  * calls run on rank 0 alone, synchronised with the collective ones automatically (see
  * SYNCHRONISATION). distarr_bcast and
  * distarr_allreduce, which exchange the program's own data between ranks, return

@@ -18,9 +18,11 @@
 //! call that failed at rank 0's call site. One that fails after communicating was sent, and
 //! fails in the same way on every rank.
 //!
-//! Array operations are deferred in the engine as well, and the engine's queue runs at a
-//! collective flush: so a chain of element-wise operations costs rank 0 no message until the
-//! flush, and then one.
+//! Array operations are deferred in the engine as well, and in sequential mode a flush of the
+//! engine's queue communicates only when its operations must (a synchronisation for data other
+//! ranks read or wrote, an allocation): one program makes every rank's calls, so there is
+//! nothing to agree on (`Runtime::set_lockstep`). A loop of element-wise operations thus costs
+//! rank 0 no message at all; the workers replay it, as one batch, when they next must act.
 use crate::status::CResult;
 use distarr_runtime::Runtime;
 use std::cell::{Cell, RefCell};
@@ -99,13 +101,15 @@ impl Batch {
     }
 
     /// Takes back the command appended at `mark` if the batch holding it has not been sent
-    /// (the command failed on rank 0 before communicating). Local.
-    pub(crate) fn retract(&self, mark: Mark) {
+    /// (the command failed on rank 0 before communicating); returns whether it did. Local.
+    pub(crate) fn retract(&self, mark: Mark) -> bool {
         let mut buf = self.buf.borrow_mut();
-        if self.messages.get() == mark.sent && mark.at <= buf.len() {
+        let unsent = self.messages.get() == mark.sent && mark.at <= buf.len();
+        if unsent {
             buf.truncate(mark.at);
             self.pending.set(self.pending.get().saturating_sub(1));
         }
+        unsent
     }
 
     /// Sends the batch when it holds commands. **Collective** then (the workers receive).

@@ -13,31 +13,41 @@ use crate::status::{CError, CResult};
 use crate::wire::{frames, Cmd, SYNC_FIRST};
 use distarr_runtime::{CommSource, Config, Runtime};
 
-/// Runs a collective command: in SPMD mode on this rank; in sequential mode rank 0 validates
-/// it (so a wrong argument fails here, and nothing is recorded), appends it to the workers'
-/// batch and runs it. Returns the command's value (see [`exec`]).
+/// Runs a collective command: in SPMD mode on this rank; in sequential mode rank 0 appends it
+/// to the workers' batch and runs it. Returns the command's value (see [`exec`]).
+///
+/// Errors come at the call and reach no other rank: a command that fails on rank 0 before it
+/// communicates — every argument error: `exec` checks before it acts, and the array layer
+/// before it communicates — is taken back from the batch (and the synchronisation tracker
+/// restored), so the workers never see it. One that must synchronise every rank first
+/// (`SYNC_FIRST`) is checked before anything (`exec` with `dry`), since the synchronisation
+/// sends the batch.
 pub(crate) fn collective(cmd: Cmd, local: &mut Local<'_>) -> CResult<i64> {
     with_state(|st| issue(st, &cmd, local))
 }
 
 fn issue(st: &State, cmd: &Cmd, local: &mut Local<'_>) -> CResult<i64> {
-    let mut flags = 0;
-    if let Some(batch) = &st.batch {
+    let Some(batch) = &st.batch else {
+        return run(cmd, 0, &st.rt, local);
+    };
+    let (touches, is_sync) = (cmd.touches_data(), *cmd == Cmd::Sync);
+    if st.track.would_sync(touches, is_sync) {
         exec(cmd, &st.rt, local, true)?;
-        if st.track.before_collective(cmd.touches_data(), *cmd == Cmd::Sync) {
-            flags |= SYNC_FIRST;
-        }
-        // Recorded before it runs here: should it communicate, the collective hook sends the
-        // batch, this command last, and the workers meet rank 0 in the same collective call.
-        let mark = batch.push(&st.rt, |out| cmd.encode_frame(flags, out))?;
-        let done = run(cmd, flags, &st.rt, local);
-        if done.is_err() {
-            // Failed before communicating (an argument error): the workers never see it.
-            batch.retract(mark);
-        }
-        return done;
     }
-    run(cmd, flags, &st.rt, local)
+    let tracked = st.track.snapshot();
+    let flags = if st.track.before_collective(touches, is_sync) {
+        SYNC_FIRST
+    } else {
+        0
+    };
+    // Recorded before it runs here: should it communicate, the collective hook sends the batch,
+    // this command last, and the workers meet rank 0 in the same collective call.
+    let mark = batch.push(&st.rt, |out| cmd.encode_frame(flags, out))?;
+    let done = run(cmd, flags, &st.rt, local);
+    if done.is_err() && batch.retract(mark) {
+        st.track.restore(tracked);
+    }
+    done
 }
 
 /// Runs a command that creates an array or view on every rank and writes its handle to `out`.
@@ -80,6 +90,8 @@ pub(crate) fn init(mode: Mode, source: impl FnOnce() -> CResult<CommSource>) -> 
     state::check_not_running()?;
     let config = Config::from_env()?;
     let rt = Runtime::init_with(config, source()?)?;
+    // Sequential mode: rank 0's program makes every rank's calls (see Runtime::set_lockstep).
+    rt.set_lockstep(mode == Mode::Sequential);
     let st = State::new(rt, mode);
     state::install(st.clone());
     if mode == Mode::Sequential && st.rt.rank() != 0 {

@@ -131,6 +131,23 @@ impl SyncTracker {
         self.0.set(Self::LEADS | Self::COLLECTIVE);
         t & Self::ONESIDED != 0
     }
+
+    /// Whether [`SyncTracker::before_collective`] would ask for a synchronisation first (it
+    /// changes nothing).
+    pub(crate) fn would_sync(&self, touches_data: bool, is_sync: bool) -> bool {
+        let t = self.0.get();
+        t & Self::LEADS != 0 && !is_sync && touches_data && t & Self::ONESIDED != 0
+    }
+
+    /// The tracker's state, to put back with [`SyncTracker::restore`] (a command that was taken
+    /// back: see `Batch::retract`).
+    pub(crate) fn snapshot(&self) -> u8 {
+        self.0.get()
+    }
+
+    pub(crate) fn restore(&self, state: u8) {
+        self.0.set(state);
+    }
 }
 
 thread_local! {
@@ -215,7 +232,9 @@ fn uninstall() {
 
 /// A `distarr_array`: an array or a view, and whether the handle owns the storage.
 pub(crate) struct ArrayEntry {
-    arr: DistArray,
+    /// Shared with the calls that use it ([`lookup`]): a reference count, not a copy of the
+    /// view's description, per use.
+    arr: Rc<DistArray>,
     /// Created by a creation call (owns the storage, freed by `distarr_free`) rather than a
     /// view of another handle's storage.
     owner: bool,
@@ -230,7 +249,7 @@ pub(crate) type Storage = Rc<Cell<bool>>;
 
 /// The array behind an id and its storage flag (the array may be a view of freed storage:
 /// [`lookup`] refuses those); `DISTARR_ERR_HANDLE` for a bad id.
-pub(crate) fn entry(id: i64) -> CResult<(DistArray, Storage)> {
+pub(crate) fn entry(id: i64) -> CResult<(Rc<DistArray>, Storage)> {
     ARRAYS.with(|t| {
         let t = t.borrow();
         let e = t.get(id)?;
@@ -240,14 +259,17 @@ pub(crate) fn entry(id: i64) -> CResult<(DistArray, Storage)> {
 
 /// The live array behind an id: `DISTARR_ERR_HANDLE` for a freed, forged or other-kind id, or
 /// a view whose storage was freed with the array it views.
-pub(crate) fn lookup(id: i64) -> CResult<DistArray> {
-    let (a, alive) = entry(id)?;
-    check!(
-        alive.get(),
-        DISTARR_ERR_HANDLE,
-        "distarr_array {id:#x} is a view of an array that was freed"
-    );
-    Ok(a)
+pub(crate) fn lookup(id: i64) -> CResult<Rc<DistArray>> {
+    ARRAYS.with(|t| {
+        let t = t.borrow();
+        let e = t.get(id)?;
+        check!(
+            e.alive.get(),
+            DISTARR_ERR_HANDLE,
+            "distarr_array {id:#x} is a view of an array that was freed"
+        );
+        Ok(e.arr.clone())
+    })
 }
 
 fn insert(arr: DistArray, owner: bool, alive: Storage) -> CResult<i64> {
@@ -256,6 +278,7 @@ fn insert(arr: DistArray, owner: bool, alive: Storage) -> CResult<i64> {
         s.set(v + 1);
         v
     });
+    let arr = Rc::new(arr);
     ARRAYS.with(|t| t.borrow_mut().insert(ArrayEntry { arr, owner, alive, seq }))
 }
 
@@ -279,7 +302,7 @@ pub(crate) fn free_array(id: i64) -> CResult<()> {
 fn free_entry(e: ArrayEntry) -> CResult<()> {
     if e.owner && e.alive.get() {
         e.alive.set(false);
-        e.arr.free()?;
+        Rc::unwrap_or_clone(e.arr).free()?;
     }
     Ok(())
 }

@@ -46,8 +46,9 @@ class ndarray:
         if not h or not state.running:
             return
         if state.gc_free:
-            _runtime.forget(h)
-            if self._pool is not None and _pool_put(self._pool, h, self.nbytes):
+            if _runtime.scopes:
+                _runtime.forget(h)
+            if self._pool is not None and _pool_put(self._pool, h):
                 return
             try:
                 lib.distarr_free(h)
@@ -379,13 +380,22 @@ POOL_MAX_PER_KEY = 4
 POOL_MAX_TOTAL = 32 << 20
 _pool = {}
 _pool_bytes = [0]
+#: Bytes of an array of each pool key (shape, dtype, dist).
+_key_bytes = {}
 
 
-def _pool_put(key, h, nbytes):
+def _pool_put(key, h):
+    nbytes = _key_bytes.get(key)
+    if nbytes is None:
+        if len(_key_bytes) > 4096:
+            _key_bytes.clear()
+        nbytes = _key_bytes[key] = _prod(key[0]) * key[1].itemsize
     if nbytes > POOL_MAX_BYTES or _pool_bytes[0] + nbytes > POOL_MAX_TOTAL:
         return False
-    hs = _pool.setdefault(key, [])
-    if len(hs) >= POOL_MAX_PER_KEY:
+    hs = _pool.get(key)
+    if hs is None:
+        hs = _pool[key] = []
+    elif len(hs) >= POOL_MAX_PER_KEY:
         return False
     hs.append(h)
     _pool_bytes[0] += nbytes
@@ -402,7 +412,7 @@ def _create(shape, dtype, dist=True, layout=None, overwrite=False):
         if overwrite:
             hs = _pool.get(key)
             if hs:
-                _pool_bytes[0] -= _prod(shape) * dtype.itemsize
+                _pool_bytes[0] -= _key_bytes.get(key) or _prod(shape) * dtype.itemsize
                 return _wrap(hs.pop(), shape, dtype, None, dist, key)
     n = len(shape)
     sh = (_c_i64 * n)(*shape)

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     /// whether it is running (it is not re-entered).
     collective_hook: RefCell<Option<FlushHook>>,
     in_collective_hook: Cell<bool>,
+    /// See [`Runtime::set_lockstep`].
+    lockstep: Cell<bool>,
 }
 
 /// Work a layer above the runtime runs before every synchronisation: the array layer's
@@ -269,6 +271,7 @@ impl Runtime {
             flush_hook: RefCell::new(None),
             collective_hook: RefCell::new(None),
             in_collective_hook: Cell::new(false),
+            lockstep: Cell::new(false),
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -368,6 +371,20 @@ impl Runtime {
     /// Compute threads per rank for array operations (`Config::threads`, `DISTARR_THREADS`).
     pub fn threads(&self) -> usize {
         self.inner.threads
+    }
+
+    /// Declares that one program makes every rank's collective calls (sequential mode: rank 0
+    /// runs the program and the other ranks replay its calls): the ranks cannot disagree about
+    /// what they call, so layers above may skip the communication that only checks that they
+    /// agree (the array engine's agreement at a flush of deferred operations). Set it on every
+    /// rank alike, before any collective call. Local.
+    pub fn set_lockstep(&self, on: bool) {
+        self.inner.lockstep.set(on);
+    }
+
+    /// See [`Runtime::set_lockstep`]. Local.
+    pub fn is_lockstep(&self) -> bool {
+        self.inner.lockstep.get()
     }
 
     /// Whether the runtime has been finalised.
