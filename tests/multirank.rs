@@ -512,6 +512,13 @@ mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
 mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
 mpi_test!(arr_lazy, "arr_lazy", [1, 2, 3, 4]);
 mpi_test!(arr_lazy_threads, "arr_lazy", [1, 2], [("DISTARR_THREADS", "2")]);
+// Every remote block through gets (the case where prefetching across passes is counted).
+mpi_test!(
+    arr_lazy_no_fastpath,
+    "arr_lazy",
+    [2, 3, 4],
+    [("DISTARR_SHM_FASTPATH", "0")]
+);
 mpi_test!(arr_engine_threads, "arr_engine", [1, 2, 3], [("DISTARR_THREADS", "3")]);
 mpi_test!(
     arr_engine_no_fastpath,

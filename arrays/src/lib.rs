@@ -94,3 +94,11 @@ pub fn set_lazy(rt: &distarr_runtime::Runtime, on: bool) -> Result<()> {
 pub fn is_lazy(rt: &distarr_runtime::Runtime) -> bool {
     engine::is_lazy(rt)
 }
+
+/// How many fused passes of `rt` on this rank found their first remote blocks already fetched
+/// while the pass before them computed (latency hiding across operations; a test and
+/// benchmark hook). Local.
+#[doc(hidden)]
+pub fn prefetched_passes(rt: &distarr_runtime::Runtime) -> u64 {
+    engine::prefetched(rt)
+}

@@ -370,12 +370,7 @@ fn operand<'a>(slots: &'a [DistArray], s: Src, m: usize, keep: &'a mut Option<Di
 }
 
 /// The program on distributed arrays: final slots, reduced vectors and scalar totals.
-fn run_dist(
-    rt: &Runtime,
-    prog: &[Step],
-    init: &[DistArray],
-    fresh: &dyn Fn(u64) -> DistArray,
-) -> Outcome {
+fn run_dist(rt: &Runtime, prog: &[Step], init: &[DistArray], fresh: &dyn Fn(u64) -> DistArray) -> Outcome {
     let m = init[0].shape()[0];
     let mut slots: Vec<DistArray> = init.iter().map(|a| a.astype(DType::F64).unwrap()).collect();
     let mut vecs: Vec<Option<DistArray>> = vec![None, None];
@@ -830,6 +825,79 @@ fn mismatch(rt: &Runtime) {
     check(values(&a).iter().all(|&v| v == 1.0), || "after a mismatch".into());
 }
 
+/// Latency hiding across passes: the halo of a pass that reads nothing the pass before it
+/// writes is fetched while that pass computes (counted on the ranks that read another rank's
+/// elements with gets: `DISTARR_SHM_FASTPATH=0`), and never when it does read it.
+fn prefetch(rt: &Runtime) {
+    let n: usize = 4099;
+    let a = DistArray::arange(rt, 0.0, n as f64, 1.0, DType::F64, Layout::Block).unwrap();
+    let b = binary(BinaryOp::Multiply, Operand::Array(&a), Operand::Array(&a), None).unwrap();
+    let (a0, b0) = (values(&a), values(&b));
+    // Whether this rank reads another rank's elements of b through gets: it owns y[lo..hi)
+    // (block distribution: chunks of ceil(len / ranks)) and reads b[lo..hi + 2).
+    let (p, r) = (rt.nranks(), rt.rank());
+    let (cy, cb) = ((n - 2).div_ceil(p), n.div_ceil(p));
+    let (lo, hi) = ((r * cy).min(n - 2), ((r + 1) * cy).min(n - 2));
+    let remote = hi > lo && (lo < r * cb || hi + 2 > (r + 1) * cb);
+    let gets = remote && std::env::var("DISTARR_SHM_FASTPATH").is_ok_and(|v| v == "0");
+    let s = |v: f64| Operand::Scalar(Scalar::F64(v));
+    let halo = |b: &DistArray| {
+        let (hi, lo) = (
+            b.slice(&[SliceItem::Range {
+                start: Some(2),
+                stop: None,
+                step: 1,
+            }])
+            .unwrap(),
+            b.slice(&[SliceItem::Range {
+                start: None,
+                stop: Some(-2),
+                step: 1,
+            }])
+            .unwrap(),
+        );
+        let y = binary(BinaryOp::Add, Operand::Array(&hi), Operand::Array(&lo), None).unwrap();
+        binary(BinaryOp::Multiply, Operand::Array(&y), s(3.0), Some(&y)).unwrap();
+        y
+    };
+    for writes_b in [false, true] {
+        // b's last writes are synchronised: a pass reading it need not synchronise first.
+        rt.sync().unwrap();
+        let before = distarr_arrays::prefetched_passes(rt);
+        // Pass 1 (x = (a + 1) * 2, or the same written into b); pass 2 reads b's halo.
+        let x = if writes_b {
+            b.clone()
+        } else {
+            DistArray::empty(rt, &[n], DType::F64, Layout::Block).unwrap()
+        };
+        binary(BinaryOp::Add, Operand::Array(&a), s(1.0), Some(&x)).unwrap();
+        binary(BinaryOp::Multiply, Operand::Array(&x), s(2.0), Some(&x)).unwrap();
+        let y = halo(&b);
+        flush(rt).unwrap();
+        let used = distarr_arrays::prefetched_passes(rt) - before;
+        let bb = if writes_b {
+            a0.mapv(|v| (v + 1.0) * 2.0)
+        } else {
+            b0.clone()
+        };
+        let want: Vec<f64> = (0..n - 2).map(|i| (bb[i + 2] + bb[i]) * 3.0).collect();
+        check(values(&y).iter().copied().eq(want.iter().copied()), || {
+            format!(
+                "halo after a pass that {} b",
+                if writes_b { "writes" } else { "does not write" }
+            )
+        });
+        check(values(&x).iter().zip(&a0).all(|(&v, &w)| v == (w + 1.0) * 2.0), || {
+            "pass 1".into()
+        });
+        let expect = u64::from(gets && !writes_b);
+        check(used == expect, || {
+            format!("{used} passes used blocks fetched ahead (writes b: {writes_b}), expected {expect}")
+        });
+        y.free().unwrap();
+    }
+}
+
 fn main() {
     abort_on_panic();
     let rt = Runtime::init().unwrap();
@@ -837,6 +905,7 @@ fn main() {
     flush_points(&rt);
     errors_at_call(&rt);
     temporaries(&rt);
+    prefetch(&rt);
     mismatch(&rt);
     finish(&rt);
 }
