@@ -9,8 +9,9 @@ run does exactly MAX_ITERS iterations).
     python bench/apps/jacobi.py [N] [MAX_ITERS]
 
 DISTARR_NP selects the array module (default numpy; `distarr` for `import distarr as np`).
-Prints one line `bench-apps: app=jacobi ... seconds=S value=DELTA iters=K hnorm=H` (S: the
-iterations only; DELTA: the last change; H: the 2-norm of h).
+Prints one line `bench-apps: app=jacobi ... seconds=S value=DELTA iters=K residual=R hnorm=H`
+(S: the iterations, each ending with the change, a value; DELTA: the last change; R: the
+residual max|A h - b| afterwards; H: the 2-norm of h).
 """
 import importlib
 import os
@@ -39,9 +40,10 @@ def main():
         h = hnew
         iters += 1
     secs = time.perf_counter() - t0
+    residual = float(np.abs(A @ h - b).max())
     hnorm = float(np.sqrt((h * h).sum()))
     print(f"bench-apps: app=jacobi np={np.__name__} size={n} steps={max_iters} seconds={secs:.6f} "
-          f"value={delta:.6e} iters={iters} hnorm={hnorm:.10e}")
+          f"value={delta:.6e} iters={iters} residual={residual:.6e} hnorm={hnorm:.10e}")
 
 
 if __name__ == "__main__":
