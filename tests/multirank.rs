@@ -510,6 +510,8 @@ mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
 mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
 mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
 mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
+mpi_test!(arr_lazy, "arr_lazy", [1, 2, 3, 4]);
+mpi_test!(arr_lazy_threads, "arr_lazy", [1, 2], [("DISTARR_THREADS", "2")]);
 mpi_test!(arr_engine_threads, "arr_engine", [1, 2, 3], [("DISTARR_THREADS", "3")]);
 mpi_test!(
     arr_engine_no_fastpath,

@@ -907,25 +907,15 @@ pub(crate) fn map(
         ));
     }
     let rt = out.runtime();
-    if check.is_none() && EAGER.with(|e| e.get()) == 0 {
-        let c = ctx(rt);
-        let full = {
-            let mut c = c.borrow_mut();
-            if c.lazy {
-                c.queue.push(queue::Deferred {
-                    args: args.iter().map(|&a| a.clone()).collect(),
-                    inputs: inputs.to_vec(),
-                    work,
-                });
-                Some(c.queue.len() >= queue::QUEUE_LIMIT)
-            } else {
-                None
-            }
+    if check.is_none() {
+        let op = queue::Deferred {
+            args: args.iter().map(|&a| a.clone()).collect(),
+            inputs: inputs.to_vec(),
+            work,
+            reduce: None,
         };
-        match full {
-            Some(true) => return flush(rt),
-            Some(false) => return Ok(()),
-            None => {}
+        if defer(rt, op)? {
+            return Ok(());
         }
     }
     flush(rt)?;
@@ -965,6 +955,39 @@ pub(crate) fn map_now(
         }
     })?;
     Ok(())
+}
+
+/// Records `op` when deferral is on (and the call does not come from inside another
+/// operation); `false` when it must run now. A full queue is flushed. **Collective.**
+fn defer(rt: &Runtime, op: queue::Deferred) -> Result<bool> {
+    if EAGER.with(|e| e.get()) != 0 {
+        return Ok(false);
+    }
+    let c = ctx(rt);
+    let full = {
+        let mut c = c.borrow_mut();
+        if !c.lazy {
+            return Ok(false);
+        }
+        c.queue.push(op);
+        c.queue.len() >= queue::QUEUE_LIMIT
+    };
+    if full {
+        flush(rt)?;
+    }
+    Ok(true)
+}
+
+/// Records the axis reduction `out = op(x, axis)` (arguments checked) when deferral is on;
+/// `false` when it must run now. **Collective.**
+pub(crate) fn defer_reduce(x: &DistArray, op: crate::reduce::ReduceOp, axis: usize, out: &DistArray) -> Result<bool> {
+    let d = queue::Deferred {
+        args: vec![out.clone(), x.clone()],
+        inputs: Vec::new(),
+        work: Work::Copy,
+        reduce: Some((op, axis)),
+    };
+    defer(x.runtime(), d)
 }
 
 thread_local! {

@@ -21,7 +21,7 @@
 //! through another view: both need the elements in another order than a tile walk gives.
 //! `DISTARR_LAZY=0` turns deferral off.
 #![allow(unsafe_code)]
-use super::tile::{index_stream, walk, Stream, TileAt, MAX_DIMS, MAX_STREAMS};
+use super::tile::{self, index_stream, walk, Stream, TileAt, MAX_DIMS, MAX_STREAMS};
 use super::{Input, Ready, Run, TileBufs, Work};
 use crate::array::{Base, DistArray};
 use crate::dtype::DType;
@@ -44,6 +44,9 @@ pub(crate) struct Deferred {
     pub args: Vec<DistArray>,
     pub inputs: Vec<Input>,
     pub work: Work,
+    /// An axis reduction instead (`op` along `axis`): `args` are the output and the input;
+    /// `inputs` and `work` are unused.
+    pub reduce: Option<(crate::reduce::ReduceOp, usize)>,
 }
 
 impl Deferred {
@@ -72,6 +75,7 @@ impl Deferred {
             }
         }
         std::mem::discriminant(&self.work).hash(h);
+        self.reduce.map(|(op, axis)| (op as u8, axis)).hash(h);
     }
 }
 
@@ -107,7 +111,11 @@ fn same_view(a: &DistArray, b: &DistArray) -> bool {
 /// Whether `op` may join the pass `group` (operations of `ops`).
 fn can_join(ops: &[Deferred], group: &[usize], k: usize) -> bool {
     let op = &ops[k];
-    if group.len() >= MAX_FUSED || op.out().shape() != ops[group[0]].out().shape() {
+    if group.len() >= MAX_FUSED
+        || op.reduce.is_some()
+        || ops[group[0]].reduce.is_some()
+        || op.out().shape() != ops[group[0]].out().shape()
+    {
         return false;
     }
     // Every input written earlier in the pass must be read through the very view it was
@@ -181,7 +189,8 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
         ));
     }
     let live = &buf[..ops.len()];
-    // Passes.
+    // Passes: runs of element-wise operations that may share a tile walk; an axis reduction
+    // is a pass of its own, fused into the pass before it when that pass computes its input.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for k in 0..ops.len() {
         match groups.last_mut() {
@@ -189,19 +198,58 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
             _ => groups.push(vec![k]),
         }
     }
-    for (gi, g) in groups.iter().enumerate() {
+    // Whether storage `b` is referred to by an operation of the passes from `from` on.
+    let used_from = |from: usize, b: *const Base| {
+        groups[from.min(groups.len())..]
+            .iter()
+            .flatten()
+            .any(|&k| ops[k].args.iter().any(|a| base_ptr(a) == b))
+    };
+    let mut gi = 0;
+    while gi < groups.len() {
+        let g = &groups[gi];
+        if let Some((op, axis)) = ops[g[0]].reduce {
+            let r = &ops[g[0]];
+            super::super::reduce::reduce_axis_now(&r.args[1], op, axis, &r.args[0])?;
+            gi += 1;
+            continue;
+        }
         // The last writer of each storage in the pass is materialised when the storage is live
         // or used after the pass.
-        let later: Vec<&Deferred> = groups[gi + 1..].iter().flatten().map(|&k| &ops[k]).collect();
-        let used_later = |b: *const Base| later.iter().any(|op| op.args.iter().any(|a| base_ptr(a) == b));
-        let mut outputs: Vec<usize> = Vec::new();
-        for (pos, &k) in g.iter().enumerate() {
-            let b = base_ptr(ops[k].out());
-            let last = !g[pos + 1..].iter().any(|&j| base_ptr(ops[j].out()) == b);
-            if last && (live[k] != 0 || used_later(b)) {
-                outputs.push(k);
+        let outputs_if = |later: usize| -> Vec<usize> {
+            let mut outputs = Vec::new();
+            for (pos, &k) in g.iter().enumerate() {
+                let b = base_ptr(ops[k].out());
+                let last = !g[pos + 1..].iter().any(|&j| base_ptr(ops[j].out()) == b);
+                if last && (live[k] != 0 || used_from(later, b)) {
+                    outputs.push(k);
+                }
+            }
+            outputs
+        };
+        // An axis reduction right after this pass, of a temporary this pass computes and
+        // nothing else needs: computed tile by tile and reduced at once, never stored.
+        if let Some(&rk) = groups.get(gi + 1).filter(|n| ops[n[0]].reduce.is_some()).map(|n| &n[0]) {
+            let r = &ops[rk];
+            let x = &r.args[1];
+            let writer = g.iter().rev().find(|&&k| base_ptr(ops[k].out()) == base_ptr(x));
+            if let Some(&xk) = writer {
+                if same_view(ops[xk].out(), x)
+                    && live[xk] == 0
+                    && !used_from(gi + 2, base_ptr(x))
+                    && outputs_if(gi + 2).is_empty()
+                {
+                    if let Some((op, axis)) = r.reduce {
+                        if fused_reduce(&ops, g, xk, op, axis, &r.args[0])? {
+                            gi += 2;
+                            continue;
+                        }
+                    }
+                }
             }
         }
+        let outputs = outputs_if(gi + 1);
+        gi += 1;
         if outputs.is_empty() {
             continue; // nothing of this pass is ever seen
         }
@@ -210,12 +258,10 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
             let o = ops[k].out();
             o.base.dist == anchor.base.dist && o.view == anchor.view
         });
-        if g.len() == 1 || !aligned {
+        if g.len() == 1 || !aligned || !run_pass(&ops, g, &outputs)? {
             for &k in g {
                 run_one(&ops[k])?;
             }
-        } else {
-            run_pass(&ops, g, &outputs)?;
         }
     }
     Ok(())
@@ -251,9 +297,13 @@ struct Instr {
 
 /// A fused pass as the tile loop runs it.
 struct Program {
+    /// The instructions still needed (for an output or the result), in program order.
     instrs: Vec<Instr>,
-    /// Engine arguments: outputs first (`(arg, instruction)`), then the leaves.
+    /// Outputs: `(engine argument, instruction)`. Engine arguments are the outputs, then the
+    /// leaves.
     outputs: Vec<(usize, usize)>,
+    /// The instruction whose register is the pass's result (a fused reduction's input).
+    result: Option<usize>,
     leaf_dt: Vec<DType>,
     nargs: usize,
     index: bool,
@@ -264,17 +314,48 @@ struct Program {
     nslots: usize,
 }
 
-/// Runs the operations `group` of `ops` as one pass, writing `outputs`.
-fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> {
-    let mut args: Vec<&DistArray> = Vec::new();
-    for &k in outputs {
-        ops[k].out().base.materialize()?;
-        args.push(ops[k].out());
+/// Translates the operations `group` of `ops` into a program that stores the results of the
+/// operations `outputs` and keeps the register of `result`; the engine arguments (`args`,
+/// which holds the outputs on entry) receive its leaves. `None` when the pass needs more
+/// operands than a walk takes.
+fn program<'a>(
+    ops: &'a [Deferred],
+    group: &[usize],
+    outputs: &[usize],
+    result: Option<usize>,
+    args: &mut Vec<&'a DistArray>,
+) -> Option<Program> {
+    let nout = args.len();
+    // Which operations are needed: backwards from the outputs and the result.
+    let mut needed = vec![false; group.len()];
+    let pos = |k: usize| group.iter().position(|&g| g == k);
+    for &k in outputs.iter().chain(result.iter()) {
+        if let Some(p) = pos(k) {
+            needed[p] = true;
+        }
     }
-    let writes: Vec<usize> = (0..outputs.len()).collect();
-    let mut instrs: Vec<Instr> = Vec::with_capacity(group.len());
+    for i in (0..group.len()).rev() {
+        if !needed[i] {
+            continue;
+        }
+        let op = &ops[group[i]];
+        for inp in &op.inputs {
+            if let Input::Arg { arg, .. } = inp {
+                let v = &op.args[*arg];
+                if let Some(j) = (0..i).rev().find(|&j| same_view(ops[group[j]].out(), v)) {
+                    needed[j] = true;
+                }
+            }
+        }
+    }
+    // Instruction numbers of the needed operations.
+    let mut num = vec![usize::MAX; group.len()];
+    let mut instrs: Vec<Instr> = Vec::new();
     let mut index = false;
     for (i, &k) in group.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
         let op = &ops[k];
         let mut srcs = Vec::with_capacity(op.inputs.len());
         for inp in &op.inputs {
@@ -282,13 +363,12 @@ fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> 
                 Input::Const { bytes, dt } => (Operand::Const(*bytes), *dt),
                 Input::Arg { arg, kdt, .. } => {
                     let v = &op.args[*arg];
-                    // A register when an earlier instruction of the pass wrote this view.
-                    let reg = (0..i).rev().find(|&j| same_view(ops[group[j]].out(), v));
-                    match reg {
-                        Some(j) => (Operand::Reg(j), *kdt),
+                    // A register when an earlier operation of the pass wrote this view.
+                    match (0..i).rev().find(|&j| same_view(ops[group[j]].out(), v)) {
+                        Some(j) => (Operand::Reg(num[j]), *kdt),
                         None => {
-                            let at = match args[outputs.len()..].iter().position(|a| same_view(a, v)) {
-                                Some(p) => outputs.len() + p,
+                            let at = match args[nout..].iter().position(|a| same_view(a, v)) {
+                                Some(p) => nout + p,
                                 None => {
                                     args.push(v);
                                     args.len() - 1
@@ -301,6 +381,7 @@ fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> 
             });
         }
         index |= matches!(op.work, Work::Generate { .. });
+        num[i] = instrs.len();
         instrs.push(Instr {
             work: op.work,
             srcs,
@@ -308,28 +389,40 @@ fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> 
         });
     }
     if args.len() + usize::from(index) > MAX_STREAMS.min(super::MAX_ARGS) {
-        // Too many operands for one pass: run the operations one by one.
-        for &k in group {
-            run_one(&ops[k])?;
-        }
-        return Ok(());
+        return None;
     }
     let out_pos: Vec<(usize, usize)> = outputs
         .iter()
         .enumerate()
-        .map(|(a, &k)| (a, group.iter().position(|&g| g == k).unwrap_or(0)))
+        .filter_map(|(a, &k)| pos(k).map(|p| (a, num[p])))
         .collect();
-    let (slot, nslots) = registers(&instrs, &out_pos);
-    let prog = Program {
+    let result = result.and_then(pos).map(|p| num[p]);
+    let keep: Vec<usize> = out_pos.iter().map(|&(_, i)| i).chain(result).collect();
+    let (slot, nslots) = registers(&instrs, &keep);
+    Some(Program {
         leaf_dt: args.iter().map(|a| a.dtype()).collect(),
         nargs: args.len(),
         instrs,
         outputs: out_pos,
+        result,
         index,
         space_strides: crate::shape::c_strides(ops[group[0]].out().shape()),
         slot,
         nslots,
+    })
+}
+
+/// Runs the operations `group` of `ops` as one pass, writing `outputs`. `false` (nothing done)
+/// when the pass has too many operands for one walk.
+fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<bool> {
+    let mut args: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
+    let Some(prog) = program(ops, group, outputs, None, &mut args) else {
+        return Ok(false);
     };
+    for &k in outputs {
+        ops[k].out().base.materialize()?;
+    }
+    let writes: Vec<usize> = (0..outputs.len()).collect();
     let anchor = args[0];
     let r = Run {
         shape: anchor.shape(),
@@ -350,13 +443,136 @@ fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> 
             }
         },
     )?;
-    Ok(())
+    Ok(true)
+}
+
+/// Runs the operations `group` of `ops` and the axis reduction (`op` along `axis` into `out`)
+/// of the result of operation `xk` as one pass: the reduction's lanes read tiles the program
+/// computes. `false` (nothing done) when the pass has too many operands for one walk.
+fn fused_reduce(
+    ops: &[Deferred],
+    group: &[usize],
+    xk: usize,
+    op: crate::reduce::ReduceOp,
+    axis: usize,
+    out: &DistArray,
+) -> Result<bool> {
+    let mut args: Vec<&DistArray> = Vec::new();
+    let Some(prog) = program(ops, group, &[], Some(xk), &mut args) else {
+        return Ok(false);
+    };
+    let x = ops[xk].out();
+    let src = FusedLanes {
+        prog: &prog,
+        xdt: x.dtype(),
+    };
+    crate::reduce::reduce_axis_fused(x.shape(), x.dtype(), op, axis, out, &args, &src)?;
+    Ok(true)
+}
+
+/// A fused pass as the input of an axis reduction ([`crate::reduce::LaneSource`]): each block
+/// of lanes is computed into a register, lanes as rows when the reduction runs along the last
+/// axis, positions as rows otherwise (rows of the last axis, which is contiguous in memory).
+struct FusedLanes<'p> {
+    prog: &'p Program,
+    xdt: DType,
+}
+
+/// Elements per block a fused reduction computes at once.
+const FUSED_BLOCK: usize = tile::TILE;
+/// Lanes per tile of a fused reduction along the last axis (lanes are rows of the blocks).
+const FUSED_LANES: usize = 8;
+
+impl crate::reduce::LaneSource for FusedLanes<'_> {
+    fn lane_tile(&self, axis_is_last: bool) -> usize {
+        if axis_is_last {
+            FUSED_LANES
+        } else {
+            FUSED_BLOCK
+        }
+    }
+
+    fn max_positions(&self, nt: usize, _: DType) -> Option<usize> {
+        Some((FUSED_BLOCK / nt).max(1))
+    }
+
+    fn block(
+        &self,
+        cell: &Ready<'_>,
+        at: &[usize],
+        t: Option<usize>,
+        nt: usize,
+        axis: usize,
+        w: usize,
+        want: DType,
+        bufs: &mut TileBufs,
+    ) -> (*const u8, isize, isize) {
+        let p = self.prog;
+        let nd = at.len();
+        // Rows and columns of the block: the columns run along the last axis.
+        let lanes_are_rows = axis == nd - 1 || t.is_none();
+        let (row_axis, k, col_axis, n) = if lanes_are_rows {
+            (t, if t.is_some() { nt } else { 1 }, axis, w)
+        } else {
+            (Some(axis), w, t.unwrap_or(axis), nt)
+        };
+        let mut streams = [Stream::new(std::ptr::null_mut(), 0, &[]); MAX_STREAMS];
+        for (a, s) in streams.iter_mut().enumerate().take(p.nargs) {
+            let st = cell.strides[a];
+            let off: isize = at
+                .iter()
+                .zip(cell.lo)
+                .zip(st)
+                .map(|((&x, &l), &s)| (x - l) as isize * s)
+                .sum();
+            let size = p.leaf_dt[a].size();
+            // SAFETY: `at` lies in the cell, so this addresses an element of the leaf's block.
+            let ptr = unsafe { cell.ptr[a].offset(off * size as isize) };
+            *s = Stream::new(ptr, size, &[row_axis.map_or(0, |d| st[d]), st[col_axis]]);
+        }
+        let mut ns = p.nargs;
+        let flat0: usize = at.iter().zip(&p.space_strides).map(|(x, s)| x * s).sum();
+        if p.index {
+            let ss = &p.space_strides;
+            streams[ns] = Stream::new(
+                std::ptr::null_mut(),
+                1,
+                &[row_axis.map_or(0, |d| ss[d] as isize), ss[col_axis] as isize],
+            );
+            ns += 1;
+        }
+        let zero = [0isize; MAX_STREAMS];
+        let tile = TileAt::new(&streams[..ns], &zero[..ns], n, k, 2);
+        // Buffers from BUF_SRC on: those below are the reduction's.
+        let b0 = crate::reduce::BUF_SRC;
+        let reg = p.compute(&tile, ns, flat0, b0, bufs);
+        let r = p.result.unwrap_or(0);
+        let have = p.instrs[r].reg_dt;
+        debug_assert_eq!(have, self.xdt);
+        let total = n * k;
+        let vals = if have == want {
+            reg.cast_const()
+        } else {
+            let b = bufs.get(b0 + REGS + p.nslots + 4 + MAX_LEAF_SRCS, total * want.size());
+            // SAFETY: the register holds `total` values of `have`; the buffer room for `total`
+            // of `want`; distinct buffers.
+            unsafe { kernel::cast(have, want)(total, reg, 1, b, 1) };
+            b.cast_const()
+        };
+        // Dense rows of n: lanes × positions, or positions × lanes.
+        if lanes_are_rows {
+            (vals, n as isize, 1)
+        } else {
+            (vals, 1, n as isize)
+        }
+    }
 }
 
 /// Register buffers for `instrs`: an instruction's register lives from its instruction to its
-/// last reader (to the end for the pass's outputs); a buffer is reused once its register is
-/// dead. Returns the buffer of each register and the number of buffers.
-fn registers(instrs: &[Instr], outputs: &[(usize, usize)]) -> (Vec<usize>, usize) {
+/// last reader (to the end for the registers in `keep`: outputs and the result); a buffer is
+/// reused once its register is dead. Returns the buffer of each register and the number of
+/// buffers.
+fn registers(instrs: &[Instr], keep: &[usize]) -> (Vec<usize>, usize) {
     let n = instrs.len();
     let mut last: Vec<usize> = (0..n).collect();
     for (i, ins) in instrs.iter().enumerate() {
@@ -366,18 +582,20 @@ fn registers(instrs: &[Instr], outputs: &[(usize, usize)]) -> (Vec<usize>, usize
             }
         }
     }
-    for &(_, i) in outputs {
+    for &i in keep {
         last[i] = usize::MAX;
     }
     let mut slot = vec![0; n];
     let mut free: Vec<usize> = Vec::new();
     let mut nslots = 0;
     for i in 0..n {
-        // Registers last read before this instruction are dead (a register read by this
-        // instruction is not reused for its result: kernels do not take aliased operands).
-        for j in 0..i {
-            if last[j] + 1 == i {
-                free.push(slot[j]);
+        // Registers last read by the previous instruction are dead now (a register read by
+        // this instruction is not reused for its result: kernels take no aliased operands).
+        if i > 0 {
+            for j in 0..i {
+                if last[j] == i - 1 {
+                    free.push(slot[j]);
+                }
             }
         }
         slot[i] = free.pop().unwrap_or_else(|| {
@@ -389,10 +607,13 @@ fn registers(instrs: &[Instr], outputs: &[(usize, usize)]) -> (Vec<usize>, usize
 }
 
 /// Buffer numbers in [`TileBufs`]: scratch, flat indices, the register buffers, four buffers
-/// for registers converted to an instruction's operand dtype, then packed leaves.
+/// for registers converted to an instruction's operand dtype, the packed leaves
+/// ([`MAX_LEAF_SRCS`]), then one for a converted result.
 const SCRATCH: usize = 0;
 const INDEX: usize = 1;
 const REGS: usize = 2;
+/// Leaf sources (leaf, dtype) kept per tile.
+const MAX_LEAF_SRCS: usize = 32;
 
 impl Program {
     fn cell(&self, cell: &Ready<'_>, bufs: &mut TileBufs) {
@@ -411,20 +632,39 @@ impl Program {
             streams[ns] = index_stream(&self.space_strides);
             ns += 1;
         }
-        walk(&shape[..nd], &mut streams[..ns], |t| self.tile(t, ns, flat0, bufs));
+        walk(&shape[..nd], &mut streams[..ns], |t| {
+            self.compute(t, ns, flat0, 0, bufs);
+            self.store(t, bufs);
+        });
     }
 
-    fn tile(&self, t: &TileAt<'_>, ns: usize, flat0: usize, bufs: &mut TileBufs) {
+    /// Writes the outputs' registers of the tile to memory.
+    fn store(&self, t: &TileAt<'_>, bufs: &mut TileBufs) {
+        let total = t.total();
+        for &(arg, i) in &self.outputs {
+            let reg = bufs.get(REGS + self.slot[i], total * self.instrs[i].reg_dt.size());
+            t.store(arg, reg, self.instrs[i].reg_dt, self.leaf_dt[arg]);
+        }
+    }
+
+    /// Runs the instructions over tile `t` (its streams: the engine arguments, then the index
+    /// stream when the program generates values; `flat0` the flat index the index stream
+    /// counts from). Returns the register of the last instruction.
+    fn compute(&self, t: &TileAt<'_>, ns: usize, flat0: usize, b0: usize, bufs: &mut TileBufs) -> *mut u8 {
         let total = t.total();
         let nregs = self.nslots;
-        // Leaf sources, converted on demand and kept for the tile: (arg, dtype) -> source.
-        let mut leaves: Vec<(usize, DType, Src)> = Vec::new();
+        let (scratch, index, regs) = (b0 + SCRATCH, b0 + INDEX, b0 + REGS);
+        // Leaf sources, converted on demand and kept for the tile: (arg, dtype, source).
+        let none = Src {
+            ptr: std::ptr::null(),
+            scalar: true,
+        };
+        let mut leaves = [(usize::MAX, DType::Bool, none); MAX_LEAF_SRCS];
+        let mut nleaves = 0;
+        let mut reg = std::ptr::null_mut();
         for (i, ins) in self.instrs.iter().enumerate() {
-            let reg = bufs.get(REGS + self.slot[i], total * ins.reg_dt.size());
-            let mut srcs = [Src {
-                ptr: std::ptr::null(),
-                scalar: true,
-            }; 4];
+            reg = bufs.get(regs + self.slot[i], total * ins.reg_dt.size());
+            let mut srcs = [none; 4];
             for (c, (operand, want)) in ins.srcs.iter().enumerate() {
                 let want = *want;
                 srcs[c] = match *operand {
@@ -433,25 +673,30 @@ impl Program {
                         ptr: bytes.as_ptr().cast::<u8>(),
                         scalar: true,
                     },
-                    Operand::Leaf(a) => match leaves.iter().find(|(x, d, _)| *x == a && *d == want) {
+                    Operand::Leaf(a) => match leaves[..nleaves].iter().find(|(x, d, _)| *x == a && *d == want) {
                         Some(&(_, _, s)) => s,
                         None => {
-                            let b = REGS + nregs + 4 + leaves.len();
-                            let s = t.source(a, self.leaf_dt[a], want, b, bufs);
-                            leaves.push((a, want, s));
+                            // Kept for the tile while there is room, else sourced for this use
+                            // only (into the last slot's buffer, not kept).
+                            let slot = nleaves.min(MAX_LEAF_SRCS - 1);
+                            let s = t.source(a, self.leaf_dt[a], want, regs + nregs + 4 + slot, bufs);
+                            if nleaves < MAX_LEAF_SRCS - 1 {
+                                leaves[nleaves] = (a, want, s);
+                                nleaves += 1;
+                            }
                             s
                         }
                     },
                     Operand::Reg(j) => {
                         let have = self.instrs[j].reg_dt;
-                        let p = bufs.get(REGS + self.slot[j], total * have.size());
+                        let p = bufs.get(regs + self.slot[j], total * have.size());
                         if have == want {
                             Src {
                                 ptr: p.cast_const(),
                                 scalar: false,
                             }
                         } else {
-                            let b = bufs.get(REGS + nregs + c, total * want.size());
+                            let b = bufs.get(regs + nregs + c, total * want.size());
                             // SAFETY: the register holds `total` values of `have`, the buffer
                             // room for `total` of `want`; distinct buffers.
                             unsafe { kernel::cast(have, want)(total, p, 1, b, 1) };
@@ -468,7 +713,7 @@ impl Program {
                     let dst = if res_dt == ins.reg_dt {
                         reg
                     } else {
-                        bufs.get(SCRATCH, total * res_dt.size())
+                        bufs.get(scratch, total * res_dt.size())
                     };
                     // SAFETY: every source holds `total` values of the kernel's dtype (or one),
                     // registers and buffers are distinct from `dst`, which holds `total`
@@ -486,8 +731,8 @@ impl Program {
                     unsafe { kernel::cast(from, ins.reg_dt)(total, s.ptr, if s.scalar { 0 } else { 1 }, reg, 1) };
                 }
                 Work::Generate { f, params } => {
-                    let idx = t.indices(ns - 1, flat0, bufs, INDEX);
-                    let g = bufs.get(SCRATCH, total * 8);
+                    let idx = t.indices(ns - 1, flat0, bufs, index);
+                    let g = bufs.get(scratch, total * 8);
                     // SAFETY: the scratch buffer holds `total` f64; the register `total` values.
                     unsafe {
                         f(&params, total, idx, g.cast());
@@ -496,9 +741,6 @@ impl Program {
                 }
             }
         }
-        for &(arg, i) in &self.outputs {
-            let reg = bufs.get(REGS + self.slot[i], total * self.instrs[i].reg_dt.size());
-            t.store(arg, reg, self.instrs[i].reg_dt, self.leaf_dt[arg]);
-        }
+        reg
     }
 }

@@ -205,7 +205,21 @@ pub(crate) struct TileAt<'a> {
     nd: usize,
 }
 
-impl TileAt<'_> {
+impl<'a> TileAt<'a> {
+    /// A tile of `k` rows of `n` elements at the start of each stream plus its `row_off`, over
+    /// streams of `nd` (merged) axes: the last axis runs along the rows, the one before it
+    /// across them.
+    pub fn new(streams: &'a [Stream], row_off: &'a [isize], n: usize, k: usize, nd: usize) -> TileAt<'a> {
+        TileAt {
+            streams,
+            row_off,
+            j0: 0,
+            n,
+            k,
+            nd,
+        }
+    }
+
     /// Elements in the tile.
     pub fn total(&self) -> usize {
         self.n * self.k
