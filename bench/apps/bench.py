@@ -64,7 +64,10 @@ class App:
 # pi 1e8 darts 0.81 s; stencil 3000^2 x 20 steps 1.36-1.49 s (x 15: ~1.05 s); nbody 1000 x 20
 # steps 0.85-0.88 s; jacobi n = 4000 x 20 iterations 0.77 s (n = 5000: 1.31-1.77 s). Jacobi
 # converges (change <= 1e-13) after ~31 iterations at these sizes: 20 keeps every run at exactly
-# 20 iterations. The fused chain: 2^25 doubles (256 MiB an array, as STREAM's), 3 evaluations.
+# 20 iterations. The fused chain: 2^25 doubles (256 MiB an array, as STREAM's), 3 evaluations;
+# its quick size, 2^23, still makes an array (64 MiB on 1 rank, 32 MiB on 2) at least a distarr
+# heap segment (32 MiB by default, faulted in when created: start-up memory that hides smaller
+# arrays from the peak RSS).
 SEED_APPS = ("pi", "stencil", "nbody", "jacobi")
 APPS: Dict[str, App] = {
     "pi": App("pi", "Monte Carlo π", "compute", 100_000_000, None, (2_500_000, None),
@@ -77,7 +80,7 @@ APPS: Dict[str, App] = {
                   "n = {size}, {steps} iterations"),
     # Issue 10: a chain of element-wise operations consumed by a reduction; time and peak memory.
     "chain": App("chain", "fused chain `y = ((a + b) * c - a) / (b + 1.0) + 0.5 * a * c; y.sum()` "
-                 "(8 element-wise operations)", "chain", 1 << 25, 3, (1 << 20, 2),
+                 "(8 element-wise operations)", "chain", 1 << 25, 3, (1 << 23, 2),
                  "{size} doubles an array, {steps} evaluations"),
     # Issue 9's named case: the NumPy stencil through Python at 2 ranks, on a larger grid.
     "stencil4k": App("stencil4k", "2-D 5-point stencil, issue 9's case", "memory", 4000, 40, (300, 5),
@@ -103,7 +106,7 @@ NUM = r"([-+]?(?:[0-9]*\.[0-9]+|[0-9]+\.?)(?:[eE][-+]?[0-9]+)?|inf|nan)"
 
 
 def parse_keyvalue(prog: str, out: str) -> Dict[str, float]:
-    """The `bench-apps: key=value ...` line of bench/apps/*.py."""
+    """The `bench-apps: key=value ...` line of bench/apps/*.py (on stdout)."""
     for line in out.splitlines():
         if line.startswith("bench-apps: "):
             kv = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
@@ -115,7 +118,7 @@ def parse_keyvalue(prog: str, out: str) -> Dict[str, float]:
                 if k in kv:
                     res[k] = float(kv[k])
             return res
-    raise ValueError("no `bench-apps:` line in the output")
+    raise ValueError("no `bench-apps:` line on stdout")
 
 
 def parse_regex(patterns: Dict[str, str]) -> Callable[[str, str], Dict[str, float]]:
@@ -131,31 +134,25 @@ def parse_regex(patterns: Dict[str, str]) -> Callable[[str, str], Dict[str, floa
     return parse
 
 
-def parse_rss(out: str) -> Dict[int, int]:
-    """Peak RSS in KiB per rank from bench/apps/peakrss.py's `bench-apps-rss:` lines."""
-    rss = {}
-    for line in out.splitlines():
-        if line.startswith("bench-apps-rss: "):
-            kv = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
-            try:
-                rss[int(kv["rank"])] = int(kv["peak_kib"])
-            except (KeyError, ValueError):
-                pass
-    return rss
+def parse_rss(err: str) -> Dict[int, int]:
+    """Peak RSS in KiB per rank from bench/apps/peakrss.py's `bench-apps-rss:` lines (stderr;
+    found anywhere in a line: mpirun may join another rank's text to it)."""
+    return {int(m.group(1)): int(m.group(2))
+            for m in re.finditer(r"bench-apps-rss: rank=(\d+) peak_kib=(\d+)", err)}
 
 
-def parse_fallbacks(out: str) -> List[str]:
-    """NumPy functions the Python front end ran on gathered data: the lines under `NumPy
-    fallback (N calls):` of the `DISTARR_REPORT_COVERAGE=1` report (`name: count`)."""
+def parse_fallbacks(err: str) -> List[str]:
+    """NumPy functions the Python front end ran on gathered data: the `name: count` lines under
+    `NumPy fallback (N calls):` of the `DISTARR_REPORT_COVERAGE=1` report (stderr)."""
     names, inside = [], False
-    for line in out.splitlines():
-        text = line.strip()
-        if text.startswith("NumPy fallback ("):
+    for line in err.splitlines():
+        if line.strip().startswith("NumPy fallback ("):
             inside = True
-        elif inside and line.startswith("    ") and text:
-            if text != "(none)":
-                names.append(text)
-        else:
+            continue
+        m = re.match(r"^ {4}(\S.*): (\d+)$", line) if inside else None
+        if m:
+            names.append(f"{m.group(1)} ({m.group(2)} calls)")
+        elif line.strip() != "(none)":
             inside = False
     return names
 
@@ -219,7 +216,7 @@ class Layer:
     unavailable: str = ""                                    # why the whole layer is n/a
     distarr: bool = True                                     # a distarr layer
     issue8: bool = False                                     # judged against issue 8's targets
-    source: Callable[[App], str] = lambda app: ""
+    source: Callable[[App], str] = lambda app: ""            # the program, as Markdown
     thread_var: str = "DISTARR_THREADS"                      # how configs' threads are set
     apps: Optional[Tuple[str, ...]] = None                   # only these apps (default: all)
     same_data: bool = False                                  # NumPy's random numbers, NumPy's data
@@ -239,9 +236,9 @@ def make_layers(a) -> List[Layer]:
     py = a.python
     kernel = {"uniform": "kernel benchmark: Rust only", "sum": "kernel benchmark: Rust only"}
     rust = lambda app: [os.path.join(a.rust_dir, app.prog)]             # noqa: E731
-    rust_src = lambda app: f"examples/{app.prog}.rs"                     # noqa: E731
+    rust_src = lambda app: f"`examples/{app.prog}.rs`"                   # noqa: E731
     python = lambda app: [py, os.path.join("bench", "apps", f"{app.prog}.py")]   # noqa: E731
-    python_src = lambda app: f"bench/apps/{app.prog}.py"                 # noqa: E731
+    python_src = lambda app: f"`bench/apps/{app.prog}.py`"               # noqa: E731
     # The checkout's own front end and library (the venv may hold another checkout's, editable).
     python_env = {"DISTARR_NP": "distarr", "DISTARR_MODE": "sequential", "DISTARR_REPORT_COVERAGE": "1",
                   "PYTHONPATH": os.pathsep.join(x for x in [os.path.abspath("python"),
@@ -254,23 +251,23 @@ def make_layers(a) -> List[Layer]:
               parse_keyvalue, [numexpr_config(1), numexpr_config(2)], mpi=False,
               unavailable=a.numpy_reason or a.numexpr_reason, distarr=False, same_data=True,
               thread_var="NUMEXPR_NUM_THREADS", apps=SEED_APPS + ("chain",),
-              source=lambda app: f"bench/apps/{app.prog}_numexpr.py"),
+              source=lambda app: f"`bench/apps/{app.prog}_numexpr.py`"),
         Layer("rust", "distarr Rust", rust, parse_regex(RUST_PATTERNS), DISTARR_CONFIGS, mpi=True,
               unavailable=a.rust_reason, issue8=True, source=rust_src),
         Layer("rust-eager", "distarr Rust, lazy off", rust, parse_regex(RUST_PATTERNS), ONE_TWO, mpi=True,
               env={"DISTARR_LAZY": "0"}, unavailable=a.rust_reason, apps=SEED_APPS + ("chain",),
-              source=lambda app: f"examples/{app.prog}.rs with `DISTARR_LAZY=0`"),
+              source=lambda app: f"{rust_src(app)} with `DISTARR_LAZY=0`"),
         Layer("c", "distarr C", lambda app: [os.path.join(a.c_dir, app.prog)],
               parse_regex(C_PATTERNS), DISTARR_CONFIGS, mpi=True, unavailable=a.c_reason, issue8=True,
               missing={"nbody": "no C N-body example: the C ABI has no `newaxis`/reshape view, "
                                 "which `x[:, None, :]` and `w[:, :, None]` need",
                        "chain": "Rust and Python only", **kernel},
-              source=lambda app: f"examples/c/{app.prog}.c"),
+              source=lambda app: f"`examples/c/{app.prog}.c`"),
         Layer("python", "distarr Python", python, parse_keyvalue, ONE_TWO, mpi=True,
               env=python_env, unavailable=a.numpy_reason or a.python_reason, source=python_src),
         Layer("python-eager", "distarr Python, lazy off", python, parse_keyvalue, ONE_TWO, mpi=True,
               env={**python_env, "DISTARR_LAZY": "0"}, unavailable=a.numpy_reason or a.python_reason,
-              apps=("chain",), source=lambda app: f"bench/apps/{app.prog}.py with `DISTARR_LAZY=0`"),
+              apps=("chain",), source=lambda app: f"{python_src(app)} with `DISTARR_LAZY=0`"),
     ]
     return layers
 
@@ -443,26 +440,30 @@ class Runner:
         self.log_dir = os.path.join(a.raw, "logs")
         os.makedirs(self.log_dir, exist_ok=True)
 
-    def run(self, argv: List[str], env: Dict[str, str], log: str) -> Tuple[int, str]:
-        """Runs argv under `timeout`; returns (status, combined output). Status 124: timed out."""
+    def run(self, argv: List[str], env: Dict[str, str], log: str) -> Tuple[int, str, str]:
+        """Runs argv under `timeout`; returns (status, stdout, stderr). Status 124: timed out.
+        The two streams are read apart: mpirun forwards each rank's stdout and stderr in chunks
+        of its own and may join a line of one to the other."""
         full = ["timeout", "--signal=TERM", "--kill-after=10", str(self.a.timeout)] + argv
         e = dict(os.environ)
         e.update(env)
         try:
             p = subprocess.run(full, env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=self.a.timeout + 60)
-            status, out = p.returncode, p.stdout.decode(errors="replace")
+                               stderr=subprocess.PIPE, timeout=self.a.timeout + 60)
+            status, out, err = p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         except subprocess.TimeoutExpired as ex:
-            status, out = 124, (ex.stdout or b"").decode(errors="replace")
+            status = 124
+            out, err = ((x or b"").decode(errors="replace") for x in (ex.stdout, ex.stderr))
         except OSError as ex:
-            status, out = 127, f"cannot run {argv[0]}: {ex}"
+            status, out, err = 127, "", f"cannot run {argv[0]}: {ex}"
         with open(os.path.join(self.log_dir, log), "w") as f:
             f.write("$ " + " ".join(shlex.quote(x) for x in full) + "\n")
             for k, v in sorted(env.items()):
                 f.write(f"# {k}={v}\n")
-            f.write(out)
+            f.write("# --- stdout ---\n" + out)
+            f.write("\n# --- stderr ---\n" + err)
             f.write(f"\n# exit status {status}\n")
-        return status, out
+        return status, out, err
 
     def argv(self, app: App, layer: Layer, cfg: Config, args: List[str]) -> List[str]:
         """The command line of one run: the program under bench/apps/peakrss.py, under mpirun for
@@ -490,12 +491,12 @@ class Runner:
         label = cfg.label(self.a.cores, layer.mpi)
         for rep in range(reps):
             log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-{rep + 1}.log"
-            status, out = self.run(argv, env, log)
+            status, out, err = self.run(argv, env, log)
             if status == 124:
                 c.error = f"timeout (> {self.a.timeout} s)"
                 break
             if status != 0:
-                tail = " | ".join(out.strip().splitlines()[-2:])[:300]
+                tail = " | ".join((out + "\n" + err).strip().splitlines()[-2:])[:300]
                 c.error = f"exit status {status}: {tail}"
                 break
             try:
@@ -505,9 +506,9 @@ class Runner:
                 break
             c.times.append(res["seconds"])
             c.result = {k: v for k, v in res.items() if k != "seconds"}
-            for r, kib in parse_rss(out).items():
+            for r, kib in parse_rss(err).items():
                 c.rss[r] = max(c.rss.get(r, 0), kib)
-            c.fallbacks = sorted(set(c.fallbacks) | set(parse_fallbacks(out)))
+            c.fallbacks = sorted(set(c.fallbacks) | set(parse_fallbacks(err)))
             print(f"bench-apps:   {app.key:9s} {layer.label:24s} {label:28s} "
                   f"run {rep + 1}: {res['seconds']:.3f} s, peak RSS {c.rss_text()} MiB", flush=True)
             if res["seconds"] >= self.a.repeat_below:
@@ -517,9 +518,9 @@ class Runner:
             # arrays (interpreter, libraries, MPI, the heap's first segment).
             args = [str(CHAIN_BASELINE)] + app.args(self.a.quick)[1:]
             log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-baseline.log"
-            status, out = self.run(self.argv(app, layer, cfg, args), env, log)
+            status, _, err = self.run(self.argv(app, layer, cfg, args), env, log)
             if status == 0:
-                c.base_rss = parse_rss(out)
+                c.base_rss = parse_rss(err)
         return c
 
 
@@ -547,7 +548,7 @@ def run_stream(r: Runner, session: str, stream: Optional[Dict] = None) -> Dict:
         runs.append((f"stream-numpy-{session}.log",
                      [a.python, os.path.join("bench", "apps", "stream.py"), elements, reps]))
     for log, argv in runs:
-        status, text = r.run(argv, {}, log)
+        status, text, _ = r.run(argv, {}, log)
         if status != 0:
             stream["errors"].append(f"{session}: `{' '.join(argv)}`: " +
                                     ("timeout" if status == 124 else f"exit status {status}"))
@@ -576,6 +577,8 @@ def esc(text: str) -> str:
 def fmt_t(t: Optional[float]) -> str:
     if t is None:
         return "n/a"
+    if t < 0.01:
+        return f"{t:.1e}"        # quick runs: 3 decimals would print 0.000
     return f"{t:.3f}" if t < 10 else f"{t:.1f}"
 
 
@@ -592,14 +595,37 @@ def bw_ratio(stream: Dict, kernel: str) -> Optional[float]:
     return None
 
 
-def speedup(numpy_cell: Optional[Cell], c: Cell) -> Optional[float]:
-    if numpy_cell is None or numpy_cell.best is None or c.best is None or c.best <= 0:
+def speedup(ref: Optional[Cell], c: Optional[Cell]) -> Optional[float]:
+    """ref's time / c's time (above 1: c is faster); None unless both have a time above 0."""
+    if ref is None or c is None or not ref.best or not c.best or ref.best <= 0 or c.best <= 0:
         return None
-    return numpy_cell.best / c.best
+    return ref.best / c.best
+
+
+def missing_why(*cells: Optional[Cell]) -> str:
+    """Why no ratio of these cells' times can be given."""
+    for x in cells:
+        if x is None:
+            return "not run"
+        if x.best is None:
+            return x.error or "no time"
+        if x.best <= 0:
+            return "a time of 0 (below the program's printed resolution at this size)"
+    return "no time"
+
+
+def ratio_text(ref: Optional[Cell], c: Optional[Cell], unit: str = "") -> Tuple[Optional[float], str]:
+    """(ref time / c time, its text: `1.23×` and unit, or `n/a (why)`)."""
+    s = speedup(ref, c)
+    return s, (f"{fmt_x(s)}{unit}" if s is not None else f"n/a ({missing_why(c, ref)})")
 
 
 def verdict(ok: Optional[bool]) -> str:
     return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+def at_least(x: Optional[float], goal: Optional[float]) -> str:
+    return verdict(None if x is None or goal is None else x >= goal)
 
 
 def plural(ranks: int) -> str:
@@ -624,22 +650,18 @@ def targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, str, str
             if app in layer.missing:
                 rows.append((f"{app}, {layer.label}", f"n/a: {layer.missing[app]}", "n/a"))
                 continue
-            s1 = speedup(ref, one)
-            rows.append((f"{app}, {layer.label}, 1 rank ≥ 0.9× NumPy", fmt_x(s1) if s1 else f"n/a ({one.error or 'no NumPy time'})",
-                         verdict(None if s1 is None else s1 >= 0.9)))
-            s2 = speedup(ref, two) if two else None
+            s1, m1 = ratio_text(ref, one)
+            rows.append((f"{app}, {layer.label}, 1 rank ≥ 0.9× NumPy", m1, at_least(s1, 0.9)))
             if kind == "compute":
                 goal, what = 1.7, "≥ 1.7× NumPy"
             else:
                 goal = None if ratio is None else 0.9 * ratio
                 what = (f"≥ 0.9 × bandwidth ratio {ratio:.2f} = {goal:.2f}× NumPy" if goal
                         else "≥ 0.9 × the 2:1 bandwidth ratio (not measured)")
-            m = fmt_x(s2) if s2 else f"n/a ({two.error if two and two.error else 'no NumPy time'})"
-            rows.append((f"{app}, {layer.label}, 2 ranks {what}", m,
-                         verdict(None if s2 is None or goal is None else s2 >= goal)))
-            st = speedup(ref, thr) if thr else None
+            s2, m2 = ratio_text(ref, two)
+            rows.append((f"{app}, {layer.label}, 2 ranks {what}", m2, at_least(s2, goal)))
             rows.append((f"{app}, {layer.label}: 1 rank × 2 threads vs 2 ranks × 1 thread (no target)",
-                         f"{fmt_x(st)} vs {fmt_x(s2)} NumPy", "—"))
+                         f"{fmt_x(speedup(ref, thr))} vs {fmt_x(s2)} NumPy", "—"))
     return rows
 
 
@@ -650,50 +672,40 @@ def kernel_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, s
     for app in [x for x in a.apps if APPS[x].kind == "kernel"]:
         ref = results[app].get(("numpy", 1, 1))
         for ranks in (1, 2):
-            got = results[app].get(("rust", ranks, 1))
-            s = speedup(ref, got) if got else None
-            m = fmt_x(s) if s else "n/a"
+            s, m = ratio_text(ref, results[app].get(("rust", ranks, 1)))
             if app == "uniform":
                 rows.append((f"random_uniform 1e8, distarr Rust, {plural(ranks)} ≥ 0.7× NumPy default_rng().random",
-                             m, verdict(None if s is None else s >= 0.7) if ranks == 1 else "—"))
+                             m, at_least(s, 0.7) if ranks == 1 else "—"))
             else:
-                rows.append((f"reproducible sum 1e8, distarr Rust, {plural(ranks)} vs NumPy x.sum() (cost of reproducibility; no target)", m, "—"))
+                rows.append((f"reproducible sum 1e8, distarr Rust, {plural(ranks)} vs NumPy x.sum() "
+                             "(cost of reproducibility; no target)", m, "—"))
     return rows
 
 
-def missing_why(c: Optional[Cell], ref: Optional[Cell] = None) -> str:
-    for x in (c, ref):
-        if x is None:
-            return "not run"
-        if x.best is None:
-            return x.error or "no time"
-    return "no time"
-
-
 def python_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, str, str]]:
-    """Issue 9's targets: each seed app through Python (sequential mode) at ≥ 0.9× the speed of
-    the same app's Rust example at the same rank count; the stencil at 4000², 40 steps, 2 ranks ≥
+    """Issue 9's targets: each app through Python (sequential mode) at ≥ 0.9× the speed of the
+    same app's Rust example at the same rank count; the stencil at 4000², 40 steps, 2 ranks ≥
     0.9 × the 2:1 bandwidth ratio faster than NumPy."""
     rows = []
-    for app in [x for x in a.apps if x in SEED_APPS or x == "stencil4k"]:
+    for app in a.apps:
         for ranks in (1, 2):
             py, rust = results[app].get(("python", ranks, 1)), results[app].get(("rust", ranks, 1))
-            if py is None:
+            if py is None or rust is None:
                 continue
-            s = speedup(rust, py) if rust else None
-            m = (f"{fmt_x(s)} (Python {fmt_t(py.best)} s, Rust {fmt_t(rust.best)} s)" if s
-                 else f"n/a ({missing_why(py, rust)})")
+            s, m = ratio_text(rust, py)
+            if s is not None:
+                m += f" (Python {fmt_t(py.best)} s, Rust {fmt_t(rust.best)} s)"
             rows.append((f"{app}, distarr Python, {plural(ranks)} ≥ 0.9× the speed of distarr Rust", m,
-                         verdict(None if s is None else s >= 0.9)))
+                         at_least(s, 0.9)))
     if "stencil4k" in a.apps:
         ratio = bw_ratio(stream, "add")
         ref, py = results["stencil4k"].get(("numpy", 1, 1)), results["stencil4k"].get(("python", 2, 1))
-        s = speedup(ref, py) if py else None
         goal = 0.9 * ratio if ratio else None
-        what = f"0.9 × bandwidth ratio {ratio:.2f} = {goal:.2f}× NumPy" if goal else "0.9 × the 2:1 bandwidth ratio (not measured)"
+        what = (f"0.9 × bandwidth ratio {ratio:.2f} = {goal:.2f}× NumPy" if goal
+                else "0.9 × the 2:1 bandwidth ratio (not measured)")
+        s, m = ratio_text(ref, py, " NumPy")
         rows.append((f"stencil {APPS['stencil4k'].size_text(a.quick)}, distarr Python, 2 ranks ≥ {what}",
-                     fmt_x(s) if s else f"n/a ({missing_why(py, ref)})",
-                     verdict(None if s is None or goal is None else s >= goal)))
+                     m, at_least(s, goal)))
     return rows
 
 
@@ -711,20 +723,18 @@ def fusion_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, s
             if app in layer.missing or not layer.runs(APPS[app]):
                 continue
             if app == "pi":
-                c = results[app].get((layer.key, 2, 1))
-                s = speedup(ref, c) if c else None
-                rows.append((f"pi, {layer.label}, 2 ranks ≥ 1.9× NumPy", fmt_x(s) if s else f"n/a ({missing_why(c, ref)})",
-                             verdict(None if s is None else s >= 1.9)))
+                s, m = ratio_text(ref, results[app].get((layer.key, 2, 1)), " NumPy")
+                rows.append((f"pi, {layer.label}, 2 ranks ≥ 1.9× NumPy", m, at_least(s, 1.9)))
                 continue
             for ranks, threads, goal in goals[app]:
                 c = results[app].get((layer.key, ranks, 1))
                 ne = results[app].get(("numexpr", 1, threads))
-                s = speedup(ne, c) if c and ne else None
-                m = (f"{fmt_x(s)} numexpr ({fmt_x(speedup(ref, c))} vs {fmt_x(speedup(ref, ne))} NumPy)" if s
-                     else f"n/a ({missing_why(c, ne)})")
+                s, m = ratio_text(ne, c, " numexpr")
+                if s is not None:
+                    m += f" ({fmt_x(speedup(ref, c))} vs {fmt_x(speedup(ref, ne))} NumPy)"
                 ge = "≥ numexpr" if goal == 1.0 else f"≥ {goal:g}× numexpr"
-                rows.append((f"{app}, {layer.label}, {plural(ranks)} {ge} with {threads} thread{'s' if threads > 1 else ''}",
-                             m, verdict(None if s is None else s >= goal)))
+                rows.append((f"{app}, {layer.label}, {plural(ranks)} {ge} with {threads} "
+                             f"thread{'s' if threads > 1 else ''}", m, at_least(s, goal)))
     if "chain" in a.apps:
         n = int(APPS["chain"].args(a.quick)[0])
         for layer in [x for x in layers if x.key in ("rust", "python")]:
@@ -736,17 +746,18 @@ def fusion_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, s
                 rows.append((f"chain, {layer.label}, {plural(ranks)}: no array-sized temporary "
                              "(peak RSS ≤ 4.5 arrays of n above start-up)", m,
                              verdict(None if k is None else k <= 4.5)))
+    by_key = layers_by_key(layers)
     for app in [x for x in a.apps if x in SEED_APPS + ("chain",)]:
         for lazy, eager in (("rust", "rust-eager"), ("python", "python-eager")):
-            if eager == "python-eager" and app != "chain":
+            if lazy not in by_key or eager not in by_key or not by_key[eager].runs(APPS[app]):
                 continue
             for ranks in (1, 2):
                 on, off = results[app].get((lazy, ranks, 1)), results[app].get((eager, ranks, 1))
                 if on is None or off is None:
                     continue
-                s = speedup(off, on)
-                rows.append((f"{app}, {layers_by_key(layers)[lazy].label}, {plural(ranks)}: deferred vs "
-                             "`DISTARR_LAZY=0` (no target)", f"{fmt_x(s)} faster" if s else f"n/a ({missing_why(on, off)})", "—"))
+                _, m = ratio_text(off, on, " (`DISTARR_LAZY=0` time / deferred time)")
+                rows.append((f"{app}, {by_key[lazy].label}, {plural(ranks)}: deferred vs "
+                             "`DISTARR_LAZY=0` (no target)", m, "—"))
     return rows
 
 
@@ -796,7 +807,7 @@ def write_report(a, layers, results, stream, facts, elapsed):
       "**speed-up = NumPy time / distarr time** (above 1: distarr is faster). Peak RSS is each "
       "process's high-water mark (`bench/apps/peakrss.py`). The STREAM-like bandwidth measured in "
       "the same run is the ceiling for the memory-bound apps (stencil, Jacobi). A full run takes "
-      "about 10 minutes on the 2-core machine (see below for this one).\n")
+      "about 15-20 minutes on the 2-core machine (see below for this one).\n")
     if a.quick:
         w("**Quick run (`--quick`: small sizes, 1 repetition): a smoke test, not a measurement.**\n")
     disagree = [(app, lk, c) for app in a.apps for (lk, _, _), c in results[app].items()
@@ -877,7 +888,7 @@ def write_report(a, layers, results, stream, facts, elapsed):
             if app in layer.missing:
                 w(f"- {layer.label}: n/a — {layer.missing[app]}")
             elif src:
-                w(f"- {layer.label}: `{src}`")
+                w(f"- {layer.label}: {src}")
         w("")
         if chain:
             w(f"Arrays at the peak: (peak RSS − the same program's peak on {CHAIN_BASELINE} elements) "
@@ -940,7 +951,10 @@ def write_report(a, layers, results, stream, facts, elapsed):
       "which has no value in its loop, ends it with `distarr_barrier()`), because distarr defers "
       "element-wise operations and runs them, fused, when a value is needed (a reduction, a gather, "
       "`sync`/`barrier`, `distarr::arrays::flush`). `bench/apps/uniform.py` reads one element "
-      "(free in NumPy) so that distarr's Python rows include the generation.")
+      "(free in NumPy) so that distarr's Python rows include the generation. The clocks start "
+      "after the set-up has run: the Rust examples with deferred set-up (Jacobi, N-body, the chain) "
+      "call `rt.barrier()` first, the Python programs take a value of it (Jacobi `sum(b)`, N-body "
+      "`sum(m)`, the chain the inputs' sums; free in NumPy), as a user timing a lazy library does.")
     w("- The C Jacobi (`examples/c/jacobi.c`) solves a fixed system (`a_ij = 1/(1+|i-j|)`, `2n` on the "
       "diagonal, `diag(A)` a separate array) with 5 operations per iteration and no convergence test; "
       "the Rust example and NumPy compute the change `max|h_new − h|` every iteration (two more "
@@ -951,8 +965,9 @@ def write_report(a, layers, results, stream, facts, elapsed):
       "program makes temporaries, as a NumPy user writes it, and so do its Python rows (the same "
       "program).")
     w("- numexpr (`bench/apps/*_numexpr.py`, NumPy's random numbers, so its answers must equal "
-      "NumPy's): the stencil's 5-point average is one `ne.evaluate` into a new array, copied into "
-      "the grid with NumPy (it cannot be written in place: the neighbours are still being read); "
+      "NumPy's): the stencil's 5-point average is one `ne.evaluate` into a work array allocated once "
+      "(`out=`), copied into the grid with NumPy (it cannot be written in place: the neighbours are "
+      "still being read); "
       "π's `x*x + y*y <= 1.0` is one expression, the count NumPy's; N-body and Jacobi put their "
       "axis reductions inside the expression (`sum(dx * dx, axis=2)`, `sum(dx * w3, axis=1)`, "
       "`sum(A * h, axis=1)`: no n×n(×3) temporary), which numexpr runs on one thread; the (n, 3) "

@@ -27,6 +27,8 @@ def main():
     b = rng.random(n)
     d = A.reshape(n * n)[:: n + 1]                # the diagonal: a strided view
     h = np.zeros(n)
+    # A value from the set-up: a lazy array library (distarr) finishes it here, before the clock.
+    setup = float(b.sum())
     t0 = time.perf_counter()
     iters, delta = 0, float("inf")
     while delta > TOL and iters < max_iters:
@@ -40,7 +42,7 @@ def main():
     hnorm = float(np.sqrt((h * h).sum()))
     print(f"bench-apps: app=jacobi np=numexpr size={n} steps={max_iters} seconds={secs:.6f} "
           f"value={delta:.6e} iters={iters} residual={residual:.6e} hnorm={hnorm:.10e} "
-          f"threads={ne.get_num_threads()}")
+          f"setup={setup:.6e} threads={ne.get_num_threads()}")
 
 
 if __name__ == "__main__":

@@ -14,4 +14,5 @@ t0 = time.perf_counter()
 x = rng.random(n)
 last = float(x[-1])   # a value: a lazy array library (distarr) runs deferred work when one is needed
 secs = time.perf_counter() - t0
-print(f"bench-apps: app=uniform np={np.__name__} size={n} seconds={secs:.6f} value={float(x.mean()):.12e}")
+print(f"bench-apps: app=uniform np={np.__name__} size={n} seconds={secs:.6f} value={float(x.mean()):.12e} "
+      f"last={last:.6f}")
