@@ -569,8 +569,10 @@ pub(crate) fn run_now<R: Send>(
 ) -> Result<Vec<R>> {
     let rt = run.anchor.runtime();
     let me = rt.rank();
-    for &w in run.writes {
-        run.args[w].base.materialize()?;
+    // Outputs get their storage now; so do inputs that were never written (an array created
+    // to be written, read first: its values are unspecified, as `empty`'s).
+    for a in run.args {
+        a.base.materialize()?;
     }
     let ctx_rc = ctx(rt);
     let mut guard = ctx_rc.borrow_mut();
@@ -1116,16 +1118,6 @@ pub(crate) fn flush(rt: &Runtime) -> Result<()> {
     queue::execute(rt, ops)
 }
 
-/// Runs the deferred operations when one of them refers to `arr`'s storage (before it is
-/// freed). **Collective.**
-pub(crate) fn flush_if_used(arr: &DistArray) -> Result<()> {
-    if pending(arr, false) {
-        flush(arr.runtime())
-    } else {
-        Ok(())
-    }
-}
-
 /// Whether deferred operations write `arr`'s storage (`writes_only`), or refer to it at all.
 /// Local.
 pub(crate) fn pending(arr: &DistArray, writes_only: bool) -> bool {
@@ -1195,6 +1187,10 @@ pub(crate) fn collective<T>(
         return f();
     };
     flush(&rt)?;
+    // Arrays made to be written first get their storage here (see `DistArray::empty_deferred`).
+    for a in reads.iter().chain(write.as_ref()) {
+        a.base.materialize()?;
+    }
     let many = rt.nranks() > 1;
     let epoch = rt.sync_epoch();
     let raw = many && reads.iter().any(|a| a.base.written.get() == epoch);
