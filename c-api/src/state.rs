@@ -375,4 +375,20 @@ mod tests {
             assert!(!t.onesided_needs_sync());
         }
     }
+
+    #[test]
+    fn tracker_predicts_and_restores() {
+        let t = SyncTracker::new(true);
+        t.note_onesided();
+        // would_sync predicts before_collective without changing anything
+        for (touches, is_sync) in [(true, false), (false, false), (true, true), (false, true)] {
+            let before = t.snapshot();
+            let predicted = t.would_sync(touches, is_sync);
+            assert_eq!(t.snapshot(), before);
+            assert_eq!(t.before_collective(touches, is_sync), predicted, "{touches} {is_sync}");
+            t.restore(before);
+            assert_eq!(t.snapshot(), before, "restore puts the state back");
+        }
+        assert!(!SyncTracker::new(false).would_sync(true, false), "quiet unless leading");
+    }
 }
