@@ -14,11 +14,12 @@ Each loop runs ``OPS`` operations on arrays of ``n`` elements (1 and 8, on one r
 * ``chain``: ``c = a + b; c *= 2.0; c -= a; d = c * b; d += 1.0`` (5 operations).
 
 For each, with deferral on and off (``distarr.set_lazy``), the microseconds per operation of
-the loop and its flush (what the program waits for), and of the loop, the flush and a
+the loop and its flush (what the program waits for; in parentheses the CPU time this rank spent
+on it, which other jobs on the machine do not inflate), and of the loop, the flush and a
 ``distarr.sync()`` (every rank has done everything: in sequential mode the other ranks replay
-the calls when they must act, here at the sync), as the median and the best of ``REPS`` runs
-(on a machine shared with other jobs the median measures them too); in sequential mode also
-the command messages rank 0 sent per loop, sync included.
+the calls when they must act, here at the sync, or when a batch of 64 KiB is full), as the
+median and the best of ``REPS`` runs (on a machine shared with other jobs the median measures
+them too); in sequential mode also the command messages rank 0 sent per loop, sync included.
 """
 import os
 import statistics
@@ -55,48 +56,50 @@ def chain(a, b, c, d):
 
 
 def measure(loop, n):
-    """Times of ``loop`` on arrays of ``n`` elements: ``([loop + flush], [... + sync],
-    messages per run)`` in us per operation."""
+    """Times of ``loop`` on arrays of ``n`` elements: ``([loop + flush], [its CPU time on this
+    rank], [... + sync], messages per run)`` in us per operation."""
     a, b = np.ones(n), np.full(n, 3.0)
     c, d = np.empty(n), np.empty(n)
     loop(a, b, c, d)  # warm the pool and the plan caches
     np.sync()
-    flushed, synced, msgs = [], [], []
+    flushed, cpu, synced, msgs = [], [], [], []
     for _ in range(REPS):
         m0 = seq_stats()[0]
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         loop(a, b, c, d)
         np.flush()
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         np.sync()
         t2 = time.perf_counter()
         flushed.append(1e6 * (t1 - start) / OPS)
+        cpu.append(1e6 * (cpu1 - cpu0) / OPS)
         synced.append(1e6 * (t2 - start) / OPS)
         msgs.append(seq_stats()[0] - m0)
-    return flushed, synced, statistics.median(msgs)
+    return flushed, cpu, synced, statistics.median(msgs)
 
 
-def cell(times):
-    return f"{statistics.median(times):6.2f} /{min(times):5.2f}"
+def cell(times, cpu=None):
+    c = "" if cpu is None else f" ({statistics.median(cpu):4.2f})"
+    return f"{statistics.median(times):6.2f} /{min(times):5.2f}{c}"
 
 
 def main():
     seq = np.mode == "sequential"
     print(f"# {np.nranks} rank(s), {np.mode} mode; {OPS} operations then flush(); us per operation, "
           f"median / best of {REPS}")
-    print(f"{'':20s} {'deferred':^31s} {'at once':^31s}")
-    print(f"{'loop':14s} {'n':>5s} {'flush':>14s} {'+ sync':>14s}  {'flush':>14s} {'+ sync':>14s}"
-          + ("  messages" if seq else ""))
+    print(f"{'':20s} {'deferred':^38s} {'at once':^38s}")
+    print(f"{'loop':14s} {'n':>5s} {'flush (cpu)':>21s} {'+ sync':>14s}  {'flush (cpu)':>21s} "
+          f"{'+ sync':>14s}" + ("  messages" if seq else ""))
     initial = np.is_lazy()
     for name, loop in (("c = a + b", add_new), ("a += 1", add_inplace), ("chain of 5", chain)):
         for n in (1, 8, 4096):
             cols, msgs = [], []
             for on in (True, False):
                 np.set_lazy(on)
-                flushed, synced, m = measure(loop, n)
-                cols += [cell(flushed), cell(synced)]
+                flushed, cpu, synced, m = measure(loop, n)
+                cols += [cell(flushed, cpu), cell(synced)]
                 msgs.append(f"{m:.0f}")
-            print(f"{name:14s} {n:5d} {cols[0]:>14s} {cols[1]:>14s}  {cols[2]:>14s} {cols[3]:>14s}"
+            print(f"{name:14s} {n:5d} {cols[0]:>21s} {cols[1]:>14s}  {cols[2]:>21s} {cols[3]:>14s}"
                   + (f"  {'/'.join(msgs):>8s}" if seq else ""))
             sys.stdout.flush()
     np.set_lazy(initial)
