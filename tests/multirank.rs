@@ -435,6 +435,121 @@ fn run_bin_args(
     outputs
 }
 
+/// The processes still alive (not zombies) whose executable is `bin`.
+fn live_processes_of(bin: &Path) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let want = std::fs::canonicalize(bin).unwrap_or_else(|_| bin.to_path_buf());
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // The state is the field after the parenthesised command name.
+            let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+            exe.as_deref() == Some(want.as_path()) && !matches!(state, Some("Z") | Some("X") | None)
+        })
+        .collect()
+}
+
+/// Runs test program `prog` at `n` ranks expecting the job to fail because of a fault: it must
+/// exit non-zero within 30 s (a hang is a failure), its output must contain every string of
+/// `expect` and none of `forbid`, and within 5 s after the launcher returns no process of the
+/// program may be left (guardians included; zombies waiting to be reaped do not count).
+/// Returns the job's duration in seconds.
+fn run_fault(prog: &str, n: usize, env: &[(&str, &str)], expect: &[&str], forbid: &[&str]) -> f64 {
+    const LIMIT: f64 = 30.0;
+    let bin = programs_dir().join(prog);
+    let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
+    let log_dir = target_dir().join("multirank-logs");
+    std::fs::create_dir_all(&log_dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_dir.display()));
+    let tag: String = env
+        .iter()
+        .map(|(k, v)| format!("-{k}={v}"))
+        .collect::<String>()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_=.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let log_path = log_dir.join(format!("{prog}{tag}-fault-n{n}.log"));
+    let mut cmd = Command::new("timeout");
+    cmd.args(["--signal=TERM", "--kill-after=10", &timeout_secs().to_string()])
+        .arg(&mpirun)
+        .arg("-n")
+        .arg(n.to_string())
+        .arg(&bin)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let (status, secs, left) = {
+        let _guard = MPIRUN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let log = File::create(&log_path).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
+        let log_err = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone log handle: {e}"));
+        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log_err));
+        let start = Instant::now();
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run `timeout {mpirun}`: {e}"));
+        let secs = start.elapsed().as_secs_f64();
+        let mut left = live_processes_of(&bin);
+        let wait = Instant::now();
+        while !left.is_empty() && wait.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(100));
+            left = live_processes_of(&bin);
+        }
+        (status, secs, left)
+    };
+    let output = std::fs::read(&log_path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let env_desc: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    let what = format!("`{env_desc}{mpirun} -n {n} {prog}`");
+    let mut problems = Vec::new();
+    if status.success() {
+        problems.push("exited with status 0".to_string());
+    }
+    if secs > LIMIT {
+        problems.push(format!("took {secs:.1} s (limit {LIMIT} s; {status})"));
+    }
+    for e in expect {
+        if !output.contains(e) {
+            problems.push(format!("no {e:?} in the output"));
+        }
+    }
+    for f in forbid {
+        if output.contains(f) {
+            problems.push(format!("{f:?} in the output"));
+        }
+    }
+    if !left.is_empty() {
+        problems.push(format!("processes left running: {left:?}"));
+        for pid in &left {
+            // SAFETY: kill(2) with a PID of a leftover test process and SIGKILL.
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        }
+    }
+    if !problems.is_empty() {
+        panic!(
+            "{what}: {}\nfull log: {}\n--- output ---\n{}--- end of output ---",
+            problems.join("; "),
+            log_path.display(),
+            tail(&output, TAIL_LINES)
+        );
+    }
+    eprintln!("multirank: {what} failed as expected ({status}) in {secs:.2}s");
+    secs
+}
+
 /// `mpi_test!(name, "program", [rank counts], [("VAR", "value"), ...])` defines a `#[test]` that
 /// runs `program` at each rank count with the given environment (the last list is optional).
 macro_rules! mpi_test {
@@ -504,6 +619,95 @@ mpi_test!(rt_stress, "rt_stress", [1, 2, 3, 4]);
 mpi_test!(rt_errors, "rt_errors", [1, 2, 3, 4]);
 mpi_test!(rt_progress, "rt_progress", [2, 3]);
 mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
+
+// --- faults (names start with `rt_`: also on MPICH) -------------------------------------------
+// A rank that dies or hangs ends the job: non-zero, within 30 s, the rank named, nothing left
+// running (see `run_fault` and `tests/programs/src/bin/rt_faults.rs`).
+mpi_test!(rt_faults_clean, "rt_faults", [1, 2, 3]);
+#[test]
+fn rt_fault_kill() {
+    run_fault(
+        "rt_faults",
+        3,
+        &[("DISTARR_TEST_FAULT", "kill")],
+        &["FATAL: rank 1 (pid ", ") ended without finalizing"],
+        &["FATAL: rank 0 ", "FATAL: rank 2 "],
+    );
+}
+#[test]
+fn rt_fault_abort_in_kernel() {
+    run_fault(
+        "rt_faults",
+        3,
+        &[
+            ("DISTARR_TEST_FAULT", "abort"),
+            ("DISTARR_TEST_SLOW_RANK", "1"),
+            ("DISTARR_TEST_DELAY_US", "8000000"),
+        ],
+        &[
+            "calling abort() inside an array operation",
+            "FATAL: rank 1 (pid ",
+            ") received signal 6 (SIGABRT)",
+        ],
+        &["FATAL: rank 0 ", "FATAL: rank 2 ", "ended without finalizing"],
+    );
+}
+#[test]
+fn rt_fault_segv() {
+    run_fault(
+        "rt_faults",
+        2,
+        &[("DISTARR_TEST_FAULT", "segv"), ("DISTARR_TEST_FAULT_RANK", "0")],
+        &["FATAL: rank 0 (pid ", ") received signal 11 (SIGSEGV)"],
+        &["FATAL: rank 1 ", "ended without finalizing"],
+    );
+}
+#[test]
+fn rt_fault_exit_without_finalize() {
+    run_fault(
+        "rt_faults",
+        3,
+        &[("DISTARR_TEST_FAULT", "exit"), ("DISTARR_TEST_FAULT_RANK", "2")],
+        &["FATAL: rank 2 (pid ", ") ended without finalizing"],
+        &["FATAL: rank 0 ", "FATAL: rank 1 "],
+    );
+}
+/// `DISTARR_TIMEOUT`: a rank that stops taking part (it sleeps for 10 minutes) is named by the
+/// others, which abort the job after the limit.
+#[test]
+fn rt_fault_timeout() {
+    let secs = run_fault(
+        "rt_faults",
+        3,
+        &[("DISTARR_TEST_FAULT", "hang"), ("DISTARR_TIMEOUT", "3")],
+        &[
+            "DISTARR_TIMEOUT=3s: rank 0 waited ",
+            " and rank 1 has not arrived; aborting the job",
+        ],
+        &["FATAL: "],
+    );
+    assert!(secs >= 3.0, "the job ended after {secs:.1} s, before the 3 s limit");
+}
+/// Ranks in different collective calls (one all-reduces while the others sync) under
+/// `DISTARR_TIMEOUT`: reported at once, long before the limit.
+#[test]
+fn rt_fault_diverge() {
+    let secs = run_fault(
+        "rt_faults",
+        3,
+        &[("DISTARR_TEST_FAULT", "diverge"), ("DISTARR_TIMEOUT", "60")],
+        &[
+            "rank 1 arrived in an all-reduce",
+            "the ranks' collective calls differ; aborting the job",
+        ],
+        &["FATAL: "],
+    );
+    assert!(secs < 30.0, "a divergence must not wait for the limit ({secs:.1} s)");
+}
+// The timed synchronisation itself (every barrier and collective through arrival notices)
+// gives the same results.
+mpi_test!(rt_ops_timeout, "rt_ops", [2, 3, 4], [("DISTARR_TIMEOUT", "120")]);
+mpi_test!(rt_stress_timeout, "rt_stress", [3], [("DISTARR_TIMEOUT", "120")]);
 
 // --- distributed arrays (OpenMPI) ----------------------------------------------------------
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);

@@ -178,6 +178,10 @@ module distarr_f
             import :: c_int, c_int32_t
             integer(c_int32_t), intent(out) :: is_root
         end function
+        integer(c_int) function distarr_abort(code) bind(C, name="distarr_abort")
+            import :: c_int
+            integer(c_int), value :: code
+        end function
 
         ! --- global memory
         integer(c_int) function distarr_gmem_alloc(bytes_per_rank, seg) bind(C, name="distarr_gmem_alloc")

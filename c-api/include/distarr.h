@@ -527,6 +527,16 @@ int distarr_nranks(int32_t *nranks);
 // `is_root` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
 int distarr_is_root(int32_t *is_root);
 
+// Ends the whole job at once, from any one rank: `MPI_Abort(MPI_COMM_WORLD, code)` (every
+// process of the job ends; the launcher's exit status is usually `code`). For a program that
+// cannot go on after an error on one rank, where returning would leave the other ranks waiting
+// in a collective call forever (SPMD mode), or to end the workers of sequential mode. Flushes
+// C's `stdio` streams first; distarr's fault reporting (`DISTARR_FAULT_REPORT`) stays quiet,
+// the program having said why. Local; callable at any time (before `distarr_init` or after
+// `distarr_finalize` it exits this process with `code`). Does not return (the `int` result
+// only keeps the ABI's convention).
+int distarr_abort(int code);
+
 // Allocates `bytes_per_rank` bytes of global memory on every rank; `*seg` receives the segment
 // id, the same on every rank. **Collective**: every rank passes the same size (else
 // `DISTARR_ERR_COLLECTIVE` on every rank). Memory is zero on a fresh heap window, otherwise

@@ -49,6 +49,9 @@ pub(crate) struct Allocation {
     pub window: usize,
     pub offset: u64,
     pub len: u64,
+    /// Guard bytes before `offset` and after `offset + len` (rounded up to the alignment) that
+    /// belong to the allocation (`DISTARR_TEST_CANARY`; 0 otherwise).
+    pub pad: u64,
 }
 
 impl Allocation {
@@ -91,8 +94,9 @@ pub(crate) struct HeapWindow {
     pub mapping: Option<memmap2::MmapMut>,
     /// Start of `mapping` (null without one).
     pub map_base: *mut u8,
-    /// Window displacement of each rank's memory: its attached base address for `Dynamic`
-    /// windows, empty (all zero) otherwise. Every RMA operation uses `base_disp[rank] + offset`.
+    /// Window displacement of each rank's memory: its attached base address for dynamic RMA
+    /// windows (`Dynamic`, and `Shared` over several nodes on MPICH), empty (all zero)
+    /// otherwise. Every RMA operation uses `base_disp[rank] + offset`.
     pub base_disp: Vec<u64>,
     /// Do 64-bit compare-and-swap to this rank with a CPU atomic ([`HeapWindow::local_cas_u64`])
     /// instead of `MPI_Compare_and_swap`, which segfaults there on Open MPI < 4.1.5 osc/rdma
@@ -117,9 +121,9 @@ impl HeapWindow {
         }
     }
 
-    /// Node-local fast path: copies `len` bytes from `rank`'s memory at `disp` to `dst` with a
-    /// memcpy and returns true, or returns false (nothing done) when `rank`'s memory is not
-    /// reachable by loads.
+    /// Node-local fast path: copies `len` bytes from `rank`'s memory at window displacement
+    /// `disp` ([`HeapWindow::rma_disp`]) to `dst` with a memcpy and returns true, or returns
+    /// false (nothing done) when `rank`'s memory is not reachable by loads.
     ///
     /// # Safety
     /// `disp + len` lies inside `rank`'s window memory (the callers bounds-check it), and `dst`
@@ -130,6 +134,7 @@ impl HeapWindow {
         if p.is_null() {
             return false;
         }
+        let disp = self.local_disp(rank, disp);
         // SAFETY: `p` is the base of `rank`'s memory in a node-shared window and the range is
         // in bounds; `dst` is valid and disjoint (this function's contract). Concurrent writes by
         // other ranks are racy exactly as an MPI_Get would be.
@@ -147,6 +152,7 @@ impl HeapWindow {
         if p.is_null() {
             return false;
         }
+        let disp = self.local_disp(rank, disp);
         // SAFETY: as in `load`, with the copy direction reversed.
         unsafe { std::ptr::copy_nonoverlapping(src, p.add(disp as usize), len) };
         true
@@ -187,11 +193,17 @@ impl HeapWindow {
         }
     }
 
-    /// The window displacement of byte `offset` of `rank`'s memory, for RMA calls (never for
-    /// the load/store path: `peers` is null wherever `base_disp` is non-zero).
+    /// The window displacement of byte `offset` of `rank`'s memory, for RMA calls.
     #[inline]
     pub fn rma_disp(&self, rank: usize, offset: u64) -> u64 {
         self.base_disp.get(rank).map_or(offset, |b| b + offset)
+    }
+
+    /// The byte offset in `rank`'s memory of window displacement `disp` (the inverse of
+    /// [`HeapWindow::rma_disp`]), for the load/store path.
+    #[inline]
+    fn local_disp(&self, rank: usize, disp: u64) -> u64 {
+        self.base_disp.get(rank).map_or(disp, |b| disp - b)
     }
 
     /// Frees the MPI windows (**collective**): the RMA window first, then the memory (the
@@ -291,6 +303,14 @@ impl Heap {
     pub fn live(&self) -> usize {
         self.slots.iter().filter(|s| s.alloc.is_some()).count()
     }
+
+    /// Every live allocation with its handle.
+    pub fn allocations(&self) -> impl Iterator<Item = (Seg, Allocation)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| s.alloc.map(|a| (Seg::new(k, s.gen), a)))
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +326,7 @@ mod tests {
                 window: 0,
                 offset: 0,
                 len: 8,
+                pad: 0,
             })
             .unwrap();
         assert!(h.resolve(a).is_ok());
@@ -316,6 +337,7 @@ mod tests {
                 window: 0,
                 offset: 64,
                 len: 8,
+                pad: 0,
             })
             .unwrap();
         assert_ne!(a, b, "a reused slot gets a new generation");
@@ -336,7 +358,7 @@ mod tests {
 
         #[test]
         fn bounds_check_is_exact(len in 0u64..10_000, off in 0u64..20_000, n in 0u64..20_000) {
-            let a = Allocation { window: 0, offset: 640, len };
+            let a = Allocation { window: 0, offset: 640, len, pad: 0 };
             let r = a.disp(off, n);
             prop_assert_eq!(r.is_ok(), off + n <= len);
             if let Ok(d) = r { prop_assert_eq!(d, 640 + off); }
@@ -344,7 +366,7 @@ mod tests {
 
         #[test]
         fn overflowing_ranges_are_refused(off in (u64::MAX - 100)..=u64::MAX, n in 1u64..1000) {
-            let a = Allocation { window: 0, offset: 0, len: u64::MAX };
+            let a = Allocation { window: 0, offset: 0, len: u64::MAX, pad: 0 };
             prop_assert!(a.disp(off, n).is_err() || off.checked_add(n).is_some());
         }
     }
