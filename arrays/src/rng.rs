@@ -5,8 +5,9 @@
 //! The generator is Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
 //! 3", SC'11; the Random123 library, also used by NumPy's `Philox` bit generator and cuRAND).
 //! The 64-bit seed is the key and the 128-bit counter is
-//! `(index low 32 bits, index high 32 bits, stream, 0)`; each distribution below uses its own
-//! stream number, so their outputs are independent of each other.
+//! `(pair low 32 bits, pair high 32 bits, stream, 0)` where `pair = index / 2`: each block of
+//! 128 bits serves two neighbouring elements (words 0-1 the even index, 2-3 the odd one). Each
+//! distribution below uses its own stream number, so their outputs are independent.
 //!
 //! The values are distarr's own: they do not reproduce NumPy's `np.random` sequences.
 
@@ -53,9 +54,15 @@ fn block(seed: u64, index: u64, stream: u32) -> [u32; 4] {
     )
 }
 
+/// 64 bits of stream `stream` for element `index`: one Philox block serves two neighbouring
+/// elements, its words (w0, w1) the even one and (w2, w3) the odd one.
 fn u64_of(seed: u64, index: u64, stream: u32) -> u64 {
-    let w = block(seed, index, stream);
-    (u64::from(w[1]) << 32) | u64::from(w[0])
+    let w = block(seed, index >> 1, stream);
+    if index & 1 == 0 {
+        (u64::from(w[1]) << 32) | u64::from(w[0])
+    } else {
+        (u64::from(w[3]) << 32) | u64::from(w[2])
+    }
 }
 
 /// Maps 64 random bits to a double uniform in `[0, 1)` using the top 53 bits: `(bits >> 11) ·
@@ -109,11 +116,11 @@ pub fn normal_f64(seed: u64, index: u64) -> f64 {
 /// multiple of the narrower vector widths.
 const LANES: usize = 16;
 
-/// Philox4x32-10 of `LANES` counters `(idx_lo, idx_hi, stream, 0)` under one key: the first two
-/// output words of each, as `(w0, w1)`. Written lane-wise on 64-bit lanes holding 32-bit words,
-/// so the compiler vectorises it without shuffles (the 32×32→64-bit products are `vpmuludq`).
+/// Philox4x32-10 of `LANES` counters `(lo, hi, stream, 0)` under one key: the four output words
+/// of each. Written lane-wise on 64-bit lanes holding 32-bit words, so the compiler vectorises
+/// it without shuffles (the 32×32→64-bit products are `vpmuludq`).
 #[inline(always)]
-fn philox_lanes(lo: &[u64; LANES], hi: &[u64; LANES], stream: u32, key: [u32; 2]) -> ([u64; LANES], [u64; LANES]) {
+fn philox_lanes(lo: &[u64; LANES], hi: &[u64; LANES], stream: u32, key: [u32; 2]) -> [[u64; LANES]; 4] {
     const MASK: u64 = 0xffff_ffff;
     let (mut c0, mut c1, mut c2, mut c3) = (*lo, *hi, [u64::from(stream); LANES], [0u64; LANES]);
     let (mut k0, mut k1) = (u64::from(key[0]), u64::from(key[1]));
@@ -133,35 +140,67 @@ fn philox_lanes(lo: &[u64; LANES], hi: &[u64; LANES], stream: u32, key: [u32; 2]
             c2[l] = n2;
         }
     }
-    (c0, c1)
+    [c0, c1, c2, c3]
 }
 
-/// Calls `each(i, value)` for the `n` elements of `idx` with 64 random bits per element
-/// (those of [`uniform_u64`]-style streams: stream `stream` under `seed`).
+/// Calls `each(i, value)` for the `n` elements of `idx` with 64 random bits per element (those
+/// of [`u64_of`]: stream `stream` under `seed`). Consecutive indices take both halves of each
+/// block, so a tile costs one Philox block per two elements.
 #[inline(always)]
 fn bits_of(seed: u64, stream: u32, n: usize, idx: Indices, mut each: impl FnMut(usize, u64)) {
     let key = [seed as u32, (seed >> 32) as u32];
-    let index = |i: usize| -> u64 {
-        match idx {
-            Indices::From(s) => s + i as u64,
-            // SAFETY: a list holds `n` indices (GenFn contract).
-            Indices::List(p) => unsafe { *p.add(i) },
+    let half = |w: &[[u64; LANES]; 4], l: usize, odd: bool| {
+        if odd {
+            (w[3][l] << 32) | w[2][l]
+        } else {
+            (w[1][l] << 32) | w[0][l]
         }
     };
-    let mut i = 0;
-    while i < n {
-        let w = (n - i).min(LANES);
-        let (mut lo, mut hi) = ([0u64; LANES], [0u64; LANES]);
-        for l in 0..w {
-            let x = index(i + l);
-            lo[l] = x & 0xffff_ffff;
-            hi[l] = x >> 32;
+    match idx {
+        Indices::From(s) => {
+            let mut i = 0;
+            while i < n {
+                let first = s + i as u64;
+                if first & 1 == 1 || n - i == 1 {
+                    // An element without its pair in the tile.
+                    each(i, u64_of(seed, first, stream));
+                    i += 1;
+                    continue;
+                }
+                let w = ((n - i) / 2).min(LANES);
+                let (mut lo, mut hi) = ([0u64; LANES], [0u64; LANES]);
+                for l in 0..w {
+                    let c = (first >> 1) + l as u64;
+                    lo[l] = c & 0xffff_ffff;
+                    hi[l] = c >> 32;
+                }
+                let b = philox_lanes(&lo, &hi, stream, key);
+                for l in 0..w {
+                    each(i + 2 * l, half(&b, l, false));
+                    each(i + 2 * l + 1, half(&b, l, true));
+                }
+                i += 2 * w;
+            }
         }
-        let (w0, w1) = philox_lanes(&lo, &hi, stream, key);
-        for l in 0..w {
-            each(i + l, (w1[l] << 32) | w0[l]);
+        Indices::List(p) => {
+            let mut i = 0;
+            while i < n {
+                let w = (n - i).min(LANES);
+                let (mut lo, mut hi, mut odd) = ([0u64; LANES], [0u64; LANES], [false; LANES]);
+                for l in 0..w {
+                    // SAFETY: a list holds `n` indices (GenFn contract).
+                    let x = unsafe { *p.add(i + l) };
+                    lo[l] = (x >> 1) & 0xffff_ffff;
+                    hi[l] = x >> 33;
+                    odd[l] = x & 1 == 1;
+                }
+                let b = philox_lanes(&lo, &hi, stream, key);
+                for (l, &o) in odd.iter().enumerate().take(w) {
+                    each(i + l, half(&b, l, o));
+                }
+                i += w;
+            }
         }
-        i += w;
     }
 }
 

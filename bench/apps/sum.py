@@ -15,4 +15,4 @@ for _ in range(reps):
     t0 = time.perf_counter()
     total = float(x.sum())
     best = min(best, time.perf_counter() - t0)
-print(f"bench-apps: app=sum np={np.__name__} size={n} steps={reps} seconds={best:.6f} sum={total:.12e}")
+print(f"bench-apps: app=sum np={np.__name__} size={n} steps={reps} seconds={best:.6f} value={total:.12e}")

@@ -12,4 +12,4 @@ rng = np.random.default_rng(2024)
 t0 = time.perf_counter()
 x = rng.random(n)
 secs = time.perf_counter() - t0
-print(f"bench-apps: app=uniform np={np.__name__} size={n} seconds={secs:.6f} mean={float(x.mean()):.12e}")
+print(f"bench-apps: app=uniform np={np.__name__} size={n} seconds={secs:.6f} value={float(x.mean()):.12e}")

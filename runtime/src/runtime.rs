@@ -768,10 +768,33 @@ impl Runtime {
                 HeapWindow::new(Some(w), None, size as u64, peers)
             }
         };
-        // Fresh windows read as zeros on every rank.
-        // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
-        // nobody else accesses before the barrier below.
-        unsafe { std::ptr::write_bytes(hw.local_base(), 0, size) };
+        // Fresh windows read as zeros on every rank. Shared windows (MPI's shared-memory
+        // segments) and the anonymous maps of create/dynamic windows are fresh pages, zero
+        // already: writing them would only fault every page in twice. MPI_Win_allocate gives no
+        // such promise.
+        if matches!(i.kind, WindowKind::Allocate | WindowKind::Auto) {
+            // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
+            // nobody else accesses before the barrier below.
+            unsafe { std::ptr::write_bytes(hw.local_base(), 0, size) };
+        } else {
+            // Fault the pages in with one call (Linux ≥ 5.14) rather than one trap per page on
+            // first touch: shared-memory faults are the dearest part of a new array.
+            let page = 4096usize;
+            let base = hw.local_base() as usize;
+            let (start, end) = (base.next_multiple_of(page), (base + size) / page * page);
+            if end > start {
+                // SAFETY: madvise on whole pages of this rank's own mapping of the window;
+                // MADV_POPULATE_WRITE only faults pages in (as writes of their current, zero,
+                // contents would) and fails harmlessly on older kernels.
+                let _ = unsafe {
+                    libc::madvise(
+                        start as *mut libc::c_void,
+                        end - start,
+                        23, /* MADV_POPULATE_WRITE */
+                    )
+                };
+            }
+        }
         hw.rma().sync()?;
         comm.barrier()?;
         Ok(hw)

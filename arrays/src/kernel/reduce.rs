@@ -329,7 +329,7 @@ pub unsafe fn fold_lanes<T: Num>(
     is: isize,
     i0: i64,
 ) {
-    // SAFETY (both calls): forwarded contract; AVX2 is present where it is used.
+    // SAFETY: forwarded contract (both calls); AVX2 is present where it is used.
     unsafe {
         if crate::kernel::avx2() {
             fold_lanes_avx2(op, acc, arg, cnt, x, ts, ni, is, i0)
