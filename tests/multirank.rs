@@ -619,6 +619,10 @@ mpi_test!(rt_stress, "rt_stress", [1, 2, 3, 4]);
 mpi_test!(rt_errors, "rt_errors", [1, 2, 3, 4]);
 mpi_test!(rt_progress, "rt_progress", [2, 3]);
 mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
+// Node-local ranks by loads/stores, others only through MPI (one node here; two "hosts" in
+// scripts/test-hosts.sh).
+mpi_test!(rt_nodes, "rt_nodes", [1, 2, 3, 4]);
+mpi_test!(rt_nodes_no_fastpath, "rt_nodes", [2, 3], [("DISTARR_SHM_FASTPATH", "0")]);
 
 // --- faults (names start with `rt_`: also on MPICH) -------------------------------------------
 // A rank that dies or hangs ends the job: non-zero, within 30 s, the rank named, nothing left

@@ -14,8 +14,13 @@
 //!   ends without having finalized, the guardian prints `... ended without finalizing: killed by
 //!   signal 9 (SIGKILL)`, unless the job was already ending: another rank of the node had died
 //!   before (the launcher's clean-up kills), a fatal signal or a deliberate abort was reported
-//!   already (a flag in a page the node's ranks share), or the rank finalized (it tells its
-//!   guardian through a pipe). A guardian exits as soon as its rank ends.
+//!   already (a flag in a page the node's ranks share), the rank finalized (it tells its
+//!   guardian through a pipe), or it ended on a termination request (`SIGTERM`, `SIGINT`,
+//!   `SIGHUP`: how Open MPI's launcher ends the other ranks; it names the failed rank itself).
+//!   A guardian exits as soon as its rank ends. Guardians see only their own node: when the
+//!   launcher kills the ranks of *other* nodes with `SIGKILL` (MPICH), the first of those on each
+//!   node may be reported too; the launcher's message (MPICH: the PID and host of the process
+//!   that failed) tells which report is the cause.
 //!
 //! The in-process part only does async-signal-safe work: messages are formatted when the
 //! runtime starts.
@@ -463,12 +468,20 @@ fn guardian(g: &Guard) -> ! {
         if np > 0 && libc::poll(peers.as_mut_ptr(), np as libc::nfds_t, 0) > 0 {
             libc::_exit(0);
         }
-        if !claim_node_flag() {
-            libc::_exit(0);
-        }
         let mut out = [0u8; 1024];
         let mut at = 0;
         put(&mut out, &mut at, &g.who);
+        // A termination request (the launcher ending the job: Open MPI's clean-up sends
+        // SIGTERM, and names the rank that failed first itself) is not reported.
+        if let Some(w) = status {
+            let sig = (w & 0x7f) as c_int;
+            if sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP {
+                libc::_exit(0);
+            }
+        }
+        if !claim_node_flag() {
+            libc::_exit(0);
+        }
         match status {
             Some(w) if w & 0x7f != 0 => {
                 put(&mut out, &mut at, b": killed by signal ");
