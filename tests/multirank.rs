@@ -622,7 +622,12 @@ mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
 // Node-local ranks by loads/stores, others only through MPI (one node here; two "hosts" in
 // scripts/test-hosts.sh).
 mpi_test!(rt_nodes, "rt_nodes", [1, 2, 3, 4]);
-mpi_test!(rt_nodes_no_fastpath, "rt_nodes", [2, 3], [("DISTARR_SHM_FASTPATH", "0")]);
+mpi_test!(
+    rt_nodes_no_fastpath,
+    "rt_nodes",
+    [2, 3],
+    [("DISTARR_SHM_FASTPATH", "0")]
+);
 
 // --- faults (names start with `rt_`: also on MPICH) -------------------------------------------
 // A rank that dies or hangs ends the job: non-zero, within 30 s, the rank named, nothing left
@@ -718,6 +723,8 @@ mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
 mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
 mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
 mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
+mpi_test!(arr_lazy, "arr_lazy", [1, 2, 3, 4]);
+mpi_test!(arr_lazy_threads, "arr_lazy", [1, 2], [("DISTARR_THREADS", "2")]);
 mpi_test!(arr_engine_threads, "arr_engine", [1, 2, 3], [("DISTARR_THREADS", "3")]);
 mpi_test!(
     arr_engine_no_fastpath,
@@ -1152,14 +1159,16 @@ fn check_apps_report(text: &str) -> Result<(), String> {
                 .any(|p| l.starts_with(p))
         })
         .collect();
-    // 4 apps x (1 NumPy + 5 Rust) + 3 apps x 5 C + 1 line for the missing C N-body.
-    if rows.len() != 4 * 6 + 3 * 5 + 1 {
-        return Err(format!("expected 40 result rows, found {}", rows.len()));
+    // 4 seed apps x (1 NumPy + 5 Rust) + 3 apps x 5 C + 1 line for the missing C N-body, and
+    // 2 kernel apps (uniform, sum) x (1 NumPy + 5 Rust + 1 line: no C program).
+    let expected = 4 * 6 + 3 * 5 + 1 + 2 * 7;
+    if rows.len() != expected {
+        return Err(format!("expected {expected} result rows, found {}", rows.len()));
     }
     for row in rows {
         let cells: Vec<&str> = row.split(" | ").collect();
-        let missing_nbody = row.starts_with("| distarr C | all |") && row.contains("N-body");
-        if !missing_nbody && (cells.len() < 4 || cells[2].trim().parse::<f64>().is_err()) {
+        let no_c = row.starts_with("| distarr C | all |") && (row.contains("N-body") || row.contains("Rust only"));
+        if !no_c && (cells.len() < 4 || cells[2].trim().parse::<f64>().is_err()) {
             return Err(format!("row without a time: {row}"));
         }
     }

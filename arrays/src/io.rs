@@ -59,7 +59,7 @@ fn owned<'a>(a: &'a DistArray, args: &'a [&'a DistArray], write: bool) -> Run<'a
             Share::Owned
         },
         args,
-        write: write.then_some(0),
+        writes: if write { &[0] } else { &[] },
         chunk: None,
         along: None,
     }

@@ -32,8 +32,22 @@
 //! one-sided write and a collective operation that reads the data, call
 //! [`Runtime::sync`](distarr_runtime::Runtime::sync) (collective). A rank's accesses to its
 //! own local block ([`DistArray::local_block`]) after its own collective operations need no
-//! sync: only the owner writes an element in a collective operation. (The C ABI's sequential
-//! mode inserts these syncs itself.)
+//! sync — only the owner writes an element in a collective operation — but deferred
+//! operations must have run: [`flush`] (collective, no synchronisation of its own). (The C
+//! ABI's sequential mode inserts these syncs itself.)
+//!
+//! # Deferred execution
+//!
+//! Element-wise operations (ufuncs, `where`, `copy_from`, `fill`, `astype`, creation with a
+//! value, random numbers) are checked when called and recorded; they run at the next *flush*,
+//! fused into as few passes over memory as their dependencies allow, and temporaries that die
+//! before it are never allocated. Every other collective operation flushes first (reductions,
+//! gathers, matrix products, I/O, `free` of an array the queue uses), and so do
+//! [`Runtime::sync`](distarr_runtime::Runtime::sync), `barrier`, `fence` and `finalize`;
+//! [`flush`] does it on request. One-sided and local-block accesses to an array with pending
+//! deferred operations return an `InvalidArgument` error rather than stale data (flushing is
+//! collective, so a one-sided call cannot do it). `DISTARR_LAZY=0` (or [`set_lazy`]) runs
+//! every operation at once.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -63,3 +77,20 @@ pub use dtype::{DType, Element, Scalar, ScalarKind, C128, C64};
 pub use error::{Error, ErrorKind, Result};
 pub use grid::ProcessGrid;
 pub use view::{SliceItem, ViewSpec};
+
+/// Runs the deferred array operations of `rt` now (see [Deferred execution](crate#deferred-execution)).
+/// **Collective**; synchronises only where the operations need it.
+pub fn flush(rt: &distarr_runtime::Runtime) -> Result<()> {
+    engine::flush(rt)
+}
+
+/// Turns deferral of element-wise operations on or off for `rt` (initially on unless
+/// `DISTARR_LAZY=0`); turning it off flushes first. **Collective.**
+pub fn set_lazy(rt: &distarr_runtime::Runtime, on: bool) -> Result<()> {
+    engine::set_lazy(rt, on)
+}
+
+/// Whether element-wise operations of `rt` are deferred. Local.
+pub fn is_lazy(rt: &distarr_runtime::Runtime) -> bool {
+    engine::is_lazy(rt)
+}

@@ -123,7 +123,7 @@ fn along(axis: usize, lo: usize, hi: usize) -> Vec<SliceItem> {
 /// array that the caller frees (`true`). **Collective** (when it copies).
 fn flattened(x: &DistArray) -> Result<(DistArray, bool)> {
     let f = x.reshape(&[x.len()])?;
-    let copied = f.segment() != x.segment();
+    let copied = !f.shares_storage(x);
     Ok((f, copied))
 }
 
@@ -320,7 +320,7 @@ pub fn roll_into(a: &DistArray, shift: i64, axis: Option<usize>, out: &DistArray
         return out.copy_from(a);
     }
     // Rolling in place would overwrite elements before they are read: read a copy.
-    let own = (a.segment() == out.segment()).then(|| a.to_owned_array()).transpose()?;
+    let own = a.shares_storage(out).then(|| a.to_owned_array()).transpose()?;
     let src = own.as_ref().unwrap_or(a);
     let result = match axis {
         Some(ax) => roll_along(src, out, ax, k),

@@ -31,6 +31,8 @@ use crate::view::SliceItem;
 const BUF_ROW: usize = 0;
 const BUF_ACC: usize = 1;
 const BUF_ARG: usize = 2;
+/// The first buffer a [`LaneSource`] may use.
+pub(crate) const BUF_SRC: usize = 3;
 
 /// Calls `f(row_offsets_of_each_arg, row_index)` for every row (last axis) of the cell, where
 /// the offsets (in elements) are those of the row's first element per argument.
@@ -124,7 +126,7 @@ fn all_elements<'a>(x: &'a DistArray, args: &'a [&'a DistArray], chunk: Option<u
         anchor: x,
         share: if replicated { Share::Split } else { Share::Owned },
         args,
-        write: None,
+        writes: &[],
         chunk,
         along: chunk.and(x.ndim().checked_sub(1)),
     }
@@ -287,7 +289,7 @@ pub fn reduce_axis(x: &DistArray, op: ReduceOp, axis: usize) -> Result<DistArray
     let (_, out_dt) = op.types(x.dtype())?;
     let mut oshape = x.shape().to_vec();
     oshape.remove(axis);
-    let out = DistArray::empty(x.runtime(), &oshape, out_dt, crate::dist::Layout::Block)?;
+    let out = DistArray::unallocated(x.runtime(), &oshape, out_dt, crate::dist::Layout::Block)?;
     reduce_axis_into(x, op, axis, &out)?;
     Ok(out)
 }
@@ -336,27 +338,163 @@ pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArra
         out.copy_from(&tmp)?;
         return tmp.free();
     }
-    // The output as a view of x's shape, constant along `axis`: its owners compute.
-    let mut items = vec![SliceItem::FULL; nd - 1];
+    // Deferred (and fused with the element-wise operations that compute `x`, when `x` is a
+    // temporary), or now.
+    if engine::defer_reduce(x, op, axis, out)? {
+        return Ok(());
+    }
+    reduce_axis_now(x, op, axis, out)
+}
+
+/// The output `out` of an axis reduction as a view of the input's shape (constant along
+/// `axis`): its owners compute.
+fn lane_anchor(out: &DistArray, shape: &[usize], axis: usize) -> Result<DistArray> {
+    let mut items = vec![SliceItem::FULL; shape.len() - 1];
     items.insert(axis, SliceItem::NewAxis);
-    let anchor = out.slice(&items)?.broadcast_to(x.shape())?;
+    out.slice(&items)?.broadcast_to(shape)
+}
+
+/// The engine part of [`reduce_axis_into`], arguments checked, now (no flush first: called by
+/// the deferred queue too). **Collective.**
+pub(crate) fn reduce_axis_now(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArray) -> Result<()> {
+    let n = x.shape()[axis];
+    let (lt, _) = op.types(x.dtype())?;
+    let anchor = lane_anchor(out, x.shape(), axis)?;
     let args = [x, &anchor];
     let run = Run {
         shape: x.shape(),
         anchor: &anchor,
         share: Share::Owned,
         args: &args,
-        write: Some(1),
+        writes: &[1],
         chunk: None,
         along: Some(axis),
     };
     let (xdt, odt) = (x.dtype(), out.dtype());
+    let src = InMemory { dt: xdt };
     with_dtype!(lt, T => {
-        engine::run(&run, None, || Error::internal("reductions cannot fail"), &|cells, bufs| {
-            lanes::<T>(cells, bufs, op, axis, n, xdt, odt)
+        engine::run_now(&run, None, || Error::internal("reductions cannot fail"), &|cells, bufs| {
+            lanes::<T>(cells, bufs, op, axis, n, &src, 1, odt)
         })?;
     });
     Ok(())
+}
+
+/// An axis reduction of `x` — of shape `shape`, computed on the fly by `src` from the engine
+/// arguments `leaves` (views of that shape) — into `out`: a fused pass (see
+/// `crate::engine::queue`). **Collective.**
+pub(crate) fn reduce_axis_fused(
+    shape: &[usize],
+    xdt: DType,
+    op: ReduceOp,
+    axis: usize,
+    out: &DistArray,
+    leaves: &[&DistArray],
+    src: &dyn LaneSource,
+) -> Result<()> {
+    let n = shape[axis];
+    let (lt, _) = op.types(xdt)?;
+    let anchor = lane_anchor(out, shape, axis)?;
+    let mut args: Vec<&DistArray> = leaves.to_vec();
+    args.push(&anchor);
+    let writes = [leaves.len()];
+    let run = Run {
+        shape,
+        anchor: &anchor,
+        share: Share::Owned,
+        args: &args,
+        writes: &writes,
+        chunk: None,
+        along: Some(axis),
+    };
+    let (odt, oa) = (out.dtype(), leaves.len());
+    with_dtype!(lt, T => {
+        engine::run_now(&run, None, || Error::internal("reductions cannot fail"), &|cells, bufs| {
+            lanes::<T>(cells, bufs, op, axis, n, src, oa, odt)
+        })?;
+    });
+    Ok(())
+}
+
+/// Where an axis reduction reads its input, block by block: `x` in memory (engine argument 0),
+/// or computed on the fly by a fused pass.
+pub(crate) trait LaneSource: Sync {
+    /// Most lanes per tile.
+    fn lane_tile(&self, axis_is_last: bool) -> usize;
+    /// Most positions per block for `nt` lanes (`None`: any number, read in place).
+    fn max_positions(&self, nt: usize, want: DType) -> Option<usize>;
+    /// The values of `x`, as `want`, of lanes `at[t]..at[t] + nt` (along `t`; one lane when
+    /// `t` is `None`) at positions `at[axis]..at[axis] + w`, the other axes at `at` (global
+    /// coordinates, inside `cell`): a pointer and the strides in elements between lanes and
+    /// between positions. Buffers of `bufs` from [`BUF_SRC`] on may be used.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        cell: &Ready<'_>,
+        at: &[usize],
+        t: Option<usize>,
+        nt: usize,
+        axis: usize,
+        w: usize,
+        want: DType,
+        bufs: &mut TileBufs,
+    ) -> (*const u8, isize, isize);
+}
+
+/// The input of an axis reduction in memory: engine argument 0, of dtype `dt`.
+struct InMemory {
+    dt: DType,
+}
+
+impl LaneSource for InMemory {
+    fn lane_tile(&self, _: bool) -> usize {
+        LANE_TILE
+    }
+
+    fn max_positions(&self, _: usize, want: DType) -> Option<usize> {
+        (self.dt != want).then_some(LANE_BLOCK)
+    }
+
+    fn block(
+        &self,
+        c: &Ready<'_>,
+        at: &[usize],
+        t: Option<usize>,
+        nt: usize,
+        axis: usize,
+        w: usize,
+        want: DType,
+        bufs: &mut TileBufs,
+    ) -> (*const u8, isize, isize) {
+        let st = c.strides[0];
+        let off: isize = at
+            .iter()
+            .zip(c.lo)
+            .zip(st)
+            .map(|((&a, &l), &s)| (a - l) as isize * s)
+            .sum();
+        // SAFETY: `at` lies in the cell, so the offset addresses an element of x's block.
+        let p = unsafe { c.ptr[0].offset(off * self.dt.size() as isize) };
+        let (ts, is) = (t.map_or(0, |d| st[d]), st[axis]);
+        if self.dt == want {
+            return (p.cast_const(), ts, is);
+        }
+        let buf = bufs.get(BUF_SRC, nt * w * want.size());
+        let f = kernel::cast(self.dt, want);
+        for u in 0..nt {
+            // SAFETY: lane u, positions 0..w lie in the cell; buffer row u holds w elements.
+            unsafe {
+                f(
+                    w,
+                    p.offset(u as isize * ts * self.dt.size() as isize),
+                    is,
+                    buf.add(u * w * want.size()),
+                    1,
+                )
+            };
+        }
+        (buf.cast_const(), w as isize, 1)
+    }
 }
 
 /// Lane elements converted per block when the input is not of the loop dtype.
@@ -364,14 +502,17 @@ const LANE_BLOCK: usize = 64;
 /// Output elements per tile of an axis reduction.
 const LANE_TILE: usize = 512;
 
-/// One job of an axis reduction: the cells of one output box, in order along `axis`.
+/// One job of an axis reduction: the cells of one output box, in order along `axis`; the
+/// input read through `src`, the output is engine argument `oa`.
+#[allow(clippy::too_many_arguments)]
 fn lanes<T: Num>(
     cells: &[Ready<'_>],
     bufs: &mut TileBufs,
     op: ReduceOp,
     axis: usize,
     n: usize,
-    xdt: DType,
+    src: &dyn LaneSource,
+    oa: usize,
     odt: DType,
 ) {
     let c0 = &cells[0];
@@ -384,14 +525,16 @@ fn lanes<T: Num>(
     let ohi: Vec<usize> = outer.iter().map(|&d| c0.hi[d]).collect();
     let (tlo, thi) = t.map_or((0, 1), |d| (c0.lo[d], c0.hi[d]));
     let esz = T::DTYPE.size();
+    let lane_tile = src.lane_tile(axis == nd - 1);
+    let mut at = vec![0usize; nd];
     crate::shape::for_each_index(&olo, &ohi, |oidx| {
         let mut t0 = tlo;
         while t0 < thi {
-            let nt = (thi - t0).min(LANE_TILE);
+            let nt = (thi - t0).min(lane_tile);
             let acc_p = bufs.get(BUF_ACC, nt * esz).cast::<T>();
             let arg_p = bufs.get(BUF_ARG, nt * 8).cast::<i64>();
             // SAFETY: the buffers hold nt elements each and are not used by anything else
-            // while these slices live.
+            // while these slices live (sources use buffers from BUF_SRC on).
             let (acc, arg) = unsafe {
                 (
                     std::slice::from_raw_parts_mut(acc_p, nt),
@@ -401,66 +544,24 @@ fn lanes<T: Num>(
             acc.fill(identity::<T>(op));
             arg.fill(0);
             let mut cnt = 0u64;
+            let block = src.max_positions(nt, T::DTYPE);
             for c in cells {
-                let base: isize = outer
-                    .iter()
-                    .zip(oidx)
-                    .map(|(&d, &i)| (i - c.lo[d]) as isize * c.strides[0][d])
-                    .sum::<isize>()
-                    + t.map_or(0, |d| (t0 - c.lo[d]) as isize * c.strides[0][d]);
-                let ts = t.map_or(0, |d| c.strides[0][d]);
-                let is = c.strides[0][axis];
+                for (&d, &i) in outer.iter().zip(oidx) {
+                    at[d] = i;
+                }
+                if let Some(d) = t {
+                    at[d] = t0;
+                }
                 let (i0, ni) = (c.lo[axis], c.hi[axis] - c.lo[axis]);
-                if xdt == T::DTYPE {
-                    // SAFETY: lanes t0..t0+nt of positions i0..i0+ni lie in x's block of the
-                    // cell (engine invariant).
-                    unsafe {
-                        fold_lanes(
-                            op,
-                            acc,
-                            arg,
-                            cnt,
-                            c.ptr[0].offset(base * xdt.size() as isize).cast::<T>(),
-                            ts,
-                            ni,
-                            is,
-                            i0 as i64,
-                        )
-                    };
-                } else {
-                    let mut i = 0;
-                    while i < ni {
-                        let w = (ni - i).min(LANE_BLOCK);
-                        let buf = bufs.get(BUF_ROW, nt * w * esz);
-                        let f = kernel::cast(xdt, T::DTYPE);
-                        for u in 0..nt {
-                            // SAFETY: lane u, positions i..i+w lie in the cell; buffer row u holds w.
-                            unsafe {
-                                f(
-                                    w,
-                                    c.ptr[0].offset((base + u as isize * ts + i as isize * is) * xdt.size() as isize),
-                                    is,
-                                    buf.add(u * w * esz),
-                                    1,
-                                )
-                            };
-                        }
-                        // SAFETY: the buffer holds nt lanes of w elements, row-major.
-                        unsafe {
-                            fold_lanes(
-                                op,
-                                acc,
-                                arg,
-                                cnt + i as u64,
-                                buf.cast::<T>(),
-                                w as isize,
-                                w,
-                                1,
-                                (i0 + i) as i64,
-                            )
-                        };
-                        i += w;
-                    }
+                let w_max = block.unwrap_or(ni).max(1);
+                let mut i = 0;
+                while i < ni {
+                    let w = (ni - i).min(w_max);
+                    at[axis] = i0 + i;
+                    let (p, ts, is) = src.block(c, &at, t, nt, axis, w, T::DTYPE, bufs);
+                    // SAFETY: the source gives nt lanes of w positions of T at these strides.
+                    unsafe { fold_lanes(op, acc, arg, cnt + i as u64, p.cast::<T>(), ts, w, is, (i0 + i) as i64) };
+                    i += w;
                 }
                 cnt += ni as u64;
             }
@@ -468,12 +569,12 @@ fn lanes<T: Num>(
             let ob: isize = outer
                 .iter()
                 .zip(oidx)
-                .map(|(&d, &i)| (i - c0.lo[d]) as isize * c0.strides[1][d])
+                .map(|(&d, &i)| (i - c0.lo[d]) as isize * c0.strides[oa][d])
                 .sum::<isize>()
-                + t.map_or(0, |d| (t0 - c0.lo[d]) as isize * c0.strides[1][d]);
-            let os = t.map_or(0, |d| c0.strides[1][d]);
+                + t.map_or(0, |d| (t0 - c0.lo[d]) as isize * c0.strides[oa][d]);
+            let os = t.map_or(0, |d| c0.strides[oa][d]);
             // SAFETY: output elements t0..t0+nt of this row lie in the output's block.
-            let dst = unsafe { c0.ptr[1].offset(ob * odt.size() as isize) };
+            let dst = unsafe { c0.ptr[oa].offset(ob * odt.size() as isize) };
             if track {
                 // SAFETY: nt int64 values to nt strided output elements.
                 unsafe { kernel::cast(DType::I64, odt)(nt, arg.as_ptr().cast(), 1, dst, os) };

@@ -130,7 +130,7 @@ fn output(anchor: &DistArray, out: Option<&DistArray>, shape: &[usize], result: 
             check_out(o, shape, result)?;
             Ok(o.clone())
         }
-        None => DistArray::empty(anchor.runtime(), shape, result, crate::dist::Layout::Block),
+        None => DistArray::unallocated(anchor.runtime(), shape, result, crate::dist::Layout::Block),
     }
 }
 

@@ -290,7 +290,7 @@ pub unsafe extern "C" fn distarr_segment(a: distarr_array, seg: *mut u32) -> c_i
         let a = lookup(a)?;
         nonnull!(seg);
         // SAFETY: non-null and writable (contract).
-        unsafe { seg.write(a.segment().raw()) };
+        unsafe { seg.write(a.segment()?.raw()) };
         Ok(())
     })
 }

@@ -286,13 +286,14 @@ pub unsafe extern "C" fn distarr_local_block(
             nonnull!(ptr);
             nonnull_if(lo, arr.ndim(), "lo")?;
             nonnull_if(hi, arr.ndim(), "hi")?;
+            // Sequential mode: synchronise (and run deferred operations) first.
+            onesided(st)?;
             let (p, l, h) = arr.local_block_ptr()?.ok_or_else(|| {
                 CError::new(
                     DISTARR_ERR_UNSUPPORTED,
                     "this rank's part is not one box (a view, or several block-cyclic blocks)",
                 )
             })?;
-            onesided(st)?;
             // SAFETY: all pointers are valid for writing (contract; lengths ndim).
             unsafe {
                 write_i64s(lo, &l)?;

@@ -200,7 +200,7 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
             let shape = resolve_shape(arr.len(), &shape)?;
             done!();
             let r = arr.reshape(&shape)?;
-            if r.segment() == arr.segment() {
+            if r.shares_storage(&arr) {
                 insert_view(r, storage)
             } else {
                 insert_owner(r)

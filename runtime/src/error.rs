@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Mpi,
     /// The operation is not supported in this configuration.
     Unsupported,
+    /// Work a layer above the runtime deferred (array operations) failed when a
+    /// synchronisation ran it.
+    Deferred,
 }
 
 /// An error from the runtime: a kind and a message saying what and why.

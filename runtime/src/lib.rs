@@ -32,7 +32,7 @@ pub use elem::{AccOp, Elem, ElemClass, ReduceOp};
 pub use error::{Error, ErrorKind, Result};
 pub use heap::Seg;
 pub use ops::{to_usize, Nbi, Request};
-pub use runtime::{abort, CommSource, Runtime, RuntimeInfo};
+pub use runtime::{abort, CommSource, FlushHook, Runtime, RuntimeInfo};
 pub use seq::{SEQ_HEADER_BYTES, SEQ_INLINE_BYTES};
 
 /// Re-exported so front ends can pass communicators in (e.g. from Fortran) without naming

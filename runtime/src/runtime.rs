@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     sync_seq: Cell<u64>,
     /// `DISTARR_TEST_CANARY`: guard bytes around every allocation.
     canaries: bool,
+    /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
+    flush_hook: RefCell<Option<FlushHook>>,
 }
 
 /// The collective calls, as told in arrival notices (a rank in another kind of call than its
@@ -124,6 +126,10 @@ const CANARY: u64 = 64;
 fn canary_byte(at: u64) -> u8 {
     (at.wrapping_mul(29) as u8) ^ 0xA5
 }
+
+/// Work a layer above the runtime runs before every synchronisation: the array layer's
+/// deferred operations (see [`Runtime::set_flush_hook`]).
+pub type FlushHook = Rc<dyn Fn(&Runtime) -> Result<()>>;
 
 /// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
 /// epochs and the heap belong to the thread that initialised the runtime.
@@ -367,6 +373,7 @@ impl Runtime {
             timeout: config.timeout,
             sync_seq: Cell::new(0),
             canaries: config.heap_canaries,
+            flush_hook: RefCell::new(None),
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -813,7 +820,7 @@ impl Runtime {
             .flush_all()
             .unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
         // Everybody's accesses to the segment are complete before anyone may reuse the memory.
-        self.barrier().unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
+        self.barrier_only().unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
         if let Err(m) = check_canaries(&heap.windows[a.window], &a) {
             log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside segment {:#x} ({} bytes) on rank {}: {m}; aborting the job", seg.raw(), a.len, i.rank);
             abort(77)
@@ -937,10 +944,37 @@ impl Runtime {
         self.each_window(Win::sync)
     }
 
+    /// Registers (or removes) the work to run at the start of every synchronisation —
+    /// [`Runtime::sync`], [`Runtime::barrier`], [`Runtime::fence`] — and of
+    /// [`Runtime::finalize`]: a layer above that defers collective work (the array engine's
+    /// queue) makes it complete before any rank synchronises, so a synchronisation orders all
+    /// of it. The hook is called on every rank at the same points (synchronisations are
+    /// collective); it may synchronise itself (it is not re-entered). Local.
+    pub fn set_flush_hook(&self, hook: Option<FlushHook>) {
+        *self.inner.flush_hook.borrow_mut() = hook;
+    }
+
+    /// Runs the flush hook, if any.
+    fn run_flush_hook(&self) -> Result<()> {
+        let hook = self.inner.flush_hook.borrow().clone();
+        match hook {
+            Some(h) => h(self),
+            None => Ok(()),
+        }
+    }
+
     /// `MPI_Barrier` on the runtime's communicator. **Collective.** Orders nothing about RMA by
-    /// itself: use [`Runtime::sync`] for that.
+    /// itself: use [`Runtime::sync`] for that. Deferred work (see [`Runtime::set_flush_hook`])
+    /// completes first.
     #[doc(alias = "MPI_Barrier")]
     pub fn barrier(&self) -> Result<()> {
+        self.run_flush_hook()?;
+        self.barrier_only()
+    }
+
+    /// The barrier of [`Runtime::barrier`] without the flush hook (under `DISTARR_TIMEOUT`,
+    /// through the arrival notices). **Collective.**
+    fn barrier_only(&self) -> Result<()> {
         if self.arrive(Coll::Barrier)? {
             return Ok(());
         }
@@ -953,6 +987,7 @@ impl Runtime {
     /// `lock_all` epoch and MPI forbids mixing that with `MPI_Win_fence`.)
     #[doc(alias = "MPI_Win_fence")]
     pub fn fence(&self) -> Result<()> {
+        self.run_flush_hook()?;
         self.flush_all()?;
         self.barrier()
     }
@@ -961,9 +996,10 @@ impl Runtime {
     /// sees, through one-sided reads and through loads of its own memory, every write made
     /// before the call by any rank.
     pub fn sync(&self) -> Result<()> {
+        self.run_flush_hook()?;
         self.flush_all()?;
         self.win_sync()?;
-        self.barrier()?;
+        self.barrier_only()?;
         self.win_sync()?;
         self.inner.syncs.set(self.inner.syncs.get() + 1);
         Ok(())
@@ -1029,6 +1065,9 @@ impl Runtime {
     /// every call on any clone of this runtime returns `NotInitialized`.
     #[doc(alias = "MPI_Finalize")]
     pub fn finalize(&self) -> Result<()> {
+        self.live()?;
+        self.run_flush_hook()?;
+        self.set_flush_hook(None);
         let i = self.live()?;
         let live_segs = i.heap.borrow().live();
         if live_segs > 0 {

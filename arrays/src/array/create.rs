@@ -13,7 +13,8 @@ impl DistArray {
     /// A new array filled with `value` (cast to `dtype`). **Collective.**
     pub fn full(rt: &Runtime, shape: &[usize], dtype: DType, layout: Layout, value: Scalar) -> Result<DistArray> {
         let a = DistArray::empty(rt, shape, dtype, layout)?;
-        a.fill(value)?;
+        let inputs = [engine::Input::constant(value, dtype)];
+        a.fresh(&inputs, Work::Copy)?;
         Ok(a)
     }
 
@@ -27,12 +28,12 @@ impl DistArray {
         DistArray::full(rt, shape, dtype, layout, Scalar::one(dtype))
     }
 
-    /// Writes `f(params, global C-order index)` (computed as `f64`, cast to the dtype) into
-    /// every element of this array or view. **Collective.**
-    pub(crate) fn generate(&self, f: GenFn, params: [f64; 4]) -> Result<()> {
-        self.check_live()?;
-        engine::map(&[self], &[], Work::Generate { f, params }, None, || {
-            Error::internal("generators cannot fail")
+    /// Writes the initial values of an array just created, now: no deferred operation can
+    /// refer to it, so it does not wait for them, and the new array is complete when its
+    /// creation returns (its local block may be written at once). **Collective.**
+    fn fresh(&self, inputs: &[engine::Input], work: Work) -> Result<()> {
+        engine::map_now(&[self], inputs, work, None, || {
+            Error::internal("initial values cannot fail")
         })
     }
 
@@ -46,7 +47,13 @@ impl DistArray {
         }
         let n = ((stop - start) / step).ceil().max(0.0) as usize;
         let a = DistArray::empty(rt, &[n], dtype, layout)?;
-        a.generate(rng::gen_affine, [start, step, -1.0, 0.0])?;
+        a.fresh(
+            &[],
+            Work::Generate {
+                f: rng::gen_affine,
+                params: [start, step, -1.0, 0.0],
+            },
+        )?;
         Ok(a)
     }
 
@@ -66,14 +73,26 @@ impl DistArray {
         let a = DistArray::empty(rt, &[num], dtype, layout)?;
         // The last element is exactly `stop` with an endpoint (as NumPy makes it).
         let last = if endpoint && num > 1 { (num - 1) as f64 } else { -1.0 };
-        a.generate(rng::gen_affine, [start, step, last, stop])?;
+        a.fresh(
+            &[],
+            Work::Generate {
+                f: rng::gen_affine,
+                params: [start, step, last, stop],
+            },
+        )?;
         Ok(a)
     }
 
     /// `numpy.eye(n, m, k)`. **Collective.**
     pub fn eye(rt: &Runtime, n: usize, m: usize, k: isize, dtype: DType, layout: Layout) -> Result<DistArray> {
         let a = DistArray::empty(rt, &[n, m], dtype, layout)?;
-        a.generate(rng::gen_eye, [m as f64, k as f64, 0.0, 0.0])?;
+        a.fresh(
+            &[],
+            Work::Generate {
+                f: rng::gen_eye,
+                params: [m as f64, k as f64, 0.0, 0.0],
+            },
+        )?;
         Ok(a)
     }
 
@@ -81,22 +100,24 @@ impl DistArray {
     /// any number of ranks and any layout. **Collective.**
     pub fn random_uniform(rt: &Runtime, shape: &[usize], seed: u64, dtype: DType, layout: Layout) -> Result<DistArray> {
         let a = DistArray::empty(rt, shape, dtype, layout)?;
-        a.fill_random(seed, false)?;
+        a.fresh(&[], random_work(seed, false))?;
         Ok(a)
     }
 
     /// Standard normal random numbers keyed by `(seed, global index)`. **Collective.**
     pub fn random_normal(rt: &Runtime, shape: &[usize], seed: u64, dtype: DType, layout: Layout) -> Result<DistArray> {
         let a = DistArray::empty(rt, shape, dtype, layout)?;
-        a.fill_random(seed, true)?;
+        a.fresh(&[], random_work(seed, true))?;
         Ok(a)
     }
 
     /// Overwrites this array (or view) with random numbers keyed by `(seed, C-order index in
     /// this view's shape)`: uniform in `[0, 1)` or standard normal. **Collective.**
     pub fn fill_random(&self, seed: u64, normal: bool) -> Result<()> {
-        let f: GenFn = if normal { rng::gen_normal } else { rng::gen_uniform };
-        self.generate(f, [f64::from_bits(seed), 0.0, 0.0, 0.0])
+        self.check_live()?;
+        engine::map(&[self], &[], random_work(seed, normal), None, || {
+            Error::internal("generators cannot fail")
+        })
     }
 
     /// A new array from a C-order buffer held by `root` (other ranks pass `None`): `root` puts
@@ -132,5 +153,14 @@ impl DistArray {
         rt.sync()?;
         crate::error::agree(rt, put, crate::error::ErrorKind::Runtime)?;
         Ok(a)
+    }
+}
+
+/// The generator of uniform or normal random numbers keyed by `seed`.
+fn random_work(seed: u64, normal: bool) -> Work {
+    let f: GenFn = if normal { rng::gen_normal } else { rng::gen_uniform };
+    Work::Generate {
+        f,
+        params: [f64::from_bits(seed), 0.0, 0.0, 0.0],
     }
 }

@@ -16,13 +16,14 @@ impl DistArray {
     #[allow(clippy::type_complexity)] // (pointer, lo, hi): named at the one call site
     pub fn local_block_ptr(&self) -> Result<Option<(*mut u8, Vec<usize>, Vec<usize>)>> {
         self.check_live()?;
+        crate::engine::check_not_pending(self, true)?;
         if !self.is_base() {
             return Ok(None);
         }
         let me = self.base.rt.rank();
         let dist = &self.base.dist;
         let nd = self.ndim();
-        let (ptr, _) = self.base.rt.local_ptr(self.base.seg)?;
+        let (ptr, _) = self.base.rt.local_ptr(self.base.seg()?)?;
         if dist.local_len(me) == 0 {
             return Ok(Some((ptr, vec![0; nd], vec![0; nd])));
         }
@@ -47,16 +48,19 @@ impl DistArray {
 
     /// A copy of this rank's local block of the base array as an `ndarray`. Local: it reads
     /// only this rank's memory, which only this rank's collective operations write, so it sees
-    /// every collective operation this rank has returned from (one-sided writes by other ranks
-    /// need a [`Runtime::sync`](distarr_runtime::Runtime::sync) first).
+    /// every collective operation this rank has completed (one-sided writes by other ranks
+    /// need a [`Runtime::sync`](distarr_runtime::Runtime::sync) first). An `InvalidArgument`
+    /// error while deferred operations that write the array are pending: run them first with
+    /// [`crate::flush`] (or a sync; both collective).
     pub fn local_block<T: Element>(&self) -> Result<ndarray::ArrayD<T>> {
         self.check_live()?;
+        crate::engine::check_not_pending(self, false)?;
         self.check_dtype::<T>()?;
         let shape = self.local_shape();
         let n: usize = shape.iter().product();
         let rt = &self.base.rt;
         let mut b = vec![0u8; n * self.dtype().size()];
-        rt.get(&mut b, rt.rank(), self.base.seg, 0)?;
+        rt.get(&mut b, rt.rank(), self.base.seg()?, 0)?;
         ndarray::ArrayD::from_shape_vec(shape, bytes::to_vec(&b)).map_err(|e| Error::internal(e.to_string()))
     }
 
@@ -77,6 +81,7 @@ impl DistArray {
         f: impl FnOnce(ndarray::ArrayViewMutD<'_, T>) -> R,
     ) -> Result<R> {
         self.check_live()?;
+        crate::engine::check_not_pending(self, true)?;
         self.check_dtype::<T>()?;
         if T::DTYPE == DType::Bool {
             return Err(Error::dtype(
@@ -85,7 +90,7 @@ impl DistArray {
         }
         let shape = self.local_shape();
         let n: usize = shape.iter().product();
-        let (ptr, len) = self.base.rt.local_ptr(self.base.seg)?;
+        let (ptr, len) = self.base.rt.local_ptr(self.base.seg()?)?;
         if (n * std::mem::size_of::<T>()) as u64 > len {
             return Err(Error::internal("local block larger than its segment"));
         }

@@ -47,7 +47,11 @@ impl From<distarr_runtime::Error> for Error {
 /// synchronises by (see `crate::engine`).
 pub(crate) struct Base {
     pub(crate) rt: Runtime,
-    pub(crate) seg: Seg,
+    /// The heap segment, `None` until the array is first computed when it is the result of a
+    /// deferred operation (a temporary that dies in the queue is never allocated).
+    seg: Cell<Option<Seg>>,
+    /// The allocation key (digest of shape, dtype, layout) every rank agrees on.
+    key: u64,
     pub(crate) dist: Distribution,
     pub(crate) dtype: DType,
     freed: Cell<bool>,
@@ -64,10 +68,36 @@ impl Drop for Base {
     fn drop(&mut self) {
         if !self.freed.get() && !std::thread::panicking() && !self.rt.is_finalized() {
             self.freed.set(true);
-            if let Err(e) = self.rt.free(self.seg) {
-                log::warn!(target: "distarr", "freeing an array's storage failed: {e}");
+            if let Some(seg) = self.seg.get() {
+                if let Err(e) = self.rt.free(seg) {
+                    log::warn!(target: "distarr", "freeing an array's storage failed: {e}");
+                }
             }
         }
+    }
+}
+
+impl Base {
+    /// The heap segment; an `Internal` error for the result of a deferred operation not yet
+    /// computed (callers flush first: see `crate::engine::queue`).
+    pub(crate) fn seg(&self) -> Result<Seg> {
+        self.seg
+            .get()
+            .ok_or_else(|| Error::internal("the array is the result of a deferred operation not yet computed"))
+    }
+
+    /// The heap segment, allocated now if it is not yet (**collective**: every rank computes
+    /// the same deferred operations in the same order, so every rank allocates here).
+    pub(crate) fn materialize(&self) -> Result<Seg> {
+        if let Some(s) = self.seg.get() {
+            return Ok(s);
+        }
+        let bytes = (self.dist.max_local_len() as u64)
+            .checked_mul(self.dtype.size() as u64)
+            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "array too large"))?;
+        let seg = self.rt.alloc_keyed(bytes, self.key)?;
+        self.seg.set(Some(seg));
+        Ok(seg)
     }
 }
 
@@ -93,6 +123,19 @@ impl std::fmt::Debug for DistArray {
 impl DistArray {
     /// A new array with unspecified contents. **Collective.**
     pub fn empty(rt: &Runtime, shape: &[usize], dtype: DType, layout: crate::dist::Layout) -> Result<DistArray> {
+        let a = DistArray::unallocated(rt, shape, dtype, layout)?;
+        a.base.materialize()?;
+        Ok(a)
+    }
+
+    /// A new array whose storage is allocated when it is first computed (the result of a
+    /// deferred operation). Local: the allocation, when it comes, is collective.
+    pub(crate) fn unallocated(
+        rt: &Runtime,
+        shape: &[usize],
+        dtype: DType,
+        layout: crate::dist::Layout,
+    ) -> Result<DistArray> {
         crate::shape::checked_len(shape)?;
         // Every rank must create the same array: the allocation also agrees on a digest of
         // shape, dtype and layout (same allreduce), so a mismatch is an error on every rank
@@ -101,13 +144,13 @@ impl DistArray {
         std::hash::Hash::hash(&(shape, dtype.code(), &layout), &mut h);
         let key = std::hash::Hasher::finish(&h);
         let dist = Distribution::new(shape, layout, rt.nranks())?;
-        let bytes = (dist.max_local_len() as u64)
+        (dist.max_local_len() as u64)
             .checked_mul(dtype.size() as u64)
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("array of shape {shape:?} is too large")))?;
-        let seg = rt.alloc_keyed(bytes, key)?;
         let base = Rc::new(Base {
             rt: rt.clone(),
-            seg,
+            seg: Cell::new(None),
+            key,
             dist,
             dtype,
             freed: Cell::new(false),
@@ -161,9 +204,10 @@ impl DistArray {
     }
 
     /// The heap segment holding the base array's elements (each rank's part is its local block
-    /// in C order). Owned by the array: never free it directly. Local.
-    pub fn segment(&self) -> Seg {
-        self.base.seg
+    /// in C order). Owned by the array: never free it directly. Local; an error while the array
+    /// is the pending result of a deferred operation (flush first).
+    pub fn segment(&self) -> Result<Seg> {
+        self.base.seg()
     }
 
     /// Whether two arrays are views of the same storage. Local.
@@ -223,8 +267,12 @@ impl DistArray {
     /// (operations on it return a `Freed` error).
     pub fn free(self) -> Result<()> {
         self.check_live()?;
+        // Deferred operations may still read or write the storage: run them first.
+        crate::engine::flush_if_used(&self)?;
         self.base.freed.set(true);
-        self.base.rt.free(self.base.seg)?;
+        if let Some(seg) = self.base.seg.get() {
+            self.base.rt.free(seg)?;
+        }
         Ok(())
     }
 

@@ -42,7 +42,7 @@ impl DistArray {
     /// **Collective.**
     pub fn astype_with(&self, dtype: DType, layout: Layout) -> Result<DistArray> {
         self.check_live()?;
-        let out = DistArray::empty(&self.base.rt, self.shape(), dtype, layout)?;
+        let out = DistArray::unallocated(&self.base.rt, self.shape(), dtype, layout)?;
         out.copy_from(self)?;
         Ok(out)
     }

@@ -86,6 +86,7 @@ impl DistArray {
     pub(crate) fn start_region_read(&self, lo: &[usize], hi: &[usize]) -> Result<RegionRead> {
         self.check_live()?;
         self.check_box(lo, hi)?;
+        crate::engine::check_not_pending(self, false)?;
         let dt = self.dtype();
         let sz = dt.size();
         let mut read = RegionRead {
@@ -104,7 +105,7 @@ impl DistArray {
         for c in cells {
             let a = &c.acc[0];
             let at: usize = c.lo.iter().zip(&bst).map(|(l, s)| l * s).sum();
-            match rt.addr_of(a.rank, self.base.seg)? {
+            match rt.addr_of(a.rank, self.base.seg()?)? {
                 Some((p, _)) => {
                     // SAFETY: the block lies in `a.rank`'s part of the segment (planner), the
                     // destination inside `out`; they are distinct memory.
@@ -136,7 +137,7 @@ impl DistArray {
                                 buf.as_mut_ptr().add(off),
                                 n * sz,
                                 a.rank,
-                                self.base.seg,
+                                self.base.seg()?,
                                 (l * sz) as u64,
                             )?
                         };
@@ -175,6 +176,7 @@ impl DistArray {
         let dt = self.dtype();
         let sz = dt.size();
         Self::check_data_len(box_len(lo, hi), sz, data.len())?;
+        crate::engine::check_not_pending(self, true)?;
         if data.is_empty() {
             return Ok(());
         }
@@ -187,7 +189,7 @@ impl DistArray {
             for c in &cells {
                 let a = &c.acc[0];
                 let at: usize = c.lo.iter().zip(&bst).map(|(l, s)| l * s).sum();
-                match rt.addr_of(a.rank, self.base.seg)? {
+                match rt.addr_of(a.rank, self.base.seg()?)? {
                     // SAFETY: as in get_region_bytes, with the copy direction reversed.
                     Some((p, _)) => unsafe {
                         strided_copy(
@@ -212,7 +214,7 @@ impl DistArray {
                         if cp.len != c.len() {
                             let mut off = 0;
                             for &(l, n) in &cp.runs {
-                                rt.get(&mut buf[off..off + n * sz], a.rank, self.base.seg, (l * sz) as u64)?;
+                                rt.get(&mut buf[off..off + n * sz], a.rank, self.base.seg()?, (l * sz) as u64)?;
                                 off += n * sz;
                             }
                         }
@@ -233,7 +235,7 @@ impl DistArray {
                             // SAFETY: `buf` is kept in `staged` until flush_all below completes
                             // the puts.
                             unsafe {
-                                rt.put_nbi(a.rank, self.base.seg, (l * sz) as u64, buf.as_ptr().add(off), n * sz)?
+                                rt.put_nbi(a.rank, self.base.seg()?, (l * sz) as u64, buf.as_ptr().add(off), n * sz)?
                             };
                             off += n * sz;
                         }
@@ -273,6 +275,7 @@ impl DistArray {
         if dt.is_bool() || dt.is_complex() {
             return Err(Error::dtype(format!("accumulate is not supported for {}", dt.name())));
         }
+        crate::engine::check_not_pending(self, true)?;
         if data.is_empty() {
             return Ok(());
         }
@@ -315,7 +318,7 @@ impl DistArray {
                     dt,
                     &vals[k * sz..(k + len) * sz],
                     a.rank,
-                    self.base.seg,
+                    self.base.seg()?,
                     (off * sz) as u64,
                     op,
                 )?;

@@ -35,6 +35,7 @@
 #![allow(unsafe_code)]
 pub(crate) mod plan;
 mod pool;
+pub(crate) mod queue;
 pub(crate) mod tile;
 
 use crate::array::DistArray;
@@ -134,6 +135,10 @@ pub(crate) struct Ctx {
     /// Test hook: this rank sleeps this long before computing each operation
     /// (`DISTARR_TEST_SLOW_RANK`, `DISTARR_TEST_DELAY_US`), to make it a slow reader and writer.
     delay: Option<std::time::Duration>,
+    /// Deferred element-wise operations, in program order ([`queue`]).
+    queue: Vec<queue::Deferred>,
+    /// Whether element-wise operations are deferred (`DISTARR_LAZY`, default on).
+    lazy: bool,
 }
 
 /// What a plan depends on (compared in full on a cache hit; the hash only finds candidates).
@@ -145,14 +150,14 @@ struct Key {
     /// Per operand: distribution, view, whether it shares storage with the output, and its
     /// element size (the execution plan is in bytes).
     ops: Vec<(crate::dist::Distribution, crate::view::ViewSpec, bool, usize)>,
-    write: Option<usize>,
+    writes: Vec<usize>,
     chunk: Option<usize>,
     along: Option<usize>,
 }
 
 /// A small fast hasher for plan keys (FxHash's multiply-rotate; the keys are not adversarial).
 #[derive(Default)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {
@@ -174,39 +179,53 @@ impl Hasher for Fx {
 }
 
 thread_local! {
-    static CTX: RefCell<Vec<(u64, Rc<RefCell<Ctx>>)>> = const { RefCell::new(Vec::new()) };
+    /// The engine state of each runtime of this thread, with a token the runtime's flush hook
+    /// holds: when the runtime is finalized (or dropped) the hook goes, and the state with it.
+    static CTX: RefCell<Vec<CtxEntry>> = const { RefCell::new(Vec::new()) };
 }
+
+/// A runtime's id, the token of its flush hook (alive while the runtime is), its engine state.
+type CtxEntry = (u64, std::rc::Weak<()>, Rc<RefCell<Ctx>>);
 
 /// The engine state of runtime `rt` (created on first use).
 fn ctx(rt: &Runtime) -> Rc<RefCell<Ctx>> {
+    if let Some(x) = existing_ctx(rt) {
+        return x;
+    }
+    let threads = rt.threads();
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let delay = match (env("DISTARR_TEST_SLOW_RANK"), env("DISTARR_TEST_DELAY_US")) {
+        (Some(r), Some(us)) if r == rt.rank() as u64 => Some(std::time::Duration::from_micros(us)),
+        _ => None,
+    };
+    let x = Rc::new(RefCell::new(Ctx {
+        cache: HashMap::new(),
+        cached: 0,
+        arena: Vec::new(),
+        pool: Pool::new(threads),
+        bufs: (0..threads).map(|_| Mutex::new(TileBufs::default())).collect(),
+        reach: Vec::new(),
+        addr: Vec::new(),
+        base: Vec::new(),
+        arena_batch: env("DISTARR_TEST_ARENA_BATCH").map_or(ARENA_BATCH, |b| b as usize),
+        delay,
+        queue: Vec::new(),
+        lazy: queue::lazy_from_env(),
+    }));
+    // Every synchronisation (and finalize) first runs what is deferred.
+    let token = Rc::new(());
+    let alive = Rc::downgrade(&token);
+    rt.set_flush_hook(Some(Rc::new(move |rt: &Runtime| {
+        let _owner = &token;
+        flush(rt).map_err(queue::hook_error)
+    })));
     CTX.with(|c| {
         let mut all = c.borrow_mut();
-        if let Some((_, x)) = all.iter().find(|(id, _)| *id == rt.id()) {
-            return x.clone();
-        }
-        // Contexts of finalized runtimes are not used again; keep the table short.
-        all.retain(|(_, x)| Rc::strong_count(x) > 1);
-        let threads = rt.threads();
-        let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
-        let delay = match (env("DISTARR_TEST_SLOW_RANK"), env("DISTARR_TEST_DELAY_US")) {
-            (Some(r), Some(us)) if r == rt.rank() as u64 => Some(std::time::Duration::from_micros(us)),
-            _ => None,
-        };
-        let x = Rc::new(RefCell::new(Ctx {
-            cache: HashMap::new(),
-            cached: 0,
-            arena: Vec::new(),
-            pool: Pool::new(threads),
-            bufs: (0..threads).map(|_| Mutex::new(TileBufs::default())).collect(),
-            reach: Vec::new(),
-            addr: Vec::new(),
-            base: Vec::new(),
-            arena_batch: env("DISTARR_TEST_ARENA_BATCH").map_or(ARENA_BATCH, |b| b as usize),
-            delay,
-        }));
-        all.push((rt.id(), x.clone()));
-        x
-    })
+        // States of finalized runtimes are not used again.
+        all.retain(|(_, alive, _)| alive.strong_count() > 0);
+        all.push((rt.id(), alive, x.clone()));
+    });
+    x
 }
 
 /// One engine run: the iteration space, the anchor whose owners compute, the operands (views
@@ -216,7 +235,8 @@ pub(crate) struct Run<'a> {
     pub anchor: &'a DistArray,
     pub share: Share,
     pub args: &'a [&'a DistArray],
-    pub write: Option<usize>,
+    /// The operands written (outputs; all owned where the anchor is).
+    pub writes: &'a [usize],
     pub chunk: Option<usize>,
     /// `Some(d)`: cells that differ only along axis `d` form one job, in increasing order along
     /// `d` (reductions along `d`); `None`: every cell is a job (split further for threads).
@@ -228,10 +248,21 @@ fn same_base(a: &DistArray, b: &DistArray) -> bool {
 }
 
 impl Run<'_> {
-    /// Whether operand `j` shares storage with the written operand.
+    /// The written operand that `j` reads another view of, or the same view of — `Some(w)` when
+    /// `j` is not itself written and shares storage with written operand `w`.
+    fn alias_of(&self, j: usize) -> Option<usize> {
+        if self.writes.contains(&j) {
+            return None;
+        }
+        self.writes
+            .iter()
+            .copied()
+            .find(|&w| same_base(self.args[j], self.args[w]))
+    }
+
+    /// Whether operand `j` shares storage with a written operand.
     fn alias(&self, j: usize) -> bool {
-        self.write
-            .is_some_and(|w| w != j && same_base(self.args[j], self.args[w]))
+        self.alias_of(j).is_some()
     }
 
     /// The hash of this run's [`Key`], computed from references (no copies on a cache hit).
@@ -248,7 +279,7 @@ impl Run<'_> {
             self.alias(j).hash(&mut h);
             h.write_usize(a.dtype().size());
         }
-        self.write.hash(&mut h);
+        self.writes.hash(&mut h);
         self.chunk.hash(&mut h);
         self.along.hash(&mut h);
         h.finish()
@@ -263,7 +294,7 @@ impl Run<'_> {
             && k.ops.iter().zip(self.args).enumerate().all(|(j, ((d, v, al, sz), a))| {
                 *d == a.base.dist && *v == a.view && *al == self.alias(j) && *sz == a.dtype().size()
             })
-            && k.write == self.write
+            && k.writes == self.writes
             && k.chunk == self.chunk
             && k.along == self.along
     }
@@ -279,7 +310,7 @@ impl Run<'_> {
                 .enumerate()
                 .map(|(j, a)| (a.base.dist.clone(), a.view.clone(), self.alias(j), a.dtype().size()))
                 .collect(),
-            write: self.write,
+            writes: self.writes.to_vec(),
             chunk: self.chunk,
             along: self.along,
         }
@@ -289,20 +320,17 @@ impl Run<'_> {
     /// from other ranks in this operation ([`ExecPlan::intra`]), or another view of it is read
     /// (then it is copied whole first, as NumPy does).
     fn read_all_first(&self, set: &PlanSet) -> bool {
-        (0..self.args.len())
-            .any(|j| self.alias(j) && (set.nonlocal[j] || self.args[j].view != self.args[self.write.unwrap_or(j)].view))
+        (0..self.args.len()).any(|j| {
+            self.alias_of(j)
+                .is_some_and(|w| set.nonlocal[j] || self.args[j].view != self.args[w].view)
+        })
     }
 
     /// Operands that must be copied even when local: another view of the output's memory, so
     /// computing in place would overwrite elements still to be read (NumPy copies too).
     fn snapshots(&self) -> Vec<bool> {
-        self.args
-            .iter()
-            .enumerate()
-            .map(|(j, a)| match self.write {
-                Some(w) if w != j => same_base(a, self.args[w]) && a.view != self.args[w].view,
-                _ => false,
-            })
+        (0..self.args.len())
+            .map(|j| self.alias_of(j).is_some_and(|w| self.args[j].view != self.args[w].view))
             .collect()
     }
 
@@ -504,8 +532,20 @@ impl Run<'_> {
 ///
 /// `check`, if given, runs first over all cells once every operand is at hand; when it returns
 /// `false` on any rank (agreed with one allreduce) nothing is written and `check_error` is
-/// returned on every rank. **Collective.**
+/// returned on every rank. Deferred operations run first. **Collective.**
 pub(crate) fn run<R: Send>(
+    run: &Run<'_>,
+    check: Option<&(dyn Fn(&Ready<'_>) -> bool + Sync)>,
+    check_error: impl FnOnce() -> Error,
+    job: &(dyn Fn(&[Ready<'_>], &mut TileBufs) -> R + Sync),
+) -> Result<Vec<R>> {
+    flush(run.anchor.runtime())?;
+    run_now(run, check, check_error, job)
+}
+
+/// [`run`] without running the deferred operations first (the queue itself, and runs whose
+/// operands are known not to be pending). **Collective.**
+pub(crate) fn run_now<R: Send>(
     run: &Run<'_>,
     check: Option<&(dyn Fn(&Ready<'_>) -> bool + Sync)>,
     check_error: impl FnOnce() -> Error,
@@ -513,6 +553,9 @@ pub(crate) fn run<R: Send>(
 ) -> Result<Vec<R>> {
     let rt = run.anchor.runtime();
     let me = rt.rank();
+    for &w in run.writes {
+        run.args[w].base.materialize()?;
+    }
     let ctx_rc = ctx(rt);
     let mut guard = ctx_rc.borrow_mut();
     let ctx = &mut *guard;
@@ -520,8 +563,8 @@ pub(crate) fn run<R: Send>(
         // Whether each rank's memory can be loaded from: a property of the heap's windows,
         // the same for every segment.
         ctx.reach = (0..rt.nranks())
-            .map(|r| rt.addr_of(r, run.anchor.base.seg).map(|a| a.is_some()))
-            .collect::<std::result::Result<_, _>>()?;
+            .map(|r| Ok(rt.addr_of(r, run.anchor.base.seg()?)?.is_some()))
+            .collect::<Result<_>>()?;
     }
     let set = run.plan(rt, ctx);
     let threads = ctx.pool.threads();
@@ -546,7 +589,7 @@ pub(crate) fn run<R: Send>(
         .iter()
         .enumerate()
         .any(|(j, a)| set.nonlocal[j] && a.base.written.get() == epoch);
-    let war = run.write.is_some_and(|w| run.args[w].base.read_remote.get() == epoch);
+    let war = run.writes.iter().any(|&w| run.args[w].base.read_remote.get() == epoch);
     if raw || war {
         rt.sync()?;
     }
@@ -565,7 +608,7 @@ pub(crate) fn run<R: Send>(
         let slot = &mut addr_tab[j * nr + r];
         if slot.is_null() {
             *slot = rt
-                .addr_of(r, run.args[j].base.seg)?
+                .addr_of(r, run.args[j].base.seg()?)?
                 .map(|(p, _)| p)
                 .ok_or_else(|| Error::internal("an operand's memory is not loadable"))?;
         }
@@ -592,7 +635,15 @@ pub(crate) fn run<R: Send>(
         for m in &b.gets {
             // SAFETY: the destination range lies in the arena, which is neither read nor moved
             // until the gets are completed (a flush_local_all before the batch computes).
-            unsafe { rt.get_nbi(arena.add(m.at), m.bytes, m.rank, run.args[m.arg].base.seg, m.off as u64)? };
+            unsafe {
+                rt.get_nbi(
+                    arena.add(m.at),
+                    m.bytes,
+                    m.rank,
+                    run.args[m.arg].base.seg()?,
+                    m.off as u64,
+                )?
+            };
         }
         Ok(!b.gets.is_empty())
     };
@@ -694,8 +745,10 @@ fn record(rt: &Runtime, run: &Run<'_>, set: &PlanSet, wrote: bool) {
             a.base.read_remote.set(now);
         }
     }
-    if let (true, Some(w)) = (wrote, run.write) {
-        run.args[w].base.written.set(now);
+    if wrote {
+        for &w in run.writes {
+            run.args[w].base.written.set(now);
+        }
     }
 }
 
@@ -828,7 +881,11 @@ fn split_jobs(
 
 /// `out = work(inputs)` element-wise over the output's elements, each computed by its owner.
 /// `args[0]` is the output; the other arguments are operand views already broadcast to its
-/// shape, referred to by [`Input::Arg`]. `check` as in [`run`]. **Collective.**
+/// shape, referred to by [`Input::Arg`]. `check` as in [`run`].
+///
+/// Without a `check`, and unless deferral is off or the call comes from inside another
+/// operation, the operation is recorded and runs at the next flush ([`queue`]); its arguments
+/// are checked now. **Collective.**
 pub(crate) fn map(
     args: &[&DistArray],
     inputs: &[Input],
@@ -849,6 +906,32 @@ pub(crate) fn map(
             "the output is a broadcast view (several elements share memory) and cannot be written",
         ));
     }
+    let rt = out.runtime();
+    if check.is_none() {
+        let op = queue::Deferred {
+            args: args.iter().map(|&a| a.clone()).collect(),
+            inputs: inputs.to_vec(),
+            work,
+            reduce: None,
+        };
+        if defer(rt, op)? {
+            return Ok(());
+        }
+    }
+    flush(rt)?;
+    map_now(args, inputs, work, check, check_error)
+}
+
+/// [`map`], now. **Collective.**
+pub(crate) fn map_now(
+    args: &[&DistArray],
+    inputs: &[Input],
+    work: Work,
+    check: Option<&(dyn Fn(&Ready<'_>) -> bool + Sync)>,
+    check_error: impl FnOnce() -> Error,
+) -> Result<()> {
+    let out = args[0];
+    out.base.materialize()?;
     let space_strides = crate::shape::c_strides(out.shape());
     let spec = MapSpec {
         work,
@@ -862,11 +945,11 @@ pub(crate) fn map(
         anchor: out,
         share: Share::Owned,
         args,
-        write: Some(0),
+        writes: &[0],
         chunk: None,
         along: None,
     };
-    run(&r, check, check_error, &|cells, bufs| {
+    run_now(&r, check, check_error, &|cells, bufs| {
         for c in cells {
             tile::map_cell(c, &spec, bufs);
         }
@@ -874,11 +957,128 @@ pub(crate) fn map(
     Ok(())
 }
 
+/// Records `op` when deferral is on (and the call does not come from inside another
+/// operation); `false` when it must run now. A full queue is flushed. **Collective.**
+fn defer(rt: &Runtime, op: queue::Deferred) -> Result<bool> {
+    if EAGER.with(|e| e.get()) != 0 {
+        return Ok(false);
+    }
+    let c = ctx(rt);
+    let full = {
+        let mut c = c.borrow_mut();
+        if !c.lazy {
+            return Ok(false);
+        }
+        c.queue.push(op);
+        c.queue.len() >= queue::QUEUE_LIMIT
+    };
+    if full {
+        flush(rt)?;
+    }
+    Ok(true)
+}
+
+/// Records the axis reduction `out = op(x, axis)` (arguments checked) when deferral is on;
+/// `false` when it must run now. **Collective.**
+pub(crate) fn defer_reduce(x: &DistArray, op: crate::reduce::ReduceOp, axis: usize, out: &DistArray) -> Result<bool> {
+    let d = queue::Deferred {
+        args: vec![out.clone(), x.clone()],
+        inputs: Vec::new(),
+        work: Work::Copy,
+        reduce: Some((op, axis)),
+    };
+    defer(x.runtime(), d)
+}
+
+thread_local! {
+    /// Above 0 while an operation outside the cell pipeline runs ([`collective`]): engine
+    /// operations it makes run at once (it reads their results itself).
+    static EAGER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs the deferred operations of `rt` (see [`queue`]). Does nothing when nothing is
+/// deferred, or when called from inside the engine (a synchronisation it makes). **Collective.**
+pub(crate) fn flush(rt: &Runtime) -> Result<()> {
+    let Some(c) = existing_ctx(rt) else {
+        return Ok(());
+    };
+    let ops = match c.try_borrow_mut() {
+        Ok(mut c) if !c.queue.is_empty() => std::mem::take(&mut c.queue),
+        _ => return Ok(()),
+    };
+    queue::execute(rt, ops)
+}
+
+/// Runs the deferred operations when one of them refers to `arr`'s storage (before it is
+/// freed). **Collective.**
+pub(crate) fn flush_if_used(arr: &DistArray) -> Result<()> {
+    if pending(arr, false) {
+        flush(arr.runtime())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether deferred operations write `arr`'s storage (`writes_only`), or refer to it at all.
+/// Local.
+pub(crate) fn pending(arr: &DistArray, writes_only: bool) -> bool {
+    let Some(c) = existing_ctx(arr.runtime()) else {
+        return false;
+    };
+    let Ok(c) = c.try_borrow() else {
+        return false;
+    };
+    c.queue.iter().any(|op| op.touches(&arr.base, writes_only))
+}
+
+/// Makes a one-sided or local access to `arr` safe from deferred operations: those that
+/// write it (`write == false`: the access would see stale data) or refer to it at all (`write`:
+/// they would see or undo the access). With one rank they run now; with several, running them
+/// is collective, which a one-sided call cannot be, so the access fails with an
+/// `InvalidArgument` error naming the remedy (a sync or flush first). Local.
+pub(crate) fn check_not_pending(arr: &DistArray, write: bool) -> Result<()> {
+    if !pending(arr, !write) {
+        return Ok(());
+    }
+    let rt = arr.runtime();
+    if rt.nranks() == 1 {
+        return flush(rt);
+    }
+    Err(Error::invalid(
+        "deferred array operations on this array are pending: run them first (a collective sync or flush) before one-sided or local-block access",
+    ))
+}
+
+/// See [`crate::set_lazy`]. **Collective.**
+pub(crate) fn set_lazy(rt: &Runtime, on: bool) -> Result<()> {
+    if !on {
+        flush(rt)?;
+    }
+    ctx(rt).borrow_mut().lazy = on;
+    Ok(())
+}
+
+/// See [`crate::is_lazy`]. Local.
+pub(crate) fn is_lazy(rt: &Runtime) -> bool {
+    ctx(rt).borrow().lazy
+}
+
+/// The engine state of `rt` if it was created.
+fn existing_ctx(rt: &Runtime) -> Option<Rc<RefCell<Ctx>>> {
+    CTX.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(id, alive, _)| *id == rt.id() && alive.strong_count() > 0)
+            .map(|(_, _, x)| x.clone())
+    })
+}
+
 /// A collective operation outside the cell pipeline (gathers, `to_ndarray`, matrix products):
 /// ranks read other ranks' parts of `reads` with one-sided gets inside `f`, and each rank
 /// writes only its own elements of `write`. Synchronises first when a read array was written,
 /// or the written one read by other ranks, since the last sync, and records what `f` did (reads
-/// count as remote whenever there are several ranks). **Collective.**
+/// count as remote whenever there are several ranks). Deferred operations run first; engine
+/// operations inside `f` run at once. **Collective.**
 pub(crate) fn collective<T>(
     reads: &[&DistArray],
     write: Option<&DistArray>,
@@ -887,6 +1087,7 @@ pub(crate) fn collective<T>(
     let Some(rt) = reads.first().or(write.as_ref()).map(|a| a.runtime().clone()) else {
         return f();
     };
+    flush(&rt)?;
     let many = rt.nranks() > 1;
     let epoch = rt.sync_epoch();
     let raw = many && reads.iter().any(|a| a.base.written.get() == epoch);
@@ -894,7 +1095,9 @@ pub(crate) fn collective<T>(
     if raw || war {
         rt.sync()?;
     }
+    EAGER.with(|e| e.set(e.get() + 1));
     let r = f();
+    EAGER.with(|e| e.set(e.get() - 1));
     let now = rt.sync_epoch();
     if many {
         for a in reads {
@@ -924,7 +1127,7 @@ pub(crate) fn owned_cells(arr: &DistArray) -> Result<Vec<(Vec<usize>, Vec<usize>
         snapshot: &[false],
         chunk: None,
     };
-    let Some((base, _)) = rt.addr_of(rt.rank(), arr.base.seg)? else {
+    let Some((base, _)) = rt.addr_of(rt.rank(), arr.base.seg()?)? else {
         return Err(Error::internal("own memory is not addressable"));
     };
     let esize = arr.dtype().size();

@@ -112,14 +112,14 @@ pub(crate) const MAX_DIMS: usize = 32;
 
 /// One stream of a tile walk: pointer, element size, strides per (merged) axis.
 #[derive(Clone, Copy)]
-struct Stream {
-    ptr: *mut u8,
-    size: isize,
-    strides: [isize; MAX_DIMS],
+pub(crate) struct Stream {
+    pub ptr: *mut u8,
+    pub size: isize,
+    pub strides: [isize; MAX_DIMS],
 }
 
 impl Stream {
-    fn new(ptr: *mut u8, size: usize, strides: &[isize]) -> Stream {
+    pub fn new(ptr: *mut u8, size: usize, strides: &[isize]) -> Stream {
         let mut st = [0isize; MAX_DIMS];
         st[..strides.len()].copy_from_slice(strides);
         Stream {
@@ -133,7 +133,7 @@ impl Stream {
 /// Puts the axes in the output's memory order (largest stride first) and merges neighbours
 /// where every stream is contiguous across them. Returns the merged extents (in `ext[..n]`)
 /// and their number.
-fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> ([usize; MAX_DIMS], usize) {
+pub(crate) fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> ([usize; MAX_DIMS], usize) {
     let nd = shape.len();
     let mut order = [0usize; MAX_DIMS];
     for (d, o) in order.iter_mut().enumerate().take(nd) {
@@ -189,42 +189,177 @@ fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) -> ([usize; M
     (ext, n)
 }
 
-/// Runs an element-wise task on one cell.
-pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs) {
-    let nd0 = cell.lo.len();
-    let mut shape = [0usize; MAX_DIMS];
-    for ((s, h), l) in shape.iter_mut().zip(cell.hi).zip(cell.lo) {
-        *s = h - l;
+/// Most streams of one walk (operands, outputs and the flat index).
+pub(crate) const MAX_STREAMS: usize = 16;
+
+/// One tile of a walk ([`walk`]): `k` rows (consecutive along the second-to-last merged axis)
+/// of `n` elements from column `j0`, over the walk's streams.
+pub(crate) struct TileAt<'a> {
+    streams: &'a [Stream],
+    row_off: &'a [isize],
+    j0: usize,
+    /// Elements per row of the tile.
+    pub n: usize,
+    /// Rows of the tile.
+    pub k: usize,
+    nd: usize,
+}
+
+impl<'a> TileAt<'a> {
+    /// A tile of `k` rows of `n` elements at the start of each stream plus its `row_off`, over
+    /// streams of `nd` (merged) axes: the last axis runs along the rows, the one before it
+    /// across them.
+    pub fn new(streams: &'a [Stream], row_off: &'a [isize], n: usize, k: usize, nd: usize) -> TileAt<'a> {
+        TileAt {
+            streams,
+            row_off,
+            j0: 0,
+            n,
+            k,
+            nd,
+        }
     }
-    let shape = &shape[..nd0];
+
+    /// Elements in the tile.
+    pub fn total(&self) -> usize {
+        self.n * self.k
+    }
+
+    fn inner(&self, si: usize) -> isize {
+        self.streams[si].strides[self.nd - 1]
+    }
+
+    fn row(&self, si: usize) -> isize {
+        if self.nd >= 2 {
+            self.streams[si].strides[self.nd - 2]
+        } else {
+            0
+        }
+    }
+
+    /// Address of stream `si`'s first element of the tile.
+    pub fn at(&self, si: usize) -> *mut u8 {
+        let s = &self.streams[si];
+        // SAFETY: the offset addresses an element of the cell (row start + column j0), which
+        // lies inside the operand's memory (the engine resolved it).
+        unsafe {
+            s.ptr
+                .offset((self.row_off[si] + self.j0 as isize * self.inner(si)) * s.size)
+        }
+    }
+
+    /// The flat index of the tile's first element of an index stream `si` (whose "pointer"
+    /// is the cell's first flat index).
+    pub fn index_start(&self, si: usize, flat0: usize) -> isize {
+        flat0 as isize + self.row_off[si] + self.j0 as isize * self.inner(si)
+    }
+
+    /// Whether stream `si` is contiguous over the tile (unit inner stride, rows back to back).
+    pub fn contiguous(&self, si: usize) -> bool {
+        self.inner(si) == 1 && (self.k == 1 || self.row(si) == self.n as isize)
+    }
+
+    /// Whether stream `si` is one value over the tile.
+    pub fn uniform(&self, si: usize) -> bool {
+        self.inner(si) == 0 && (self.k == 1 || self.row(si) == 0)
+    }
+
+    /// Packs stream `si` (elements of `from`) into buffer `b` as `to` (dense, row after row).
+    pub fn pack(&self, si: usize, from: DType, to: DType, b: usize, bufs: &mut TileBufs) -> *mut u8 {
+        let s = &self.streams[si];
+        let dst = bufs.get(b, self.total() * to.size());
+        let f = kernel::cast(from, to);
+        for r in 0..self.k {
+            // SAFETY: row r of the tile lies in the operand (k rows exist from this row start)
+            // and the buffer holds total elements of `to`.
+            unsafe {
+                f(
+                    self.n,
+                    self.at(si).offset(r as isize * self.row(si) * s.size),
+                    self.inner(si),
+                    dst.add(r * self.n * to.size()),
+                    1,
+                )
+            };
+        }
+        dst
+    }
+
+    /// Stream `si` as a kernel source of dtype `to`: in place when contiguous (or uniform) and
+    /// of that dtype, else packed into buffer `b`.
+    pub fn source(&self, si: usize, from: DType, to: DType, b: usize, bufs: &mut TileBufs) -> Src {
+        if from == to && self.contiguous(si) {
+            Src {
+                ptr: self.at(si).cast_const(),
+                scalar: false,
+            }
+        } else if self.uniform(si) {
+            if from == to {
+                return Src {
+                    ptr: self.at(si).cast_const(),
+                    scalar: true,
+                };
+            }
+            let buf = bufs.get(b, to.size());
+            // SAFETY: one element from the operand into the buffer.
+            unsafe { kernel::cast(from, to)(1, self.at(si), 0, buf, 1) };
+            Src {
+                ptr: buf.cast_const(),
+                scalar: true,
+            }
+        } else {
+            Src {
+                ptr: self.pack(si, from, to, b, bufs).cast_const(),
+                scalar: false,
+            }
+        }
+    }
+
+    /// Writes `total` values of `from` (dense, row after row) at `src` to stream `si`, converted
+    /// to `to`.
+    pub fn store(&self, si: usize, src: *const u8, from: DType, to: DType) {
+        let f = kernel::cast(from, to);
+        let s = &self.streams[si];
+        for r in 0..self.k {
+            // SAFETY: row r of the source holds n values of `from`; row r of the tile lies in
+            // the stream's memory; the two are distinct memory (a buffer and an operand).
+            unsafe {
+                f(
+                    self.n,
+                    src.add(r * self.n * from.size()),
+                    1,
+                    self.at(si).offset(r as isize * self.row(si) * s.size),
+                    self.inner(si),
+                )
+            };
+        }
+    }
+
+    /// The flat indices of the tile's elements, from index stream `si`.
+    pub fn indices(&self, si: usize, flat0: usize, bufs: &mut TileBufs, b: usize) -> Indices {
+        let start = self.index_start(si, flat0);
+        if self.contiguous(si) {
+            return Indices::From(start as u64);
+        }
+        let list = bufs.get(b, self.total() * 8).cast::<u64>();
+        for r in 0..self.k {
+            for j in 0..self.n {
+                let v = start + r as isize * self.row(si) + j as isize * self.inner(si);
+                // SAFETY: r·n + j < total, inside the buffer.
+                unsafe { *list.add(r * self.n + j) = v as u64 };
+            }
+        }
+        Indices::List(list.cast_const())
+    }
+}
+
+/// Walks a box of extents `shape` over `streams` in tiles (see the module docs): the axes in
+/// the memory order of stream 0, merged where possible; calls `f` once per tile.
+pub(crate) fn walk(shape: &[usize], streams: &mut [Stream], mut f: impl FnMut(&TileAt<'_>)) {
     if shape.contains(&0) {
         return;
     }
-    // Streams: the output, each array input, and the flat index (for generators).
-    let mut streams = [Stream::new(std::ptr::null_mut(), 0, &[]); MAX_ARGS + 1];
-    streams[0] = Stream::new(cell.ptr[spec.out], spec.out_dt.size(), cell.strides[spec.out]);
-    let mut ns = 1;
-    for inp in spec.inputs {
-        if let Input::Arg { arg, dt, .. } = *inp {
-            streams[ns] = Stream::new(cell.ptr[arg], dt.size(), cell.strides[arg]);
-            ns += 1;
-        }
-    }
-    let gen_index = matches!(spec.work, Work::Generate { .. });
-    let flat0: usize = cell.lo.iter().zip(spec.space_strides).map(|(l, s)| l * s).sum();
-    if gen_index {
-        let mut st = [0isize; MAX_DIMS];
-        for (d, &s) in spec.space_strides.iter().enumerate() {
-            st[d] = s as isize;
-        }
-        streams[ns] = Stream {
-            ptr: std::ptr::null_mut(),
-            size: 1,
-            strides: st,
-        };
-        ns += 1;
-    }
-    let streams = &mut streams[..ns];
+    let ns = streams.len();
     let (ext, nd) = merge_axes(shape, streams, 0);
     let ext = &ext[..nd];
     let len = ext[nd - 1];
@@ -236,7 +371,7 @@ pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs
     };
     let outer = &ext[..nd - 1];
     let mut idx = [0usize; MAX_DIMS];
-    let mut row_off = [0isize; MAX_ARGS + 1];
+    let mut row_off = [0isize; MAX_STREAMS];
     loop {
         // Offsets (elements) of this row start.
         for (o, s) in row_off.iter_mut().zip(streams.iter()) {
@@ -253,9 +388,16 @@ pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs
         };
         let mut j0 = 0;
         while j0 < len {
-            let n_row = if k > 1 { len } else { (len - j0).min(TILE) };
-            tile(spec, streams, &row_off[..ns], j0, n_row, k, nd, flat0, bufs);
-            j0 += n_row;
+            let n = if k > 1 { len } else { (len - j0).min(TILE) };
+            f(&TileAt {
+                streams,
+                row_off: &row_off[..ns],
+                j0,
+                n,
+                k,
+                nd,
+            });
+            j0 += n;
         }
         // Advance the outer odometer (by k rows along the second-to-last axis).
         if nd == 1 {
@@ -278,102 +420,90 @@ pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs
     }
 }
 
-/// One tile: `k` rows (consecutive along the second-to-last merged axis) of `n` elements from
-/// column `j0`.
-#[allow(clippy::too_many_arguments)]
-fn tile(
-    spec: &MapSpec<'_>,
-    streams: &[Stream],
-    row_off: &[isize],
-    j0: usize,
-    n: usize,
-    k: usize,
-    nd: usize,
-    flat0: usize,
-    bufs: &mut TileBufs,
-) {
-    let inner = |s: &Stream| s.strides[nd - 1];
-    let row = |s: &Stream| if nd >= 2 { s.strides[nd - 2] } else { 0 };
-    let at = |si: usize| -> *mut u8 {
-        let s = &streams[si];
-        // SAFETY: the offset addresses an element of the cell (row start + column j0), which
-        // lies inside the operand's memory (the engine resolved it).
-        unsafe { s.ptr.offset((row_off[si] + j0 as isize * inner(s)) * s.size) }
-    };
-    // Whether stream `si` is contiguous (unit inner stride, rows back to back) over the tile.
-    let contiguous = |si: usize| {
-        let s = &streams[si];
-        inner(s) == 1 && (k == 1 || row(s) == n as isize)
-    };
-    let uniform = |si: usize| {
-        let s = &streams[si];
-        inner(s) == 0 && (k == 1 || row(s) == 0)
-    };
-    let total = n * k;
-    // Packs stream `si` (dtype `from`) into buffer `b` as `to`; returns the buffer.
-    let pack = |si: usize, from: DType, to: DType, b: usize, bufs: &mut TileBufs| -> *mut u8 {
-        let s = &streams[si];
-        let dst = bufs.get(b, total * to.size());
-        let f = kernel::cast(from, to);
-        for r in 0..k {
-            // SAFETY: row r of the tile lies in the operand (k rows exist from this row start)
-            // and the buffer holds total elements of `to`.
-            unsafe {
-                f(
-                    n,
-                    at(si).offset(r as isize * row(s) * s.size),
-                    inner(s),
-                    dst.add(r * n * to.size()),
-                    1,
-                )
-            };
+/// The index stream of a cell: "pointer" 0, strides the iteration space's C-order strides.
+pub(crate) fn index_stream(space_strides: &[usize]) -> Stream {
+    let mut st = [0isize; MAX_DIMS];
+    for (d, &s) in space_strides.iter().enumerate() {
+        st[d] = s as isize;
+    }
+    Stream {
+        ptr: std::ptr::null_mut(),
+        size: 1,
+        strides: st,
+    }
+}
+
+/// Runs an element-wise task on one cell.
+pub(crate) fn map_cell(cell: &Ready<'_>, spec: &MapSpec<'_>, bufs: &mut TileBufs) {
+    let nd0 = cell.lo.len();
+    let mut shape = [0usize; MAX_DIMS];
+    for ((s, h), l) in shape.iter_mut().zip(cell.hi).zip(cell.lo) {
+        *s = h - l;
+    }
+    // Streams: the output, each array input, and the flat index (for generators).
+    let mut streams = [Stream::new(std::ptr::null_mut(), 0, &[]); MAX_STREAMS];
+    streams[0] = Stream::new(cell.ptr[spec.out], spec.out_dt.size(), cell.strides[spec.out]);
+    let mut ns = 1;
+    for inp in spec.inputs {
+        if let Input::Arg { arg, dt, .. } = *inp {
+            streams[ns] = Stream::new(cell.ptr[arg], dt.size(), cell.strides[arg]);
+            ns += 1;
         }
-        dst
-    };
+    }
+    let flat0: usize = cell.lo.iter().zip(spec.space_strides).map(|(l, s)| l * s).sum();
+    if matches!(spec.work, Work::Generate { .. }) {
+        streams[ns] = index_stream(spec.space_strides);
+        ns += 1;
+    }
+    walk(&shape[..nd0], &mut streams[..ns], |t| tile(spec, t, ns, flat0, bufs));
+}
+
+/// One tile of an element-wise task.
+fn tile(spec: &MapSpec<'_>, t: &TileAt<'_>, ns: usize, flat0: usize, bufs: &mut TileBufs) {
+    let total = t.total();
     match spec.work {
-        Work::Copy => {
-            let (src_dt, sp, ss, srow) = match &spec.inputs[0] {
-                Input::Arg { dt, .. } => (*dt, at(1).cast_const(), inner(&streams[1]), row(&streams[1])),
-                Input::Const { bytes, dt } => (*dt, bytes.as_ptr().cast::<u8>(), 0, 0),
-            };
-            let f = kernel::cast(src_dt, spec.out_dt);
-            let o = &streams[0];
-            for r in 0..k as isize {
-                // SAFETY: row r of source and output lie in their operands; they do not overlap
-                // (an overlapping source was copied by the engine).
-                unsafe {
-                    f(
-                        n,
-                        sp.offset(r * srow * src_dt.size() as isize),
-                        ss,
-                        at(0).offset(r * row(o) * o.size),
-                        inner(o),
-                    )
-                };
-            }
-        }
-        Work::Generate { f, params } => {
-            let ist = &streams[streams.len() - 1];
-            let start = flat0 as isize + row_off[streams.len() - 1] + j0 as isize * inner(ist);
-            let indices = if contiguous(streams.len() - 1) {
-                Indices::From(start as u64)
-            } else {
-                let list = bufs.get(1, total * 8).cast::<u64>();
-                for r in 0..k {
-                    for j in 0..n {
-                        let v = start + r as isize * row(ist) + j as isize * inner(ist);
-                        // SAFETY: r·n + j < total, inside the buffer.
-                        unsafe { *list.add(r * n + j) = v as u64 };
-                    }
+        Work::Copy => match &spec.inputs[0] {
+            Input::Arg { dt, .. } => {
+                // Stream to stream, converting: no buffer.
+                let f = kernel::cast(*dt, spec.out_dt);
+                for r in 0..t.k as isize {
+                    // SAFETY: row r of source and output lie in their operands; they do not
+                    // overlap (an overlapping source was copied by the engine).
+                    unsafe {
+                        f(
+                            t.n,
+                            t.at(1).offset(r * t.row(1) * dt.size() as isize),
+                            t.inner(1),
+                            t.at(0).offset(r * t.row(0) * spec.out_dt.size() as isize),
+                            t.inner(0),
+                        )
+                    };
                 }
-                Indices::List(list.cast_const())
-            };
-            let direct = spec.out_dt == DType::F64 && contiguous(0);
-            let dst = if direct { at(0) } else { bufs.get(0, total * 8) };
+            }
+            Input::Const { bytes, dt } => {
+                let f = kernel::cast(*dt, spec.out_dt);
+                for r in 0..t.k as isize {
+                    // SAFETY: one constant repeated into row r of the output.
+                    unsafe {
+                        f(
+                            t.n,
+                            bytes.as_ptr().cast::<u8>(),
+                            0,
+                            t.at(0).offset(r * t.row(0) * spec.out_dt.size() as isize),
+                            t.inner(0),
+                        )
+                    };
+                }
+            }
+        },
+        Work::Generate { f, params } => {
+            let indices = t.indices(ns - 1, flat0, bufs, 1);
+            let direct = spec.out_dt == DType::F64 && t.contiguous(0);
+            let dst = if direct { t.at(0) } else { bufs.get(0, total * 8) };
             // SAFETY: dst holds `total` f64 (the output in place, or the buffer).
             unsafe { f(&params, total, indices, dst.cast()) };
             if !direct {
-                store(spec, streams, &at, dst, DType::F64, n, k, nd);
+                t.store(0, dst, DType::F64, spec.out_dt);
             }
         }
         Work::Kernel { f, res_dt } => {
@@ -389,39 +519,15 @@ fn tile(
                         scalar: true,
                     },
                     Input::Arg { dt, kdt, .. } => {
-                        let loop_dt = *kdt;
-                        let s = if *dt == loop_dt && contiguous(si) {
-                            Src {
-                                ptr: at(si).cast_const(),
-                                scalar: false,
-                            }
-                        } else if *dt == loop_dt && uniform(si) {
-                            Src {
-                                ptr: at(si).cast_const(),
-                                scalar: true,
-                            }
-                        } else if uniform(si) {
-                            let b = bufs.get(2 + i, loop_dt.size());
-                            // SAFETY: one element from the operand into the buffer.
-                            unsafe { kernel::cast(*dt, loop_dt)(1, at(si), 0, b, 1) };
-                            Src {
-                                ptr: b.cast_const(),
-                                scalar: true,
-                            }
-                        } else {
-                            Src {
-                                ptr: pack(si, *dt, loop_dt, 2 + i, bufs).cast_const(),
-                                scalar: false,
-                            }
-                        };
+                        let s = t.source(si, *dt, *kdt, 2 + i, bufs);
                         si += 1;
                         s
                     }
                 };
             }
-            let direct = spec.out_dt == res_dt && contiguous(0);
+            let direct = spec.out_dt == res_dt && t.contiguous(0);
             let dst = if direct {
-                at(0)
+                t.at(0)
             } else {
                 bufs.get(0, total * res_dt.size())
             };
@@ -430,39 +536,9 @@ fn tile(
             // results.
             unsafe { f(total, &srcs[..spec.inputs.len()], dst) };
             if !direct {
-                store(spec, streams, &at, dst, res_dt, n, k, nd);
+                t.store(0, dst, res_dt, spec.out_dt);
             }
         }
-    }
-}
-
-/// Writes a tile computed into a buffer (of dtype `from`) to the output, casting.
-#[allow(clippy::too_many_arguments)]
-fn store(
-    spec: &MapSpec<'_>,
-    streams: &[Stream],
-    at: &dyn Fn(usize) -> *mut u8,
-    buf: *mut u8,
-    from: DType,
-    n: usize,
-    k: usize,
-    nd: usize,
-) {
-    let o = &streams[0];
-    let (inner, row) = (o.strides[nd - 1], if nd >= 2 { o.strides[nd - 2] } else { 0 });
-    let f = kernel::cast(from, spec.out_dt);
-    for r in 0..k {
-        // SAFETY: row r of the buffer holds n values of `from`; row r of the output tile lies in
-        // the output; buffer and output are distinct memory.
-        unsafe {
-            f(
-                n,
-                buf.add(r * n * from.size()),
-                1,
-                at(0).offset(r as isize * row * o.size),
-                inner,
-            )
-        };
     }
 }
 

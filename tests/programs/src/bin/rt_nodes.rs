@@ -46,7 +46,9 @@ fn main() {
     hosts.dedup();
     if let Ok(k) = std::env::var("DISTARR_TEST_EXPECT_NODES") {
         let k: usize = k.parse().expect("DISTARR_TEST_EXPECT_NODES");
-        check(hosts.len() == k, || format!("the job spans {} hosts, expected {k}", hosts.len()));
+        check(hosts.len() == k, || {
+            format!("the job spans {} hosts, expected {k}", hosts.len())
+        });
     }
     let node_size = local.iter().filter(|&&l| l).count();
     check(info.node_size == node_size, || {
@@ -57,7 +59,10 @@ fn main() {
             format!("default window {:?}, expected Shared", info.window)
         });
         check(info.shm_fastpath == fastpath_wanted, || {
-            format!("shm_fastpath {} with DISTARR_SHM_FASTPATH wanted {fastpath_wanted}", info.shm_fastpath)
+            format!(
+                "shm_fastpath {} with DISTARR_SHM_FASTPATH wanted {fastpath_wanted}",
+                info.shm_fastpath
+            )
         });
     }
 
@@ -96,7 +101,9 @@ fn main() {
             // Rank w stored into rank r's part iff w reached it by load/store.
             let stored = w == r || (info.shm_fastpath && host_of(w) == host_of(r));
             let want = if stored { 0x1000 * (w as u64 + 1) + r as u64 } else { 0 };
-            check(v == want, || format!("rank {r} slot of rank {w}: {v:#x}, expected {want:#x}"));
+            check(v == want, || {
+                format!("rank {r} slot of rank {w}: {v:#x}, expected {want:#x}")
+            });
         }
     }
     t!(rt.sync());
@@ -114,21 +121,29 @@ fn main() {
             t!(rt.get(&mut got, r, seg, 8 * w as u64));
             let want = 0x100 * (w as u64 + 1) + r as u64;
             check(u64::from_le_bytes(got) == want, || {
-                format!("put by rank {w} to rank {r}: {:#x}, expected {want:#x}", u64::from_le_bytes(got))
+                format!(
+                    "put by rank {w} to rank {r}: {:#x}, expected {want:#x}",
+                    u64::from_le_bytes(got)
+                )
             });
         }
         let mut got = [0u8; 8];
         t!(rt.get(&mut got, r, seg, 16 * n as u64));
         let want = (n * (n + 1) / 2) as u64;
         check(u64::from_le_bytes(got) == want, || {
-            format!("accumulate sum on rank {r}: {}, expected {want}", u64::from_le_bytes(got))
+            format!(
+                "accumulate sum on rank {r}: {}, expected {want}",
+                u64::from_le_bytes(got)
+            )
         });
     }
     t!(rt.sync());
     // Fetch-and-add from everyone to the last rank's counter, then a compare-and-swap race: exactly
     // one rank wins.
     let old = t!(rt.fetch_and_op(1u64, n - 1, seg, 16 * n as u64, AccOp::Sum));
-    check(old >= (n * (n + 1) / 2) as u64, || format!("fetch-and-add returned {old}"));
+    check(old >= (n * (n + 1) / 2) as u64, || {
+        format!("fetch-and-add returned {old}")
+    });
     t!(rt.sync());
     let total = (n * (n + 1) / 2 + n) as u64;
     let prev = t!(rt.compare_and_swap(total, 1000 + me as u64, n - 1, seg, 16 * n as u64));
