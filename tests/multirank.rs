@@ -459,8 +459,18 @@ fn live_processes_of(bin: &Path) -> Vec<u32> {
 /// program may be left (guardians included; zombies waiting to be reaped do not count).
 /// Returns the job's duration in seconds.
 fn run_fault(prog: &str, n: usize, env: &[(&str, &str)], expect: &[&str], forbid: &[&str]) -> f64 {
+    run_fault_bin(&programs_dir().join(prog), prog, n, env, expect, forbid)
+}
+
+/// [`run_fault`] for a C program of `c-api/tests/` (built by [`c_programs_dir`]).
+fn run_fault_c(prog: &str, n: usize, env: &[(&str, &str)], expect: &[&str], forbid: &[&str]) -> f64 {
+    run_fault_bin(&c_programs_dir().join(prog), prog, n, env, expect, forbid)
+}
+
+/// [`run_fault`] for the program at `bin` (named `prog` in reports).
+fn run_fault_bin(bin: &Path, prog: &str, n: usize, env: &[(&str, &str)], expect: &[&str], forbid: &[&str]) -> f64 {
     const LIMIT: f64 = 30.0;
-    let bin = programs_dir().join(prog);
+    let bin = bin.to_path_buf();
     let mpirun = std::env::var("DISTARR_MPIRUN").unwrap_or_else(|_| "mpirun".to_string());
     let log_dir = target_dir().join("multirank-logs");
     std::fs::create_dir_all(&log_dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", log_dir.display()));
@@ -841,6 +851,73 @@ mpi_c_test!(
     [1, 2, 3, 4],
     [("DISTARR_MODE", "sequential"), ("DISTARR_TEST_WORKER_DELAY_US", "3000")]
 );
+// Sequential mode: a worker that dies, or a rank 0 that gives up, ends the job non-zero within
+// 30 s with the cause printed and no process left (`run_fault`). Names `capi_seq_fault_*`:
+// `scripts/test.sh` runs them on MPICH too.
+mpi_c_test!(capi_seq_fault_clean, "c_seq_fault", [1, 3]);
+#[test]
+fn capi_seq_fault_worker_kill() {
+    run_fault_c(
+        "c_seq_fault",
+        3,
+        &[("DISTARR_TEST_WORKER_FAULT", "1:12:kill")],
+        &[
+            "worker 1 dies (Kill) before command 12",
+            "FATAL: rank 1 (pid ",
+            ") ended without finalizing", // the status only when read before the launcher reaps it
+        ],
+        &["FATAL: rank 0 ", "FATAL: rank 2 ", "distarr-test: ok"],
+    );
+}
+#[test]
+fn capi_seq_fault_worker_abort() {
+    run_fault_c(
+        "c_seq_fault",
+        3,
+        &[("DISTARR_TEST_WORKER_FAULT", "2:12:abort")],
+        &["FATAL: rank 2 (pid ", ") received signal 6 (SIGABRT)"],
+        &[
+            "FATAL: rank 0 ",
+            "FATAL: rank 1 ",
+            "ended without finalizing",
+            "distarr-test: ok",
+        ],
+    );
+}
+#[test]
+fn capi_seq_fault_worker_exit() {
+    run_fault_c(
+        "c_seq_fault",
+        2,
+        &[("DISTARR_TEST_WORKER_FAULT", "1:12:exit")],
+        &["FATAL: rank 1 (pid ", ") ended without finalizing"],
+        &["FATAL: rank 0 ", "distarr-test: ok"],
+    );
+}
+#[test]
+fn capi_seq_fault_root_exit() {
+    run_fault_c(
+        "c_seq_fault",
+        3,
+        &[("DISTARR_TEST_FAULT", "root_exit")],
+        &[
+            "c_seq_fault: rank 0 gives up after an error: ",
+            "FATAL: rank 0 (pid ",
+            ") ended without finalizing",
+        ],
+        &["FATAL: rank 1 ", "FATAL: rank 2 ", "distarr-test: ok"],
+    );
+}
+#[test]
+fn capi_seq_fault_root_abort() {
+    run_fault_c(
+        "c_seq_fault",
+        3,
+        &[("DISTARR_TEST_FAULT", "root_abort")],
+        &["c_seq_fault: rank 0 gives up after an error: "],
+        &["FATAL: ", "distarr-test: ok"],
+    );
+}
 mpi_c_test!(capi_c_arrays, "c_arrays", [1, 2, 3, 4]);
 mpi_c_test!(
     capi_c_arrays_sequential,

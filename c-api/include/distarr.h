@@ -75,6 +75,22 @@
  * synchronise before it (a flag in its command: no extra message). A distarr_local_block or
  * distarr_gmem_local pointer used again after later collective calls needs distarr_sync
  * there (or a new distarr_local_block call, which synchronises).
+ *
+ * FAULTS. A rank that dies (killed, a crash, abort() inside a computation, an exit without
+ * distarr_finalize) ends the whole job: the launcher ends the other ranks, and distarr prints
+ * which rank it was ("[distarr R/N] FATAL: rank R (pid P on host H) received signal 6
+ * (SIGABRT)", or "... ended without finalizing"; DISTARR_FAULT_REPORT=0 turns that off). In
+ * sequential mode the same holds for a worker; a rank 0 that gives up ends the job either by
+ * returning from main without distarr_finalize (the workers are ended by the launcher; the
+ * library then frees nothing collectively, so the process does not hang at exit) or, at once,
+ * with distarr_abort(code). DISTARR_TIMEOUT=<seconds> bounds every synchronisation (barrier,
+ * sync, fence, gmem alloc/free, array operations' agreements and reductions, finalize): a rank
+ * that waits longer prints which ranks have not arrived ("DISTARR_TIMEOUT=60s: rank 0 waited
+ * 60.0 s in a barrier (...) (synchronisation #12) and rank 3 has not arrived") and aborts the
+ * job (exit status 75); ranks that arrive in different collective calls (another kind,
+ * payload, root or operation) are reported at once (status 76). Without it a rank that stops
+ * taking part leaves the others waiting. The commands rank 0 sends in sequential mode are not
+ * bounded (the workers wait for rank 0's program as long as it runs).
  */
 
 

@@ -17,9 +17,16 @@ use std::time::{Duration, Instant};
 /// The tag of every notice (the communicator is private to [`Arrivals`]).
 const TAG: i32 = 0x5a7;
 
-/// What a process reports when it arrives: two words that every process compares with its own
-/// (distarr sends the synchronisation's sequence number and the kind of collective call).
-pub type Notice = [u64; 2];
+/// What a process reports when it arrives: words that every process compares with its own
+/// (distarr sends the synchronisation's sequence number, the kind of collective call, its
+/// payload in bytes and its root or reduction operation).
+pub type Notice = [u64; NOTICE_WORDS];
+
+/// Words in a [`Notice`].
+pub const NOTICE_WORDS: usize = 4;
+/// The same, as an MPI count.
+const NOTICE_COUNT: i32 = 4;
+const _: () = assert!(NOTICE_COUNT as usize == NOTICE_WORDS);
 
 /// How [`Arrivals::arrive`] ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,8 +72,8 @@ impl Arrivals {
             comm,
             rank,
             size,
-            send: Box::new([0; 2]),
-            recv: vec![[0; 2]; size],
+            send: Box::new([0; NOTICE_WORDS]),
+            recv: vec![[0; NOTICE_WORDS]; size],
             reqs: Vec::with_capacity(2 * size),
             broken: false,
         })
@@ -95,13 +102,14 @@ impl Arrivals {
             let src = rank_int(p, "MPI_Irecv")?;
             check(
                 // SAFETY:
-                // - `recv[p]` holds 2 u64 (the datatype matches) and stays in place (the Vec is
-                //   never resized) until the request completes or the job ends (`broken`);
+                // - `recv[p]` holds NOTICE_WORDS u64 (the datatype and count match) and stays in
+                //   place (the Vec is never resized) until the request completes or the job ends
+                //   (`broken`);
                 // - `req` is a valid out-parameter; the communicator is valid.
                 unsafe {
                     mpi_sys::MPI_Irecv(
                         self.recv[p].as_mut_ptr().cast(),
-                        2,
+                        NOTICE_COUNT,
                         dt.raw(),
                         src,
                         TAG,
@@ -117,12 +125,12 @@ impl Arrivals {
             let mut req = request_null();
             let dst = rank_int(p, "MPI_Isend")?;
             check(
-                // SAFETY: `send` is a boxed pair of u64 that is not written again until every
-                // send request of this call has completed (or the job ends: `broken`).
+                // SAFETY: `send` is a boxed notice of NOTICE_WORDS u64 that is not written again
+                // until every send request of this call has completed (or the job ends: `broken`).
                 unsafe {
                     mpi_sys::MPI_Isend(
                         self.send.as_ptr().cast(),
-                        2,
+                        NOTICE_COUNT,
                         dt.raw(),
                         dst,
                         TAG,

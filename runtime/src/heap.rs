@@ -2,6 +2,7 @@
 use crate::alloc::Allocator;
 use crate::error::{ensure, Error, ErrorKind, Result};
 use distarr_ffi::Win;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Handle of a collective allocation in the symmetric heap: the same value on every rank.
@@ -103,6 +104,9 @@ pub(crate) struct HeapWindow {
     /// (`mca_btl_vader_emu_acswap` sends to the absent self endpoint). Correct because vader
     /// executes other ranks' emulated 64-bit atomics with CPU atomics in the target process.
     pub cas_self_local: bool,
+    /// Gets and puts of this window done by loads/stores (node-local fast path) and through
+    /// MPI (see [`crate::Runtime::transfer_counts`]).
+    pub copies: [Cell<u64>; 2],
 }
 
 impl HeapWindow {
@@ -118,12 +122,21 @@ impl HeapWindow {
             map_base: std::ptr::null_mut(),
             base_disp: Vec::new(),
             cas_self_local: false,
+            copies: [Cell::new(0), Cell::new(0)],
         }
+    }
+
+    /// Counts one get or put: by loads/stores (`local`) or through MPI.
+    #[inline(always)]
+    fn count(&self, local: bool) {
+        let c = &self.copies[usize::from(!local)];
+        c.set(c.get() + 1);
     }
 
     /// Node-local fast path: copies `len` bytes from `rank`'s memory at window displacement
     /// `disp` ([`HeapWindow::rma_disp`]) to `dst` with a memcpy and returns true, or returns
-    /// false (nothing done) when `rank`'s memory is not reachable by loads.
+    /// false (nothing done) when `rank`'s memory is not reachable by loads: the caller then
+    /// goes through MPI. Either way the transfer is counted (`copies`).
     ///
     /// # Safety
     /// `disp + len` lies inside `rank`'s window memory (the callers bounds-check it), and `dst`
@@ -131,6 +144,7 @@ impl HeapWindow {
     #[inline]
     pub unsafe fn load(&self, rank: usize, disp: u64, dst: *mut u8, len: usize) -> bool {
         let p = self.peers[rank];
+        self.count(!p.is_null());
         if p.is_null() {
             return false;
         }
@@ -149,6 +163,7 @@ impl HeapWindow {
     #[inline]
     pub unsafe fn store(&self, rank: usize, disp: u64, src: *const u8, len: usize) -> bool {
         let p = self.peers[rank];
+        self.count(!p.is_null());
         if p.is_null() {
             return false;
         }

@@ -4,7 +4,7 @@ use crate::config::{Config, Progress, WindowKind};
 use crate::elem::{Elem, ReduceOp};
 use crate::error::{ensure, Error, ErrorKind, Result};
 use crate::heap::{Allocation, Heap, HeapWindow, Seg};
-use distarr_ffi::{self as ffi, Arrival, Arrivals, Comm, Equivalence, Flavor, ProgressComm, ThreadLevel, Win};
+use distarr_ffi::{self as ffi, Arrival, Arrivals, Comm, Equivalence, Flavor, Notice, ProgressComm, ThreadLevel, Win};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -118,6 +118,68 @@ impl Coll {
     }
 }
 
+/// The reduction operations, by their code in arrival notices.
+const OPS: [ffi::Op; 11] = [
+    ffi::Op::Sum,
+    ffi::Op::Prod,
+    ffi::Op::Min,
+    ffi::Op::Max,
+    ffi::Op::Band,
+    ffi::Op::Bor,
+    ffi::Op::Bxor,
+    ffi::Op::Land,
+    ffi::Op::Lor,
+    ffi::Op::Replace,
+    ffi::Op::NoOp,
+];
+
+/// One collective call as its arrival notice tells it: every rank must make the same one (same
+/// kind, payload and root or operation), else MPI would truncate, mix up or hang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Call {
+    kind: Coll,
+    /// Bytes each rank contributes.
+    bytes: u64,
+    /// The root of a broadcast, the operation of an all-reduce (its index in [`OPS`]).
+    arg: u64,
+}
+
+impl Call {
+    const BARRIER: Call = Call {
+        kind: Coll::Barrier,
+        bytes: 0,
+        arg: 0,
+    };
+
+    fn allreduce(bytes: usize, op: ffi::Op) -> Call {
+        let arg = OPS.iter().position(|&o| o == op).unwrap_or(OPS.len());
+        Call {
+            kind: Coll::Allreduce,
+            bytes: bytes as u64,
+            arg: arg as u64,
+        }
+    }
+
+    fn notice(self, seq: u64) -> Notice {
+        [seq, self.kind as u64, self.bytes, self.arg]
+    }
+
+    /// What a notice says, for messages.
+    fn describe(n: &Notice) -> String {
+        match Coll::from_code(n[1]) {
+            None => format!("an unknown call (code {})", n[1]),
+            Some(Coll::Barrier) => Coll::Barrier.name().to_string(),
+            Some(Coll::Allreduce) => {
+                let op = usize::try_from(n[3]).ok().and_then(|k| OPS.get(k));
+                let op = op.map_or_else(|| "?".to_string(), |o| format!("{o:?}").to_uppercase());
+                format!("{} of {} bytes with MPI_{op}", Coll::Allreduce.name(), n[2])
+            }
+            Some(Coll::Broadcast) => format!("a broadcast of {} bytes from rank {}", n[2], n[3]),
+            Some(Coll::Allgather) => format!("an all-gather of {} bytes per rank", n[2]),
+        }
+    }
+}
+
 /// Bytes of guard pattern before and after every allocation under `DISTARR_TEST_CANARY`.
 const CANARY: u64 = 64;
 
@@ -125,6 +187,22 @@ const CANARY: u64 = 64;
 #[inline]
 fn canary_byte(at: u64) -> u8 {
     (at.wrapping_mul(29) as u8) ^ 0xA5
+}
+
+impl Drop for Inner {
+    /// A runtime that ends without [`Runtime::finalize`] — its process is exiting early, e.g. a
+    /// C program returning from `main` after an error, or a thread's locals being destroyed —
+    /// leaks its heap windows and communicators instead of freeing them: freeing them is
+    /// collective, the other ranks are not in that call, and the process would hang at exit.
+    /// The process is ending; MPI and the launcher reclaim them with it.
+    fn drop(&mut self) {
+        if !self.finalized.get() {
+            std::mem::forget(std::mem::take(&mut self.heap.get_mut().windows));
+            std::mem::forget(self.arrivals.get_mut().take());
+            std::mem::forget(self.node.get_mut().take());
+            std::mem::forget(self.comm.get_mut().take());
+        }
+    }
 }
 
 /// Work a layer above the runtime runs before every synchronisation: the array layer's
@@ -508,17 +586,18 @@ impl Runtime {
 
     /// Runs the collective call `f` on the runtime's communicator; under `DISTARR_TIMEOUT` every
     /// rank first waits for every other rank's arrival (see [`Runtime::arrive`]).
-    fn collective<R>(&self, kind: Coll, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
-        self.arrive(kind)?;
+    fn collective<R>(&self, call: Call, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        self.arrive(call)?;
         self.with_comm(f)
     }
 
     /// `DISTARR_TIMEOUT`: sends this rank's arrival notice for the next synchronisation to every
     /// other rank and waits for theirs (a barrier); returns `true` when it did (false without a
     /// timeout: nothing happened). When the limit passes first, logs which ranks have not
-    /// arrived and aborts the job (status 75); when a rank arrives in another kind of collective
-    /// call, logs both and aborts (status 76). **Collective.**
-    fn arrive(&self, kind: Coll) -> Result<bool> {
+    /// arrived and aborts the job (status 75); when a rank arrives in another collective call
+    /// (another kind, payload size, root or operation), logs both and aborts (status 76).
+    /// **Collective.**
+    fn arrive(&self, call: Call) -> Result<bool> {
         let i = self.live()?;
         let Some(limit) = i.timeout else {
             return Ok(false);
@@ -530,7 +609,8 @@ impl Runtime {
         let seq = i.sync_seq.get() + 1;
         i.sync_seq.set(seq);
         let start = Instant::now();
-        match a.arrive([seq, kind as u64], start + limit) {
+        let mine = call.notice(seq);
+        match a.arrive(mine, start + limit) {
             Ok(Arrival::All) => Ok(true),
             Ok(Arrival::TimedOut { missing }) => {
                 let list = missing.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
@@ -545,17 +625,17 @@ impl Runtime {
                     limit.as_secs_f64(),
                     i.rank,
                     start.elapsed().as_secs_f64(),
-                    kind.name()
+                    Call::describe(&mine)
                 );
                 abort(75)
             }
             Ok(Arrival::Mismatch { rank, theirs }) => {
-                let what = Coll::from_code(theirs[1]).map_or("an unknown call", Coll::name);
                 log::error!(
                     target: "distarr",
-                    "rank {} is in {} (synchronisation #{seq}) but rank {rank} arrived in {what} (its synchronisation #{}): the ranks' collective calls differ; aborting the job",
+                    "rank {} is in {} (synchronisation #{seq}) but rank {rank} arrived in {} (its synchronisation #{}): the ranks' collective calls differ; aborting the job",
                     i.rank,
-                    kind.name(),
+                    Call::describe(&mine),
+                    Call::describe(&theirs),
                     theirs[0]
                 );
                 abort(76)
@@ -573,7 +653,8 @@ impl Runtime {
     /// [`Runtime::agree`] on several values with one allreduce. **Collective.**
     pub fn agree_all(&self, what: &str, values: &[u64]) -> Result<()> {
         let mut v: Vec<u64> = values.iter().flat_map(|&x| [x, !x]).collect();
-        self.collective(Coll::Allreduce, |c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
+        let call = Call::allreduce(std::mem::size_of_val(&v[..]), ffi::Op::Max);
+        self.collective(call, |c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
         let same = values
             .iter()
             .enumerate()
@@ -885,6 +966,19 @@ impl Runtime {
         Ok(Some((unsafe { base.add(a.offset as usize) }, a.len)))
     }
 
+    /// How many gets and puts (blocking, request-based and implicit-completion) this rank has
+    /// made so far by loads and stores through the node's shared memory, and how many through
+    /// MPI: `(load_store, mpi)`. Accumulates and atomics always go through MPI and are not
+    /// counted. Local; for tests and reports (which path reaches which rank: see
+    /// [`Runtime::addr_of`]).
+    pub fn transfer_counts(&self) -> Result<(u64, u64)> {
+        let heap = self.live()?.heap.borrow();
+        Ok(heap
+            .windows
+            .iter()
+            .fold((0, 0), |(l, m), w| (l + w.copies[0].get(), m + w.copies[1].get())))
+    }
+
     /// Borrows this rank's part of an allocation as a byte slice.
     ///
     /// # Safety
@@ -975,7 +1069,7 @@ impl Runtime {
     /// The barrier of [`Runtime::barrier`] without the flush hook (under `DISTARR_TIMEOUT`,
     /// through the arrival notices). **Collective.**
     fn barrier_only(&self) -> Result<()> {
-        if self.arrive(Coll::Barrier)? {
+        if self.arrive(Call::BARRIER)? {
             return Ok(());
         }
         self.with_comm(|c| Ok(c.barrier()?))
@@ -1019,7 +1113,9 @@ impl Runtime {
     /// while another has given up (callers turn `false` into their own error on every rank).
     pub fn all_ok(&self, ok: bool) -> Result<bool> {
         let mut flag = [u8::from(ok)];
-        self.collective(Coll::Allreduce, |c| Ok(c.allreduce_in_place(&mut flag, ffi::Op::Min)?))?;
+        self.collective(Call::allreduce(1, ffi::Op::Min), |c| {
+            Ok(c.allreduce_in_place(&mut flag, ffi::Op::Min)?)
+        })?;
         Ok(flag[0] != 0)
     }
 
@@ -1027,7 +1123,12 @@ impl Runtime {
     #[doc(alias = "MPI_Bcast")]
     pub fn broadcast<T: Equivalence>(&self, buf: &mut [T], root: usize) -> Result<()> {
         self.check_rank(root)?;
-        self.collective(Coll::Broadcast, |c| Ok(c.bcast(buf, root)?))
+        let call = Call {
+            kind: Coll::Broadcast,
+            bytes: std::mem::size_of_val(buf) as u64,
+            arg: root as u64,
+        };
+        self.collective(call, |c| Ok(c.bcast(buf, root)?))
     }
 
     /// [`Runtime::broadcast`] without the arrival notices of `DISTARR_TIMEOUT`: for the command
@@ -1041,7 +1142,9 @@ impl Runtime {
     #[doc(alias = "MPI_Allreduce")]
     pub fn allreduce<T: Elem>(&self, buf: &mut [T], op: ReduceOp) -> Result<()> {
         op.check::<T>()?;
-        self.collective(Coll::Allreduce, |c| Ok(c.allreduce_in_place(buf, op.mpi())?))
+        self.collective(Call::allreduce(std::mem::size_of_val(buf), op.mpi()), |c| {
+            Ok(c.allreduce_in_place(buf, op.mpi())?)
+        })
     }
 
     /// Gathers `send` from every rank into `recv` in rank order (`MPI_Allgather`).
@@ -1056,7 +1159,12 @@ impl Runtime {
             send.len(),
             self.inner.nranks
         );
-        self.collective(Coll::Allgather, |c| Ok(c.allgather(send, recv)?))
+        let call = Call {
+            kind: Coll::Allgather,
+            bytes: std::mem::size_of_val(send) as u64,
+            arg: 0,
+        };
+        self.collective(call, |c| Ok(c.allgather(send, recv)?))
     }
 
     /// Finalises the runtime. **Collective.** Frees every heap window (outstanding operations
