@@ -1221,6 +1221,9 @@ impl Runtime {
             crate::fault::finalized();
         }
         if left == 0 && WE_INITIALIZED_MPI.load(Ordering::SeqCst) {
+            // A marker for the two-host script: MPICH 4.0.2 over TCP sometimes hangs inside
+            // MPI_Finalize (README, "Several nodes").
+            log::info!(target: "distarr", "calling MPI_Finalize");
             ffi::finalize()?;
         }
         Ok(())

@@ -79,6 +79,7 @@ impl Runtime {
             }
         }
         if ffi::initialized().unwrap_or(false) && !ffi::finalized().unwrap_or(true) {
+            log::info!(target: "distarr", "calling MPI_Finalize");
             if let Err(e) = ffi::finalize() {
                 log::error!(target: "distarr", "sequential-mode worker: MPI_Finalize failed: {e}");
                 status = status.max(1);
