@@ -86,8 +86,11 @@ def main():
         "",
         "The same machine's one-node numbers are in the tables above (get 8 B ~0.04 µs, 1 MiB ~5 GB/s): "
         "across the veth pair a get costs a round trip through two TCP stacks and, on Open MPI, "
-        "osc/pt2pt's active-message protocol (the target's MPI library serves the get; the runtime "
-        "calls into MPI often enough for that, see README \"Several nodes\").",
+        "osc/pt2pt's active-message protocol (the target's MPI library serves the get when the target "
+        "calls into MPI: here it waits in a barrier; see README \"Several nodes\"). MPICH runs "
+        "with `DISTARR_PROGRESS=off` here, like the script's MPICH checks. The machine is shared "
+        "with other work (load above): single sizes swing by ±50 % between runs; read the rows "
+        "together.",
     ]
     lines += detail
     text = "\n".join(lines) + "\n"

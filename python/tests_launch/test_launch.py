@@ -116,6 +116,25 @@ def test_sequential_exception_ends_the_job(n):
     assert no_process_left(token)
 
 
+def test_sequential_abort_ends_the_job():
+    """`distarr.abort(code)` on rank 0 (sequential mode) ends every rank at once after the
+    program said why; distarr's fault reports stay quiet; no process left."""
+    token = f"distarr-launch-abort-{os.getpid()}"
+    p = launch("""
+        import sys
+        import distarr as np
+        a = np.ones(1000)
+        print("giving up:", float(a.sum()), file=sys.stderr)
+        np.abort(3)
+        print("not reached")
+    """, n=3, args=(token,))
+    assert p.returncode != 0
+    assert "giving up: 1000.0" in p.stderr and "not reached" not in p.stdout
+    assert "FATAL: " not in p.stderr, p.stderr
+    assert p.seconds < FAULT_LIMIT, p.seconds
+    assert no_process_left(token)
+
+
 @pytest.mark.parametrize("how,rank", [("kill", 1), ("abort", 2), ("exit", 1)])
 def test_sequential_worker_death_ends_the_job(how, rank):
     """A worker of sequential mode dies (the library's test hook: before its 15th command) while

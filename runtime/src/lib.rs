@@ -13,6 +13,15 @@
 //!
 //! Errors: argument errors are returned before any communication. Once ranks are inside a
 //! collective, an MPI failure aborts the job with a message (peers cannot recover).
+//!
+//! Faults: a rank that dies ends the job with a message naming it (a handler for fatal signals,
+//! and a guardian process per rank for deaths no handler sees; `DISTARR_FAULT_REPORT=0` turns
+//! both off). With `DISTARR_TIMEOUT=<seconds>` ([`Config::timeout`]) every synchronisation
+//! gives up at the limit, names the ranks that have not arrived and aborts the job (exit
+//! status 75); ranks in different collective calls are reported at once (status 76). [`abort`]
+//! ends the job at once after the program has said why. A runtime dropped without
+//! [`Runtime::finalize`] (its process exiting early) leaks its windows rather than freeing them
+//! collectively alone.
 #![deny(missing_docs)]
 
 mod alloc;
