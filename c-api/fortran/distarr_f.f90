@@ -130,6 +130,7 @@ module distarr_f
     integer(c_int), parameter :: DISTARR_LAYOUT_BLOCK_CYCLIC = 1
     integer(c_int), parameter :: DISTARR_LAYOUT_REPLICATED = 2
     integer(c_int), parameter :: DISTARR_LAYOUT_ON_RANK = 3
+    integer(c_int), parameter :: DISTARR_LAYOUT_DEFERRED = 256
     ! --- an omitted slice bound of distarr_view and distarr_index (C's INT64_MIN)
     integer(c_int64_t), parameter :: DISTARR_SLICE_NONE = -huge(0_c_int64_t) - 1_c_int64_t
     ! --- index item kinds (distarr_index)
@@ -181,6 +182,10 @@ module distarr_f
         integer(c_int) function distarr_abort(code) bind(C, name="distarr_abort")
             import :: c_int
             integer(c_int), value :: code
+        end function
+        integer(c_int) function distarr_seq_stats(messages, commands) bind(C, name="distarr_seq_stats")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), intent(out) :: messages, commands
         end function
 
         ! --- global memory
@@ -388,6 +393,17 @@ module distarr_f
             import :: c_int, c_int32_t, c_int64_t
             integer(c_int64_t), value :: a
             integer(c_int32_t), intent(out) :: seg
+        end function
+        integer(c_int) function distarr_flush_deferred() bind(C, name="distarr_flush_deferred")
+            import :: c_int
+        end function
+        integer(c_int) function distarr_set_lazy(on) bind(C, name="distarr_set_lazy")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), value :: on
+        end function
+        integer(c_int) function distarr_is_lazy(on) bind(C, name="distarr_is_lazy")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), intent(out) :: on
         end function
         integer(c_int) function distarr_fill(a, value) bind(C, name="distarr_fill")
             import :: c_int, c_int64_t, c_ptr

@@ -36,10 +36,18 @@
  * commands and never returns: when rank 0 calls distarr_finalize, the other ranks finalize
  * (MPI too) and exit the process with status 0 (exit(0): atexit handlers run). Every
  * collective call made by rank 0 (distarr_gmem_alloc/free, barrier, fence, sync, finalize,
- * and the array operations) is sent to the other ranks as a small command (one MPI_Bcast of
- * a 64-byte header; a second one for long commands) and executed by all ranks in the same
- * order; data stays where it lives. One-sided calls run on rank 0 alone, synchronised with
- * the collective ones automatically (see SYNCHRONISATION). distarr_bcast and
+ * and the array operations) is checked on rank 0 (a wrong argument fails there, at the call,
+ * and is not sent), recorded as a small command and executed by all ranks in the same order;
+ * data stays where it lives. Rank 0 sends the commands it recorded in one message (one
+ * MPI_Bcast of a 64-byte header; a second one for a longer batch) only when the other ranks
+ * must act: before rank 0 itself communicates collectively (a reduction to a scalar, a gather,
+ * an allocation, a synchronisation, a flush of deferred operations that must synchronise, ...),
+ * at distarr_finalize, or when the batch is full (64 KiB); distarr_seq_stats counts them. A
+ * flush of aligned deferred operations needs no communication in sequential mode (one program
+ * makes every rank's calls: there is nothing to agree on), so a loop of element-wise calls
+ * costs no message until the other ranks must act, and then one. One-sided
+ * calls run on rank 0 alone, synchronised with the collective ones automatically (see
+ * SYNCHRONISATION). distarr_bcast and
  * distarr_allreduce, which exchange the program's own data between ranks, return
  * DISTARR_ERR_STATE in sequential mode.
  * distarr_nranks still reports every rank (each holds a part of global memory).
@@ -91,6 +99,25 @@
  * payload, root or operation) are reported at once (status 76). Without it a rank that stops
  * taking part leaves the others waiting. The commands rank 0 sends in sequential mode are not
  * bounded (the workers wait for rank 0's program as long as it runs).
+ * DEFERRED EXECUTION. Element-wise operations (distarr_unary, distarr_binary,
+ * distarr_binary_scalar, distarr_where, distarr_where_scalar, distarr_copy, distarr_fill,
+ * distarr_random, distarr_astype, and the copies inside distarr_roll, distarr_concatenate and
+ * a copying distarr_reshape) and distarr_reduce along an axis are checked at the call (every
+ * argument error is returned there, and nothing is recorded) and then recorded; they run later,
+ * fused into few passes over memory, at the next flush point: distarr_flush_deferred,
+ * distarr_sync, distarr_barrier, distarr_fence, distarr_finalize, distarr_set_lazy(0), the
+ * collective calls that need the values (distarr_reduce to a scalar, distarr_matmul,
+ * distarr_gather, distarr_scatter, distarr_save_npy, distarr_load_npy, distarr_mask_select,
+ * distarr_mask_assign with a 1-D `values`), and when 64 are recorded. distarr_free of an array
+ * they still use does not run them: its storage goes with them. Results are bit-identical to
+ * running each operation at its call (distarr_set_lazy(0), or DISTARR_LAZY=0 in the
+ * environment). Collective calls see every operation called before them. One-sided and
+ * local-block access (region get/put/acc, distarr_local_block, and distarr_get/put/... on the
+ * array's segment through distarr_segment) to an array that pending operations write (or, for
+ * writes, use) returns DISTARR_ERR_ARG at several ranks (running them is collective): call
+ * distarr_flush_deferred or distarr_sync first, as SYNCHRONISATION asks anyway; at one rank
+ * the access runs them. In sequential mode rank 0's one-sided calls synchronise first by
+ * themselves, so they never see pending operations.
  */
 
 
@@ -424,6 +451,14 @@
 // One rank holds the whole array.
 #define DISTARR_LAYOUT_ON_RANK 3
 
+// Flag OR-ed into the layout of `distarr_create_layout`: the array is an output to be written
+// by a collective operation first (its values are unspecified, as NumPy's `empty`); its
+// storage is allocated by the first collective operation that uses it, or never when it is
+// freed while the deferred operations that write it are not needed (a temporary of an
+// expression: `distarr_free` of an array deferred operations still use leaves the storage to
+// them). One-sided and local-block access before the first collective use: `DISTARR_ERR_ARG`.
+#define DISTARR_LAYOUT_DEFERRED 256
+
 // An omitted `start` or `stop` of `distarr_view` and `distarr_index` (Python's `None`: the end
 // that depends on the step's sign). `INT64_MIN`.
 #define DISTARR_SLICE_NONE INT64_MIN
@@ -552,6 +587,15 @@ int distarr_is_root(int32_t *is_root);
 // `distarr_finalize` it exits this process with `code`). Does not return (the `int` result
 // only keeps the ABI's convention).
 int distarr_abort(int code);
+
+// `*messages`, `*commands` = how many command messages rank 0 of sequential mode has sent to
+// the other ranks since `distarr_init`, and how many commands they carried (see SEQUENTIAL
+// MODE: commands travel in batches, sent when the other ranks must act). 0 and 0 on the other
+// ranks, in SPMD mode and at one rank. Local; a diagnostic.
+//
+// # Safety
+// `messages` and `commands` are NULL (→ `DISTARR_ERR_NULL`) or valid for writing a `uint64_t`.
+int distarr_seq_stats(uint64_t *messages, uint64_t *commands);
 
 // Allocates `bytes_per_rank` bytes of global memory on every rank; `*seg` receives the segment
 // id, the same on every rank. **Collective**: every rank passes the same size (else
@@ -782,8 +826,9 @@ int distarr_create(int32_t ndim,
 // extents in `block`, non-NULL), `_REPLICATED` (every rank holds a copy; `distarr_put_region`
 // writes every copy, collective operations keep them equal), `_ON_RANK` (rank `rank` holds it
 // all). `block` is ignored (may be NULL) except for block-cyclic, `rank` except for on-rank.
-// **Collective.** Errors as `distarr_create`, plus `DISTARR_ERR_ARG` (unknown layout) and
-// `DISTARR_ERR_RANK`.
+// With `DISTARR_LAYOUT_DEFERRED` OR-ed in, the array is an output whose storage comes with
+// its first collective use (see that flag). **Collective.** Errors as `distarr_create`, plus
+// `DISTARR_ERR_ARG` (unknown layout) and `DISTARR_ERR_RANK`.
 //
 // # Safety
 // As `distarr_create`.
@@ -844,7 +889,9 @@ int distarr_astype(distarr_array a, int32_t dtype, distarr_array *out);
 // Frees an array (its storage) or a view (the handle only). **Collective**: every rank frees
 // the same handles in the same order. The id is stale afterwards (`DISTARR_ERR_HANDLE`); the
 // views of a freed array stay valid handles until freed, but every use of them returns
-// `DISTARR_ERR_HANDLE`. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
+// `DISTARR_ERR_HANDLE`. Freeing does not run deferred operations: storage they still use is
+// released once they have run (at the next flush), and a temporary they write but nothing
+// needs is never allocated. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
 int distarr_free(distarr_array a);
 
 // `*ndim` = number of dimensions of an array or view. Local.
@@ -968,6 +1015,30 @@ int distarr_reshape(distarr_array a, int32_t ndim, const int64_t *shape, distarr
 // # Safety
 // `shape` is valid for reads of `ndim` `int64_t`s; `out` is valid for writing.
 int distarr_broadcast_to(distarr_array a, int32_t ndim, const int64_t *shape, distarr_array *out);
+
+// Runs the deferred array operations now (see DEFERRED EXECUTION): afterwards every array
+// holds the values of every operation called before, and one-sided and local-block access to
+// them is allowed (after a `distarr_sync` where other ranks wrote them, as always). Fused and
+// synchronised only as their data dependencies need; nothing happens when nothing is pending.
+// **Collective** (in sequential mode one command, sent with the operations it runs). Errors:
+// `DISTARR_ERR_STATE` (not initialized or finalized); a failure of the deferred work itself
+// (e.g. `DISTARR_ERR_NOMEM` for its results) is reported on every rank.
+int distarr_flush_deferred(void);
+
+// Turns deferred execution of element-wise operations on (`on` non-zero) or off (`on == 0`;
+// what is deferred runs first), on every rank. Initially on, unless `DISTARR_LAZY=0` was set
+// at `distarr_init`. Results are bit-identical either way; off, every operation runs within
+// its call. **Collective**: every rank passes the same `on`. Errors: `DISTARR_ERR_STATE`
+// (not initialized or finalized).
+int distarr_set_lazy(int32_t on);
+
+// `*on` = 1 if element-wise operations are deferred (see `distarr_set_lazy`), else 0. Local
+// (every rank has the same setting). Errors: `DISTARR_ERR_NULL`, `DISTARR_ERR_STATE` (not
+// initialized or finalized).
+//
+// # Safety
+// `on` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
+int distarr_is_lazy(int32_t *on);
 
 // Sets every element of an array or view to `*value`, one element of the array's dtype.
 // **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.

@@ -1,10 +1,11 @@
 //! The executor: what every rank does for a collective command ([`Cmd`]). In SPMD mode every
-//! rank executes the commands its own calls make; in sequential mode rank 0 first validates a
-//! command ([`exec`] with `dry = true`: handle lookups, codes, shapes; nothing is communicated or
-//! changed), sends it, and then every rank executes it. The array ids a command creates are the
+//! rank executes the commands its own calls make; in sequential mode rank 0 records a command
+//! for the workers (`crate::batch`) and executes it, and the workers execute it when they
+//! receive it. [`exec`] checks its arguments (handles, codes, shapes) before it changes or
+//! communicates anything; with `dry = true` it only checks. The array ids a command creates are the
 //! same on every rank because every rank inserts and removes table entries in the same order.
 use crate::args::*;
-use crate::codes::DISTARR_AXIS_NONE;
+use crate::codes::{DISTARR_AXIS_NONE, DISTARR_LAYOUT_DEFERRED};
 use crate::state::{entry, free_array, insert_owner, insert_view, lookup};
 use crate::status::*;
 use crate::wire::{Cmd, SYNC_FIRST};
@@ -73,6 +74,16 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
             rt.sync()?;
             Ok(0)
         }
+        Cmd::FlushDeferred => {
+            done!();
+            distarr_arrays::flush(rt)?;
+            Ok(0)
+        }
+        Cmd::SetLazy { on } => {
+            done!();
+            distarr_arrays::set_lazy(rt, *on)?;
+            Ok(0)
+        }
         Cmd::Create {
             shape,
             dtype,
@@ -83,9 +94,20 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
             let shape = usizes(shape, DISTARR_ERR_SHAPE, "extent")?;
             check_elems(&shape)?;
             let dt = dtype_arg(*dtype)?;
-            let layout = layout_arg(*layout, block, *rank, shape.len(), rt.nranks())?;
+            let deferred = *layout & DISTARR_LAYOUT_DEFERRED != 0;
+            let layout = layout_arg(
+                *layout & !DISTARR_LAYOUT_DEFERRED,
+                block,
+                *rank,
+                shape.len(),
+                rt.nranks(),
+            )?;
             done!();
-            insert_owner(DistArray::zeros(rt, &shape, dt, layout)?)
+            insert_owner(if deferred {
+                DistArray::empty_deferred(rt, &shape, dt, layout)?
+            } else {
+                DistArray::zeros(rt, &shape, dt, layout)?
+            })
         }
         Cmd::Arange {
             start,
@@ -366,8 +388,8 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
                 0 if *axis != DISTARR_AXIS_NONE => Some(0),
                 nd => axis_arg(*axis, nd)?,
             };
-            let refs: Vec<&DistArray> = arrs.iter().collect();
-            let shapes: Vec<&[usize]> = arrs.iter().map(DistArray::shape).collect();
+            let refs: Vec<&DistArray> = arrs.iter().map(|a| &**a).collect();
+            let shapes: Vec<&[usize]> = arrs.iter().map(|a| a.shape()).collect();
             manip::concatenate_shape(&shapes, ax)?;
             done!();
             insert_owner(manip::concatenate(&refs, ax)?)
@@ -411,7 +433,7 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
 }
 
 /// The entry of a live array (for the commands that make a view of it).
-fn live_entry(id: i64) -> CResult<(DistArray, crate::state::Storage)> {
+fn live_entry(id: i64) -> CResult<(std::rc::Rc<DistArray>, crate::state::Storage)> {
     lookup(id)?;
     entry(id)
 }

@@ -21,6 +21,8 @@ DTYPE_BOOL, DTYPE_I32, DTYPE_I64, DTYPE_U8, DTYPE_U32, DTYPE_U64 = 0, 1, 2, 3, 4
 DTYPE_F32, DTYPE_F64, DTYPE_C64, DTYPE_C128 = 6, 7, 8, 9
 
 LAYOUT_BLOCK, LAYOUT_BLOCK_CYCLIC, LAYOUT_REPLICATED, LAYOUT_ON_RANK = 0, 1, 2, 3
+#: OR-ed into a layout: storage allocated by the first collective operation (an output).
+LAYOUT_DEFERRED = 0x100
 MODE_ENV, MODE_SPMD, MODE_SEQUENTIAL = 0, 1, 2
 SLICE_NONE = -(2 ** 63)
 
@@ -156,6 +158,10 @@ BINDINGS = [
     ("distarr_rank", [_pi32], STATUS),
     ("distarr_nranks", [_pi32], STATUS),
     ("distarr_sync", [], STATUS),
+    ("distarr_flush_deferred", [], STATUS),
+    ("distarr_set_lazy", [_i32], STATUS),
+    ("distarr_is_lazy", [_pi32], STATUS),
+    ("distarr_seq_stats", [_pu64, _pu64], STATUS),
     ("distarr_barrier", [], STATUS),
     ("distarr_bcast", [_p, _u64, _i32], STATUS),
     ("distarr_allreduce", [_p, _u64, _i32, _i32], STATUS),

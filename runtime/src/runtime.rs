@@ -89,6 +89,12 @@ pub(crate) struct Inner {
     canaries: bool,
     /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
     flush_hook: RefCell<Option<FlushHook>>,
+    /// Run before every collective communication (see [`Runtime::set_collective_hook`]), and
+    /// whether it is running (it is not re-entered).
+    collective_hook: RefCell<Option<FlushHook>>,
+    in_collective_hook: Cell<bool>,
+    /// See [`Runtime::set_lockstep`].
+    lockstep: Cell<bool>,
 }
 
 /// The collective calls, as told in arrival notices (a rank in another kind of call than its
@@ -206,7 +212,8 @@ impl Drop for Inner {
 }
 
 /// Work a layer above the runtime runs before every synchronisation: the array layer's
-/// deferred operations (see [`Runtime::set_flush_hook`]).
+/// deferred operations (see [`Runtime::set_flush_hook`]); or before every collective
+/// communication: sequential mode's batched commands (see [`Runtime::set_collective_hook`]).
 pub type FlushHook = Rc<dyn Fn(&Runtime) -> Result<()>>;
 
 /// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
@@ -452,6 +459,9 @@ impl Runtime {
             sync_seq: Cell::new(0),
             canaries: config.heap_canaries,
             flush_hook: RefCell::new(None),
+            collective_hook: RefCell::new(None),
+            in_collective_hook: Cell::new(false),
+            lockstep: Cell::new(false),
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -553,6 +563,20 @@ impl Runtime {
         self.inner.threads
     }
 
+    /// Declares that one program makes every rank's collective calls (sequential mode: rank 0
+    /// runs the program and the other ranks replay its calls): the ranks cannot disagree about
+    /// what they call, so layers above may skip the communication that only checks that they
+    /// agree (the array engine's agreement at a flush of deferred operations). Set it on every
+    /// rank alike, before any collective call. Local.
+    pub fn set_lockstep(&self, on: bool) {
+        self.inner.lockstep.set(on);
+    }
+
+    /// See [`Runtime::set_lockstep`]. Local.
+    pub fn is_lockstep(&self) -> bool {
+        self.inner.lockstep.get()
+    }
+
     /// Whether the runtime has been finalised.
     pub fn is_finalized(&self) -> bool {
         self.inner.finalized.get()
@@ -575,7 +599,24 @@ impl Runtime {
         }
     }
 
+    /// Runs `f` on the runtime's communicator, for a collective communication (every use is
+    /// one): the collective hook runs first (see [`Runtime::set_collective_hook`]).
     pub(crate) fn with_comm<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        self.collective_hook_first()?;
+        self.with_comm_only(f)
+    }
+
+    /// Runs the collective hook unless it is running (see [`Runtime::set_collective_hook`]).
+    #[inline]
+    fn collective_hook_first(&self) -> Result<()> {
+        if !self.live()?.in_collective_hook.get() {
+            self.run_collective_hook()?;
+        }
+        Ok(())
+    }
+
+    /// [`Runtime::with_comm`] without the collective hook (the caller ran it).
+    fn with_comm_only<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
         let i = self.live()?;
         let c = i.comm.borrow();
         match c.as_ref() {
@@ -584,11 +625,14 @@ impl Runtime {
         }
     }
 
-    /// Runs the collective call `f` on the runtime's communicator; under `DISTARR_TIMEOUT` every
-    /// rank first waits for every other rank's arrival (see [`Runtime::arrive`]).
+    /// Runs the collective call `f` on the runtime's communicator: the collective hook first
+    /// (sequential mode's rank 0 sends its batched commands, which bring the other ranks to
+    /// this call), then, under `DISTARR_TIMEOUT`, every rank waits for every other rank's
+    /// arrival (see [`Runtime::arrive`]).
     fn collective<R>(&self, call: Call, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        self.collective_hook_first()?;
         self.arrive(call)?;
-        self.with_comm(f)
+        self.with_comm_only(f)
     }
 
     /// `DISTARR_TIMEOUT`: sends this rank's arrival notice for the next synchronisation to every
@@ -1057,6 +1101,35 @@ impl Runtime {
         }
     }
 
+    /// Registers (or removes) the work to run on this rank before each of its collective
+    /// communications on the runtime's communicator: every broadcast, all-reduce, all-gather and
+    /// barrier, so also before those inside [`Runtime::sync`], [`Runtime::fence`],
+    /// [`Runtime::alloc`], [`Runtime::free`], [`Runtime::agree`], [`Runtime::finalize`] and the
+    /// messages of sequential mode ([`Runtime::seq_send`]). The hook is not re-entered: its
+    /// own collective calls do not run it. Sequential mode's rank 0 uses it to send the
+    /// commands it has batched, so the other ranks run them and meet it in the same collective
+    /// call. Local.
+    pub fn set_collective_hook(&self, hook: Option<FlushHook>) {
+        *self.inner.collective_hook.borrow_mut() = hook;
+    }
+
+    /// Runs the collective hook, if any, marked as running while it does.
+    #[inline]
+    fn run_collective_hook(&self) -> Result<()> {
+        let Some(hook) = self.inner.collective_hook.borrow().clone() else {
+            return Ok(());
+        };
+        struct Running<'a>(&'a Cell<bool>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        self.inner.in_collective_hook.set(true);
+        let _running = Running(&self.inner.in_collective_hook);
+        hook(self)
+    }
+
     /// `MPI_Barrier` on the runtime's communicator. **Collective.** Orders nothing about RMA by
     /// itself: use [`Runtime::sync`] for that. Deferred work (see [`Runtime::set_flush_hook`])
     /// completes first.
@@ -1069,10 +1142,12 @@ impl Runtime {
     /// The barrier of [`Runtime::barrier`] without the flush hook (under `DISTARR_TIMEOUT`,
     /// through the arrival notices). **Collective.**
     fn barrier_only(&self) -> Result<()> {
+        self.collective_hook_first()?;
+        // The arrival notices, when there are any, are a barrier themselves.
         if self.arrive(Call::BARRIER)? {
             return Ok(());
         }
-        self.with_comm(|c| Ok(c.barrier()?))
+        self.with_comm_only(|c| Ok(c.barrier()?))
     }
 
     /// A BSP fence, like `MPI_Win_fence` on every segment: **collective**; every one-sided
@@ -1183,6 +1258,7 @@ impl Runtime {
         }
         self.flush_all()?;
         self.barrier()?;
+        self.set_collective_hook(None);
         if i.canaries {
             if let Err(m) = self.check_canaries() {
                 log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside a segment: {m}; aborting the job");
