@@ -776,8 +776,9 @@ fn rt_fault_diverge() {
         "rt_faults",
         3,
         &[("DISTARR_TEST_FAULT", "diverge"), ("DISTARR_TIMEOUT", "60")],
+        // Rank 1's call as it sees it or as another rank does, whichever reports first.
         &[
-            "rank 1 arrived in an all-reduce",
+            "an all-reduce (agreement on arguments, reductions) of 8 bytes with MPI_SUM",
             "the ranks' collective calls differ; aborting the job",
         ],
         &["FATAL: "],
@@ -924,6 +925,14 @@ mpi_c_test!(
 // 30 s with the cause printed and no process left (`run_fault`). Names `capi_seq_fault_*`:
 // `scripts/test.sh` runs them on MPICH too.
 mpi_c_test!(capi_seq_fault_clean, "c_seq_fault", [1, 3]);
+// Sequential mode under DISTARR_TIMEOUT: rank 0 sends its batched commands before its arrival
+// notices (the workers meet it in the same synchronisation).
+mpi_c_test!(
+    capi_c_arrays_sequential_timeout,
+    "c_arrays",
+    [3],
+    [("DISTARR_MODE", "sequential"), ("DISTARR_TIMEOUT", "120")]
+);
 #[test]
 fn capi_seq_fault_worker_kill() {
     run_fault_c(

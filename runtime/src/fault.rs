@@ -15,7 +15,9 @@
 //!   signal 9 (SIGKILL)`, unless the job was already ending: another rank of the node had died
 //!   before (the launcher's clean-up kills), a fatal signal or a deliberate abort was reported
 //!   already (a flag in a page the node's ranks share), the rank finalized (it tells its
-//!   guardian through a pipe), or it ended on a termination request (`SIGTERM`, `SIGINT`,
+//!   guardian through a pipe; a rank that calls `exit` without finalizing tells it first, from
+//!   an `atexit` handler, and is then reported whatever happens to the others meanwhile), or it
+//!   ended on a termination request (`SIGTERM`, `SIGINT`,
 //!   `SIGHUP`: how Open MPI's launcher ends the other ranks; it names the failed rank itself).
 //!   A guardian exits as soon as its rank ends. Guardians see only their own node: when the
 //!   launcher kills the ranks of *other* nodes with `SIGKILL` (MPICH), the first of those on each
@@ -33,6 +35,9 @@ use std::sync::OnceLock;
 const MSG_FINALIZED: u8 = b'F';
 const MSG_RUNNING: u8 = b'R';
 const MSG_ABORT: u8 = b'A';
+/// The rank calls `exit` without having finalized, and it is the first of its node to end: the
+/// guardian reports it whatever the other ranks do meanwhile (the launcher ends them).
+const MSG_EXITING: u8 = b'X';
 
 /// Write end of the guardian's pipe (-1: no guardian).
 static GUARDIAN_FD: AtomicI32 = AtomicI32::new(-1);
@@ -42,6 +47,9 @@ static NODE_FLAG: AtomicPtr<AtomicU32> = AtomicPtr::new(std::ptr::null_mut());
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// Set by the first fatal signal this process reports.
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
+/// Set while the process has no running runtime (after the last finalize), and after a
+/// deliberate abort: an `exit` then is no fault.
+static QUIET_EXIT: AtomicBool = AtomicBool::new(false);
 
 /// The signals with a handler, and what was installed before ours.
 const SIGNALS: [c_int; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT];
@@ -131,17 +139,35 @@ extern "C" fn on_fatal_signal(sig: c_int) {
 /// The rank's last words before a deliberate abort (`MPI_Abort` by distarr or the program):
 /// the message is printed already, so the guardians stay quiet.
 pub(crate) fn before_abort() {
+    QUIET_EXIT.store(true, Ordering::SeqCst);
     claim_node_flag();
     tell_guardian(MSG_ABORT);
 }
 
+/// `atexit` handler: an `exit` without finalizing (a C program returning from `main` after an
+/// error, `std::process::exit`) names this rank before the launcher's clean-up can make it look
+/// like a consequence: the first such rank of the node claims the node's flag and tells its
+/// guardian to report it.
+extern "C" fn at_exit() {
+    if QUIET_EXIT.load(Ordering::SeqCst) || SIGNALLED.load(Ordering::SeqCst) {
+        return;
+    }
+    if claim_node_flag() {
+        tell_guardian(MSG_EXITING);
+    } else {
+        tell_guardian(MSG_ABORT);
+    }
+}
+
 /// Called when the last runtime of the process finalizes (the guardian will stay quiet).
 pub(crate) fn finalized() {
+    QUIET_EXIT.store(true, Ordering::SeqCst);
     tell_guardian(MSG_FINALIZED);
 }
 
 /// Called when a runtime starts again after a finalize in the same process.
 pub(crate) fn running() {
+    QUIET_EXIT.store(false, Ordering::SeqCst);
     tell_guardian(MSG_RUNNING);
 }
 
@@ -174,6 +200,9 @@ pub(crate) fn install(rank: usize, nranks: usize, node: &Comm) -> crate::Result<
         .collect();
     let _ = SIGNAL_MESSAGES.set(msgs);
     install_signal_handlers();
+    // SAFETY: registers a function with C linkage and no arguments, which only touches atomics
+    // and writes to a pipe; it stays valid for the life of the process.
+    unsafe { libc::atexit(at_exit) };
 
     let node_size = node.size()?;
     let node_rank = node.rank()?;
@@ -457,6 +486,8 @@ fn guardian(g: &Guard) -> ! {
         if last == MSG_FINALIZED || last == MSG_ABORT {
             libc::_exit(0);
         }
+        // The rank claimed the node's flag as it called `exit`: it is the cause.
+        let exiting = last == MSG_EXITING;
         // Another rank of this node already gone: this one was part of the job's clean-up.
         let mut peers = [libc::pollfd {
             fd: -1,
@@ -465,7 +496,7 @@ fn guardian(g: &Guard) -> ! {
         }; 256];
         let np = g.peer_fds.len().min(peers.len());
         peers[..np].copy_from_slice(&g.peer_fds[..np]);
-        if np > 0 && libc::poll(peers.as_mut_ptr(), np as libc::nfds_t, 0) > 0 {
+        if !exiting && np > 0 && libc::poll(peers.as_mut_ptr(), np as libc::nfds_t, 0) > 0 {
             libc::_exit(0);
         }
         let mut out = [0u8; 1024];
@@ -475,11 +506,11 @@ fn guardian(g: &Guard) -> ! {
         // SIGTERM, and names the rank that failed first itself) is not reported.
         if let Some(w) = status {
             let sig = (w & 0x7f) as c_int;
-            if sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP {
+            if !exiting && (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP) {
                 libc::_exit(0);
             }
         }
-        if !claim_node_flag() {
+        if !exiting && !claim_node_flag() {
             libc::_exit(0);
         }
         match status {
