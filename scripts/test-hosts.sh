@@ -143,6 +143,16 @@ trap 'exit 129' HUP
 work="$(mktemp -d /tmp/distarr-hosts.XXXXXX)"
 mkdir -p "$logs"
 
+# Root may still lack the capability (a container without CAP_SYS_ADMIN/CAP_NET_ADMIN): say so
+# before building anything.
+made_ns+=("$ns1")
+if ! err="$(ip netns add "$ns1" 2>&1)"; then
+    echo "test-hosts.sh: cannot create a network namespace here ($err); not run" >&2
+    exit 2
+fi
+ip netns del "$ns1"
+made_ns=()
+
 # --- builds ------------------------------------------------------------------------------------
 target_of() {
     case "$1" in
