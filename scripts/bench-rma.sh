@@ -338,6 +338,11 @@ for x in disp["rows"]:
     doc.append(f"| {x['op']} | {x['spmd']:.2f} | {x['sequential']:.2f} | {x['sequential'] - x['spmd']:.2f} | "
                f"{x['spmd_mean']:.2f} | {x['sequential_mean']:.2f} |")
 doc.append("")
+# The two-host section, measured by `scripts/test-hosts.sh --bench` (root only), kept as is.
+hosts = os.path.join(os.path.dirname(out), "perf", "hosts.md")
+if os.path.exists(hosts):
+    with open(hosts) as f:
+        doc.append(f.read())
 doc.append(NOT_MEASURED)
 with open(out, "w") as f:
     f.write("\n".join(doc))

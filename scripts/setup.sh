@@ -34,8 +34,9 @@ log() { echo "setup: $*"; }
 # --- system packages -----------------------------------------------------------------------
 # fonts-dejavu-core: the TrueType font `distarr-bench --plot` draws its labels with.
 # python3-venv: the project's Python environment (.venv, below).
+# iproute2 (`ip`), util-linux (`unshare`): scripts/test-hosts.sh's network namespaces.
 packages=(openmpi-bin libopenmpi-dev mpich libmpich-dev libclang-dev pkg-config gfortran valgrind
-          python3-numpy python3-venv fonts-dejavu-core)
+          python3-numpy python3-venv fonts-dejavu-core iproute2 util-linux)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -4,8 +4,12 @@
 #   1. lint:   cargo fmt --check; cargo clippy -D warnings      (skip with DISTARR_SKIP_LINT=1)
 #   2. tests:  cargo test --release --workspace on Open MPI: unit tests, property tests and the
 #              multi-rank harness tests/multirank.rs (programs at 1-4 ranks under mpirun)
-#   3. mpich:  the runtime's multi-rank tests (names rt_*) on MPICH, built into target/mpich
-#              (skipped with a warning when MPICH is missing, unless CI=true: then it fails)
+#   3. mpich:  the runtime's multi-rank tests (names rt_*) and the sequential-mode fault tests
+#              (capi_seq_fault_*) on MPICH, built into target/mpich (skipped with a warning when
+#              MPICH is missing, unless CI=true: then it fails)
+#  3b. hosts:  scripts/test-hosts.sh: runtime, array, C and Python tests and faults over two
+#              "hosts" (network namespaces) on both MPIs; root only (skipped with a message
+#              otherwise, unless CI=true: then it fails)
 #   4. python: the Python front end (.venv from scripts/setup.sh; skipped with a warning when
 #              missing, unless CI=true): pytest under mpirun at 1-4 ranks in sequential and SPMD
 #              mode (python/tests: Hypothesis differential tests against NumPy, API and error
@@ -79,8 +83,9 @@ step test-openmpi cargo test --release --workspace --no-fail-fast -- "$@"
 
 # --- 3. runtime multi-rank tests on MPICH ------------------------------------------------------
 if command -v mpicc.mpich >/dev/null 2>&1 && command -v mpirun.mpich >/dev/null 2>&1; then
-    step test-mpich env MPICC=mpicc.mpich CARGO_TARGET_DIR=target/mpich DISTARR_MPIRUN=mpirun.mpich \
-        cargo test --release --no-fail-fast -p distarr --test multirank -- rt_ --skip rt_large
+    step test-mpich env MPICC=mpicc.mpich MPIF90=mpif90.mpich CARGO_TARGET_DIR=target/mpich \
+        DISTARR_MPIRUN=mpirun.mpich \
+        cargo test --release --no-fail-fast -p distarr --test multirank -- rt_ capi_seq_fault --skip rt_large
 elif [ "${CI:-}" = "true" ]; then
     step test-mpich fail_now "mpicc.mpich/mpirun.mpich not found (run scripts/setup.sh); required in CI"
 else
@@ -90,6 +95,25 @@ else
     echo "!!! Install it with: bash scripts/setup.sh --install-only"
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     skip test-mpich "MPICH not installed"
+fi
+
+# --- 3b. two hosts: network namespaces on this machine (root only) -----------------------------
+# can_make_netns: whether this process may create network namespaces (root in a container may
+# not).
+can_make_netns() {
+    local probe="distarr-probe-$$"
+    ip netns add "$probe" 2>/dev/null || return 1
+    ip netns del "$probe" 2>/dev/null || true
+}
+
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 && can_make_netns; then
+    step test-hosts timeout --signal=TERM --kill-after=30 900 bash scripts/test-hosts.sh
+elif [ "${CI:-}" = "true" ]; then
+    step test-hosts fail_now "scripts/test-hosts.sh needs root and network namespaces (iproute2); required in CI"
+else
+    echo
+    echo "!!! Not root, or no network namespaces here: the two-host tests (scripts/test-hosts.sh) are NOT run."
+    skip test-hosts "needs root and network namespaces (run bash scripts/test-hosts.sh as root)"
 fi
 
 # --- 4. the Python front end -------------------------------------------------------------------

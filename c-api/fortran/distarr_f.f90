@@ -179,6 +179,10 @@ module distarr_f
             import :: c_int, c_int32_t
             integer(c_int32_t), intent(out) :: is_root
         end function
+        integer(c_int) function distarr_abort(code) bind(C, name="distarr_abort")
+            import :: c_int
+            integer(c_int), value :: code
+        end function
         integer(c_int) function distarr_seq_stats(messages, commands) bind(C, name="distarr_seq_stats")
             import :: c_int, c_int64_t
             integer(c_int64_t), intent(out) :: messages, commands

@@ -84,6 +84,21 @@
  * distarr_gmem_local pointer used again after later collective calls needs distarr_sync
  * there (or a new distarr_local_block call, which synchronises).
  *
+ * FAULTS. A rank that dies (killed, a crash, abort() inside a computation, an exit without
+ * distarr_finalize) ends the whole job: the launcher ends the other ranks, and distarr prints
+ * which rank it was ("[distarr R/N] FATAL: rank R (pid P on host H) received signal 6
+ * (SIGABRT)", or "... ended without finalizing"; DISTARR_FAULT_REPORT=0 turns that off). In
+ * sequential mode the same holds for a worker; a rank 0 that gives up ends the job either by
+ * returning from main without distarr_finalize (the workers are ended by the launcher; the
+ * library then frees nothing collectively, so the process does not hang at exit) or, at once,
+ * with distarr_abort(code). DISTARR_TIMEOUT=<seconds> bounds every synchronisation (barrier,
+ * sync, fence, gmem alloc/free, array operations' agreements and reductions, finalize): a rank
+ * that waits longer prints which ranks have not arrived ("DISTARR_TIMEOUT=60s: rank 0 waited
+ * 60.0 s in a barrier (...) (synchronisation #12) and rank 3 has not arrived") and aborts the
+ * job (exit status 75); ranks that arrive in different collective calls (another kind,
+ * payload, root or operation) are reported at once (status 76). Without it a rank that stops
+ * taking part leaves the others waiting. The commands rank 0 sends in sequential mode are not
+ * bounded (the workers wait for rank 0's program as long as it runs).
  * DEFERRED EXECUTION. Element-wise operations (distarr_unary, distarr_binary,
  * distarr_binary_scalar, distarr_where, distarr_where_scalar, distarr_copy, distarr_fill,
  * distarr_random, distarr_astype, and the copies inside distarr_roll, distarr_concatenate and
@@ -562,6 +577,16 @@ int distarr_nranks(int32_t *nranks);
 // # Safety
 // `is_root` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
 int distarr_is_root(int32_t *is_root);
+
+// Ends the whole job at once, from any one rank: `MPI_Abort(MPI_COMM_WORLD, code)` (every
+// process of the job ends; the launcher's exit status is usually `code`). For a program that
+// cannot go on after an error on one rank, where returning would leave the other ranks waiting
+// in a collective call forever (SPMD mode), or to end the workers of sequential mode. Flushes
+// C's `stdio` streams first; distarr's fault reporting (`DISTARR_FAULT_REPORT`) stays quiet,
+// the program having said why. Local; callable at any time (before `distarr_init` or after
+// `distarr_finalize` it exits this process with `code`). Does not return (the `int` result
+// only keeps the ABI's convention).
+int distarr_abort(int code);
 
 // `*messages`, `*commands` = how many command messages rank 0 of sequential mode has sent to
 // the other ranks since `distarr_init`, and how many commands they carried (see SEQUENTIAL

@@ -122,12 +122,67 @@ fn worker_delay() -> Option<std::time::Duration> {
     (us > 0).then(|| std::time::Duration::from_micros(us))
 }
 
+/// How a worker dies under `DISTARR_TEST_WORKER_FAULT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WorkerFault {
+    /// `SIGKILL` to itself (uncatchable: the fault reporting's guardian names it).
+    Kill,
+    /// `abort()` (`SIGABRT`: the fatal-signal handler names it).
+    Abort,
+    /// `_exit(3)` without finalizing.
+    Exit,
+}
+
+/// `DISTARR_TEST_WORKER_FAULT=RANK:K:HOW`: a test hook making worker `RANK` of sequential mode
+/// die just before it executes its `K`-th command (1-based), `HOW` being `kill`, `abort` or
+/// `exit` (see [`WorkerFault`]). `None` when unset or for another rank; a malformed value is
+/// reported and ignored.
+fn worker_fault(rank: usize) -> Option<(u64, WorkerFault)> {
+    let v = std::env::var("DISTARR_TEST_WORKER_FAULT").ok()?;
+    let parts: Vec<&str> = v.trim().split(':').collect();
+    let parsed = match parts.as_slice() {
+        [r, k, how] => match (r.parse::<usize>(), k.parse::<u64>(), *how) {
+            (Ok(r), Ok(k), "kill") => Some((r, k, WorkerFault::Kill)),
+            (Ok(r), Ok(k), "abort") => Some((r, k, WorkerFault::Abort)),
+            (Ok(r), Ok(k), "exit") => Some((r, k, WorkerFault::Exit)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match parsed {
+        Some((r, k, how)) if r == rank => Some((k, how)),
+        Some(_) => None,
+        None => {
+            log::warn!(target: "distarr", "DISTARR_TEST_WORKER_FAULT={v:?} is not RANK:K:kill|abort|exit; ignored");
+            None
+        }
+    }
+}
+
+/// Dies as `DISTARR_TEST_WORKER_FAULT` asks (a test of the job's behaviour).
+fn die(how: WorkerFault, rank: usize, k: u64) -> ! {
+    eprintln!("distarr test hook: sequential-mode worker {rank} dies ({how:?}) before command {k}");
+    match how {
+        WorkerFault::Kill => {
+            // SAFETY: kill(2) on this process with a valid signal number; SIGKILL ends it here.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            std::process::abort()
+        }
+        WorkerFault::Abort => std::process::abort(),
+        // SAFETY: _exit(2) ends the process at once (no atexit handlers: none of the
+        // program's success markers), which is the point of this hook.
+        WorkerFault::Exit => unsafe { libc::_exit(3) },
+    }
+}
+
 /// The worker loop of sequential mode: executes the batches of rank 0's commands until it
 /// finalises, then releases every array and request and ends the process
 /// (`Runtime::finalize_and_exit`: the runtime and MPI are finalised, the exit status is 0
 /// unless that failed).
 fn serve(st: &State) -> ! {
     let delay = worker_delay();
+    let fault = worker_fault(st.rt.rank());
+    let mut executed = 0u64;
     let mut buf = Vec::with_capacity(distarr_runtime::SEQ_HEADER_BYTES);
     'serve: loop {
         if let Err(e) = st.rt.seq_recv(&mut buf) {
@@ -137,6 +192,12 @@ fn serve(st: &State) -> ! {
             match frame.and_then(Cmd::decode) {
                 Ok((Cmd::Finalize, _)) => break 'serve,
                 Ok((cmd, flags)) => {
+                    executed += 1;
+                    if let Some((k, how)) = fault {
+                        if executed == k {
+                            die(how, st.rt.rank(), k);
+                        }
+                    }
                     if let Some(d) = delay {
                         std::thread::sleep(d);
                     }
@@ -163,5 +224,5 @@ fn serve(st: &State) -> ! {
 #[cold]
 fn worker_fails(e: &CError) -> ! {
     log::error!(target: "distarr", "sequential-mode worker cannot continue: {}", e.msg);
-    distarr_ffi::abort(71)
+    distarr_runtime::abort(71)
 }

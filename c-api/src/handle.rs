@@ -52,6 +52,19 @@ pub(crate) struct Table<T> {
     free: Vec<usize>,
 }
 
+impl<T> Drop for Table<T> {
+    /// The tables are thread-locals: one is dropped only when its thread ends, and then without
+    /// `distarr_finalize` (which empties them), e.g. a C program returning from `main` after an
+    /// error. Its objects are leaked, not dropped: freeing an array is collective and waiting
+    /// for a request may need another rank, while the other ranks are not in those calls — the
+    /// process would hang at exit instead of ending (and the launcher ending the job).
+    fn drop(&mut self) {
+        for slot in self.slots.drain(..) {
+            std::mem::forget(slot.value);
+        }
+    }
+}
+
 impl<T> Table<T> {
     pub const fn new(kind: Kind) -> Table<T> {
         Table {

@@ -161,6 +161,25 @@ pub unsafe extern "C" fn distarr_is_root(is_root: *mut i32) -> c_int {
     })
 }
 
+/// Ends the whole job at once, from any one rank: `MPI_Abort(MPI_COMM_WORLD, code)` (every
+/// process of the job ends; the launcher's exit status is usually `code`). For a program that
+/// cannot go on after an error on one rank, where returning would leave the other ranks waiting
+/// in a collective call forever (SPMD mode), or to end the workers of sequential mode. Flushes
+/// C's `stdio` streams first; distarr's fault reporting (`DISTARR_FAULT_REPORT`) stays quiet,
+/// the program having said why. Local; callable at any time (before `distarr_init` or after
+/// `distarr_finalize` it exits this process with `code`). Does not return (the `int` result
+/// only keeps the ABI's convention).
+#[no_mangle]
+pub extern "C" fn distarr_abort(code: c_int) -> c_int {
+    // SAFETY: fflush(NULL) flushes every open output stream; it takes no other argument.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+    let mpi_running = distarr_ffi::initialized().unwrap_or(false) && !distarr_ffi::finalized().unwrap_or(true);
+    if mpi_running {
+        distarr_runtime::abort(code)
+    }
+    std::process::exit(code)
+}
+
 /// `*messages`, `*commands` = how many command messages rank 0 of sequential mode has sent to
 /// the other ranks since `distarr_init`, and how many commands they carried (see SEQUENTIAL
 /// MODE: commands travel in batches, sent when the other ranks must act). 0 and 0 on the other

@@ -3,12 +3,13 @@
 //! Functions and types come from `mpi-sys` (bindgen over `mpi.h`); the constants `mpi.h` defines
 //! as macros come from `shim.c`, compiled with the same MPI's compiler wrapper. On top of that sit
 //! safe newtypes, one owner per raw handle: [`Comm`], [`Win`], [`Info`], [`Datatype`], [`Group`],
-//! [`Request`]. Every MPI return code is checked and turned into an [`MpiError`].
+//! [`Request`], [`Arrivals`]. Every MPI return code is checked and turned into an [`MpiError`].
 //!
 //! Collective calls are marked **collective** in their docs: every process of the communicator
 //! must make them, in the same order.
 #![deny(missing_docs)]
 
+mod arrival;
 mod comm;
 mod consts;
 mod datatype;
@@ -16,6 +17,7 @@ mod env;
 mod error;
 mod win;
 
+pub use arrival::{Arrival, Arrivals, Notice};
 pub use comm::{Comm, Group, ProgressComm};
 pub use consts::{Flavor, Op};
 pub use datatype::{Datatype, Equivalence};

@@ -27,7 +27,7 @@ from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # 
                    DistArrayTypeError, DistArrayMemoryError, DistArrayRuntimeError,
                    DistArrayOSError, DistArrayOverflowError, DistArrayAxisError,
                    DistArrayNotImplementedError)
-from ._runtime import scope, sync, flush, set_lazy, is_lazy  # noqa: E402
+from ._runtime import abort, scope, sync, flush, set_lazy, is_lazy  # noqa: E402,F401
 from ._array import ndarray, array, asarray, empty, full  # noqa: E402
 from . import _ops, _functions, _dispatch  # noqa: E402
 from ._ops import ufunc, matmul, dot, count_nonzero, broadcast_shapes  # noqa: E402

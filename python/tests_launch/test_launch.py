@@ -29,7 +29,9 @@ def launch(code, n=None, mode=None, env=None, args=()):
     p = subprocess.run(["timeout", "--signal=TERM", "--kill-after=10", str(TIMEOUT)] + cmd,
                        env=full, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     p.seconds = time.monotonic() - t0
-    assert p.returncode not in (124, 137), f"timed out:\n{p.stdout}\n{p.stderr}"
+    # 124/137 from `timeout` (137 is also mpirun's status when a rank was killed by SIGKILL).
+    timed_out = p.returncode in (124, 137) and p.seconds >= TIMEOUT - 1
+    assert not timed_out, f"timed out:\n{p.stdout}\n{p.stderr}"
     return p
 
 
@@ -57,18 +59,108 @@ def test_spmd_every_rank_runs():
     assert sorted(re.findall(r"rank (\d) 10\.0", p.stdout)) == ["0", "1", "2"], p.stdout
 
 
+def live_processes_with(token):
+    """PIDs of the processes (not zombies) whose command line holds ``token``: a job's ranks
+    and their fault guardians (clones of the ranks)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if token.encode() in cmdline and state not in ("Z", "X"):
+            found.append(int(name))
+    return found
+
+
+def no_process_left(token):
+    """Waits up to 5 s for every process of the job marked with ``token`` to be gone; kills and
+    reports those left."""
+    deadline = time.monotonic() + 5
+    left = live_processes_with(token)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = live_processes_with(token)
+    for pid in left:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    return not left
+
+
+#: The bound on how long a failing job may take to end (a hang is a failure).
+FAULT_LIMIT = 30
+
+
 @pytest.mark.parametrize("n", [1, 3])
 def test_sequential_exception_ends_the_job(n):
-    """An uncaught exception on rank 0: traceback printed once, every rank ends, non-zero exit."""
+    """An uncaught exception on rank 0: traceback printed once, every rank ends, non-zero exit,
+    no process left."""
+    token = f"distarr-launch-exc-{os.getpid()}-{n}"
     p = launch("""
         import distarr as np
         a = np.ones(100)
         b = a + 1
         raise ValueError("boom from the program")
-    """, n=n)
+    """, n=n, args=(token,))
     assert p.returncode != 0
     assert p.stderr.count("ValueError: boom from the program") == 1, p.stderr
     assert "Traceback" in p.stderr
+    assert p.seconds < FAULT_LIMIT, p.seconds
+    assert no_process_left(token)
+
+
+def test_sequential_abort_ends_the_job():
+    """`distarr.abort(code)` on rank 0 (sequential mode) ends every rank at once after the
+    program said why; distarr's fault reports stay quiet; no process left."""
+    token = f"distarr-launch-abort-{os.getpid()}"
+    p = launch("""
+        import sys
+        import distarr as np
+        a = np.ones(1000)
+        print("giving up:", float(a.sum()), file=sys.stderr)
+        np.abort(3)
+        print("not reached")
+    """, n=3, args=(token,))
+    assert p.returncode != 0
+    assert "giving up: 1000.0" in p.stderr and "not reached" not in p.stdout
+    assert "FATAL: " not in p.stderr, p.stderr
+    assert p.seconds < FAULT_LIMIT, p.seconds
+    assert no_process_left(token)
+
+
+@pytest.mark.parametrize("how,rank", [("kill", 1), ("abort", 2), ("exit", 1)])
+def test_sequential_worker_death_ends_the_job(how, rank):
+    """A worker of sequential mode dies (the library's test hook: before its 15th command) while
+    rank 0 runs the program: the job ends non-zero within the limit, the dead rank is named, and
+    no process is left."""
+    token = f"distarr-launch-worker-{how}-{os.getpid()}"
+    p = launch("""
+        import distarr as np
+        a = np.ones(10_000)
+        for i in range(200):
+            a = a + 1.0
+            assert float(a.sum()) == 10_000 * (i + 2)
+        print("all rounds done")
+    """, n=3, env={"DISTARR_TEST_WORKER_FAULT": f"{rank}:15:{how}"}, args=(token,))
+    out = p.stdout + p.stderr
+    assert p.returncode != 0, out
+    assert "all rounds done" not in p.stdout
+    assert f"sequential-mode worker {rank} dies" in out
+    assert f"FATAL: rank {rank} (pid " in out, out
+    if how == "abort":
+        assert "received signal 6 (SIGABRT)" in out, out
+    else:
+        assert "ended without finalizing" in out, out
+    assert "FATAL: rank 0 " not in out, out
+    assert p.seconds < FAULT_LIMIT, p.seconds
+    assert no_process_left(token)
 
 
 def test_spmd_exception_on_one_rank_ends_the_job():

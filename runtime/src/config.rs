@@ -4,7 +4,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// Which MPI window kind backs the symmetric heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowKind {
-    /// `Shared` when all ranks share one node, `Allocate` otherwise.
+    /// `Shared`, on one node and on several (node-local ranks then still reach each other's
+    /// memory with loads and stores).
     Auto,
     /// One `MPI_Win_allocate` window per heap segment over all ranks. No load/store path:
     /// MPI refuses `MPI_Win_shared_query` on such windows (measured: `MPI_ERR_RMA_FLAVOR` on
@@ -12,7 +13,9 @@ pub enum WindowKind {
     Allocate,
     /// Segment memory from `MPI_Win_allocate_shared` on each node's communicator, so node-local
     /// ranks reach it with loads/stores. When the node is the whole job this window also
-    /// serves all RMA; otherwise an `MPI_Win_create` window over the same memory does.
+    /// serves all RMA; otherwise a window over all ranks exposes the same memory for RMA
+    /// (`MPI_Win_create`; on MPICH `MPI_Win_create_dynamic`, see the runtime's
+    /// `create_window`).
     Shared,
     /// `MPI_Win_create` over an anonymous memory mapping per segment (Open MPI: osc/rdma, not
     /// osc/sm). No load/store path. Mostly for benchmarks and for testing the other path.
@@ -59,6 +62,19 @@ pub struct Config {
     /// 256). The runtime only carries the setting; the array engine runs the threads, which
     /// never call MPI.
     pub threads: usize,
+    /// How long a rank may wait in a synchronisation (barrier, sync, fence, collective call)
+    /// before it reports which ranks have not arrived and aborts the job (`DISTARR_TIMEOUT`,
+    /// seconds; default: no limit). With a limit every synchronisation is made of
+    /// point-to-point arrival notices (`2 (nranks - 1)` small messages per rank).
+    pub timeout: Option<std::time::Duration>,
+    /// Name the rank when a process of the job dies (`DISTARR_FAULT_REPORT=1|0`, default 1):
+    /// handlers for fatal signals and, with several ranks, a guardian process per rank (see
+    /// the runtime's `fault` module).
+    pub fault_report: bool,
+    /// Test hook (`DISTARR_TEST_CANARY=1`): guard bytes before and after every rank's part of
+    /// every allocation, checked at `free` and `finalize` (the job aborts when one changed) and
+    /// by [`crate::Runtime::check_canaries`].
+    pub heap_canaries: bool,
 }
 
 impl Default for Config {
@@ -72,6 +88,9 @@ impl Default for Config {
             heap_limit: None,
             set_mca_defaults: true,
             threads: 1,
+            timeout: None,
+            fault_report: true,
+            heap_canaries: false,
         }
     }
 }
@@ -158,8 +177,30 @@ impl Config {
                 .filter(|t| (1..=256).contains(t))
                 .ok_or_else(|| bad("DISTARR_THREADS", &v, "a thread count from 1 to 256"))?;
         }
+        if let Some(v) = var("DISTARR_TIMEOUT") {
+            c.timeout = parse_timeout(&v)
+                .ok_or_else(|| bad("DISTARR_TIMEOUT", &v, "seconds (e.g. 30 or 2.5; 0 for no limit)"))?;
+        }
+        if let Some(v) = var("DISTARR_FAULT_REPORT") {
+            c.fault_report = parse_bool("DISTARR_FAULT_REPORT", &v)?;
+        }
+        if let Some(v) = var("DISTARR_TEST_CANARY") {
+            c.heap_canaries = parse_bool("DISTARR_TEST_CANARY", &v)?;
+        }
         Ok(c)
     }
+}
+
+/// Parses `DISTARR_TIMEOUT`: seconds, a non-negative finite number; 0 (or `off`) means none.
+fn parse_timeout(v: &str) -> Option<Option<std::time::Duration>> {
+    if v == "off" || v == "none" {
+        return Some(None);
+    }
+    let secs: f64 = v.trim_end_matches('s').parse().ok()?;
+    if !(0.0..=1e9).contains(&secs) {
+        return None;
+    }
+    Some((secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs)))
 }
 
 #[cfg(test)]
@@ -175,5 +216,18 @@ mod tests {
         assert_eq!(parse_bytes("x"), None);
         assert_eq!(parse_bytes(""), None);
         assert_eq!(parse_bytes("99999999999999999999T"), None);
+    }
+
+    #[test]
+    fn timeouts_parse() {
+        use std::time::Duration;
+        assert_eq!(parse_timeout("30"), Some(Some(Duration::from_secs(30))));
+        assert_eq!(parse_timeout("2.5"), Some(Some(Duration::from_millis(2500))));
+        assert_eq!(parse_timeout("10s"), Some(Some(Duration::from_secs(10))));
+        assert_eq!(parse_timeout("0"), Some(None));
+        assert_eq!(parse_timeout("off"), Some(None));
+        for bad in ["-1", "x", "", "nan", "inf", "1e20"] {
+            assert_eq!(parse_timeout(bad), None, "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 use crate::alloc::Allocator;
 use crate::error::{ensure, Error, ErrorKind, Result};
 use distarr_ffi::Win;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Handle of a collective allocation in the symmetric heap: the same value on every rank.
@@ -49,6 +50,9 @@ pub(crate) struct Allocation {
     pub window: usize,
     pub offset: u64,
     pub len: u64,
+    /// Guard bytes before `offset` and after `offset + len` (rounded up to the alignment) that
+    /// belong to the allocation (`DISTARR_TEST_CANARY`; 0 otherwise).
+    pub pad: u64,
 }
 
 impl Allocation {
@@ -91,14 +95,18 @@ pub(crate) struct HeapWindow {
     pub mapping: Option<memmap2::MmapMut>,
     /// Start of `mapping` (null without one).
     pub map_base: *mut u8,
-    /// Window displacement of each rank's memory: its attached base address for `Dynamic`
-    /// windows, empty (all zero) otherwise. Every RMA operation uses `base_disp[rank] + offset`.
+    /// Window displacement of each rank's memory: its attached base address for dynamic RMA
+    /// windows (`Dynamic`, and `Shared` over several nodes on MPICH), empty (all zero)
+    /// otherwise. Every RMA operation uses `base_disp[rank] + offset`.
     pub base_disp: Vec<u64>,
     /// Do 64-bit compare-and-swap to this rank with a CPU atomic ([`HeapWindow::local_cas_u64`])
     /// instead of `MPI_Compare_and_swap`, which segfaults there on Open MPI < 4.1.5 osc/rdma
     /// (`mca_btl_vader_emu_acswap` sends to the absent self endpoint). Correct because vader
     /// executes other ranks' emulated 64-bit atomics with CPU atomics in the target process.
     pub cas_self_local: bool,
+    /// Gets and puts of this window done by loads/stores (node-local fast path) and through
+    /// MPI (see [`crate::Runtime::transfer_counts`]).
+    pub copies: [Cell<u64>; 2],
 }
 
 impl HeapWindow {
@@ -114,12 +122,21 @@ impl HeapWindow {
             map_base: std::ptr::null_mut(),
             base_disp: Vec::new(),
             cas_self_local: false,
+            copies: [Cell::new(0), Cell::new(0)],
         }
     }
 
-    /// Node-local fast path: copies `len` bytes from `rank`'s memory at `disp` to `dst` with a
-    /// memcpy and returns true, or returns false (nothing done) when `rank`'s memory is not
-    /// reachable by loads.
+    /// Counts one get or put: by loads/stores (`local`) or through MPI.
+    #[inline(always)]
+    fn count(&self, local: bool) {
+        let c = &self.copies[usize::from(!local)];
+        c.set(c.get() + 1);
+    }
+
+    /// Node-local fast path: copies `len` bytes from `rank`'s memory at window displacement
+    /// `disp` ([`HeapWindow::rma_disp`]) to `dst` with a memcpy and returns true, or returns
+    /// false (nothing done) when `rank`'s memory is not reachable by loads: the caller then
+    /// goes through MPI. Either way the transfer is counted (`copies`).
     ///
     /// # Safety
     /// `disp + len` lies inside `rank`'s window memory (the callers bounds-check it), and `dst`
@@ -127,9 +144,11 @@ impl HeapWindow {
     #[inline]
     pub unsafe fn load(&self, rank: usize, disp: u64, dst: *mut u8, len: usize) -> bool {
         let p = self.peers[rank];
+        self.count(!p.is_null());
         if p.is_null() {
             return false;
         }
+        let disp = self.local_disp(rank, disp);
         // SAFETY: `p` is the base of `rank`'s memory in a node-shared window and the range is
         // in bounds; `dst` is valid and disjoint (this function's contract). Concurrent writes by
         // other ranks are racy exactly as an MPI_Get would be.
@@ -144,9 +163,11 @@ impl HeapWindow {
     #[inline]
     pub unsafe fn store(&self, rank: usize, disp: u64, src: *const u8, len: usize) -> bool {
         let p = self.peers[rank];
+        self.count(!p.is_null());
         if p.is_null() {
             return false;
         }
+        let disp = self.local_disp(rank, disp);
         // SAFETY: as in `load`, with the copy direction reversed.
         unsafe { std::ptr::copy_nonoverlapping(src, p.add(disp as usize), len) };
         true
@@ -187,11 +208,17 @@ impl HeapWindow {
         }
     }
 
-    /// The window displacement of byte `offset` of `rank`'s memory, for RMA calls (never for
-    /// the load/store path: `peers` is null wherever `base_disp` is non-zero).
+    /// The window displacement of byte `offset` of `rank`'s memory, for RMA calls.
     #[inline]
     pub fn rma_disp(&self, rank: usize, offset: u64) -> u64 {
         self.base_disp.get(rank).map_or(offset, |b| b + offset)
+    }
+
+    /// The byte offset in `rank`'s memory of window displacement `disp` (the inverse of
+    /// [`HeapWindow::rma_disp`]), for the load/store path.
+    #[inline]
+    fn local_disp(&self, rank: usize, disp: u64) -> u64 {
+        self.base_disp.get(rank).map_or(disp, |b| disp - b)
     }
 
     /// Frees the MPI windows (**collective**): the RMA window first, then the memory (the
@@ -291,6 +318,14 @@ impl Heap {
     pub fn live(&self) -> usize {
         self.slots.iter().filter(|s| s.alloc.is_some()).count()
     }
+
+    /// Every live allocation with its handle.
+    pub fn allocations(&self) -> impl Iterator<Item = (Seg, Allocation)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| s.alloc.map(|a| (Seg::new(k, s.gen), a)))
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +341,7 @@ mod tests {
                 window: 0,
                 offset: 0,
                 len: 8,
+                pad: 0,
             })
             .unwrap();
         assert!(h.resolve(a).is_ok());
@@ -316,6 +352,7 @@ mod tests {
                 window: 0,
                 offset: 64,
                 len: 8,
+                pad: 0,
             })
             .unwrap();
         assert_ne!(a, b, "a reused slot gets a new generation");
@@ -336,7 +373,7 @@ mod tests {
 
         #[test]
         fn bounds_check_is_exact(len in 0u64..10_000, off in 0u64..20_000, n in 0u64..20_000) {
-            let a = Allocation { window: 0, offset: 640, len };
+            let a = Allocation { window: 0, offset: 640, len, pad: 0 };
             let r = a.disp(off, n);
             prop_assert_eq!(r.is_ok(), off + n <= len);
             if let Ok(d) = r { prop_assert_eq!(d, 640 + off); }
@@ -344,7 +381,7 @@ mod tests {
 
         #[test]
         fn overflowing_ranges_are_refused(off in (u64::MAX - 100)..=u64::MAX, n in 1u64..1000) {
-            let a = Allocation { window: 0, offset: 0, len: u64::MAX };
+            let a = Allocation { window: 0, offset: 0, len: u64::MAX, pad: 0 };
             prop_assert!(a.disp(off, n).is_err() || off.checked_add(n).is_some());
         }
     }

@@ -13,12 +13,22 @@
 //!
 //! Errors: argument errors are returned before any communication. Once ranks are inside a
 //! collective, an MPI failure aborts the job with a message (peers cannot recover).
+//!
+//! Faults: a rank that dies ends the job with a message naming it (a handler for fatal signals,
+//! and a guardian process per rank for deaths no handler sees; `DISTARR_FAULT_REPORT=0` turns
+//! both off). With `DISTARR_TIMEOUT=<seconds>` ([`Config::timeout`]) every synchronisation
+//! gives up at the limit, names the ranks that have not arrived and aborts the job (exit
+//! status 75); ranks in different collective calls are reported at once (status 76). [`abort`]
+//! ends the job at once after the program has said why. A runtime dropped without
+//! [`Runtime::finalize`] (its process exiting early) leaks its windows rather than freeing them
+//! collectively alone.
 #![deny(missing_docs)]
 
 mod alloc;
 mod config;
 mod elem;
 mod error;
+mod fault;
 mod heap;
 mod logger;
 mod ops;
@@ -31,7 +41,7 @@ pub use elem::{AccOp, Elem, ElemClass, ReduceOp};
 pub use error::{Error, ErrorKind, Result};
 pub use heap::Seg;
 pub use ops::{to_usize, Nbi, Request};
-pub use runtime::{CommSource, FlushHook, Runtime, RuntimeInfo};
+pub use runtime::{abort, CommSource, FlushHook, Runtime, RuntimeInfo};
 pub use seq::{SEQ_HEADER_BYTES, SEQ_INLINE_BYTES};
 
 /// Re-exported so front ends can pass communicators in (e.g. from Fortran) without naming

@@ -25,8 +25,10 @@ impl Log for RankLogger {
         } else {
             format!("{rank}/{}", NRANKS.load(Ordering::Relaxed))
         };
-        // Logging must never fail the caller: a closed stderr is ignored.
-        let _ = writeln!(std::io::stderr().lock(), "[distarr {who}] {} {}", r.level(), r.args());
+        // One write per line, so that lines of different ranks do not interleave; logging
+        // must never fail the caller: a closed stderr is ignored.
+        let line = format!("[distarr {who}] {} {}\n", r.level(), r.args());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {}

@@ -4,12 +4,13 @@ use crate::config::{Config, Progress, WindowKind};
 use crate::elem::{Elem, ReduceOp};
 use crate::error::{ensure, Error, ErrorKind, Result};
 use crate::heap::{Allocation, Heap, HeapWindow, Seg};
-use distarr_ffi::{self as ffi, Comm, Equivalence, Flavor, ProgressComm, ThreadLevel, Win};
+use distarr_ffi::{self as ffi, Arrival, Arrivals, Comm, Equivalence, Flavor, Notice, ProgressComm, ThreadLevel, Win};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Live runtimes in this process; MPI is finalised when the last one that we initialised ends.
@@ -79,6 +80,13 @@ pub(crate) struct Inner {
     /// Number of completed [`Runtime::sync`] calls (see [`Runtime::sync_epoch`]).
     syncs: Cell<u64>,
     threads: usize,
+    /// `DISTARR_TIMEOUT`: the arrival notices every synchronisation goes through, and the limit.
+    arrivals: RefCell<Option<Arrivals>>,
+    timeout: Option<Duration>,
+    /// Synchronisations (collective calls) so far, counted only under a timeout.
+    sync_seq: Cell<u64>,
+    /// `DISTARR_TEST_CANARY`: guard bytes around every allocation.
+    canaries: bool,
     /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
     flush_hook: RefCell<Option<FlushHook>>,
     /// Run before every collective communication (see [`Runtime::set_collective_hook`]), and
@@ -87,6 +95,120 @@ pub(crate) struct Inner {
     in_collective_hook: Cell<bool>,
     /// See [`Runtime::set_lockstep`].
     lockstep: Cell<bool>,
+}
+
+/// The collective calls, as told in arrival notices (a rank in another kind of call than its
+/// peers has diverged from them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coll {
+    Barrier = 1,
+    Allreduce = 2,
+    Broadcast = 3,
+    Allgather = 4,
+}
+
+impl Coll {
+    fn from_code(c: u64) -> Option<Coll> {
+        [Coll::Barrier, Coll::Allreduce, Coll::Broadcast, Coll::Allgather]
+            .into_iter()
+            .find(|k| *k as u64 == c)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Coll::Barrier => "a barrier (barrier, sync, fence, free or finalize)",
+            Coll::Allreduce => "an all-reduce (agreement on arguments, reductions)",
+            Coll::Broadcast => "a broadcast",
+            Coll::Allgather => "an all-gather",
+        }
+    }
+}
+
+/// The reduction operations, by their code in arrival notices.
+const OPS: [ffi::Op; 11] = [
+    ffi::Op::Sum,
+    ffi::Op::Prod,
+    ffi::Op::Min,
+    ffi::Op::Max,
+    ffi::Op::Band,
+    ffi::Op::Bor,
+    ffi::Op::Bxor,
+    ffi::Op::Land,
+    ffi::Op::Lor,
+    ffi::Op::Replace,
+    ffi::Op::NoOp,
+];
+
+/// One collective call as its arrival notice tells it: every rank must make the same one (same
+/// kind, payload and root or operation), else MPI would truncate, mix up or hang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Call {
+    kind: Coll,
+    /// Bytes each rank contributes.
+    bytes: u64,
+    /// The root of a broadcast, the operation of an all-reduce (its index in [`OPS`]).
+    arg: u64,
+}
+
+impl Call {
+    const BARRIER: Call = Call {
+        kind: Coll::Barrier,
+        bytes: 0,
+        arg: 0,
+    };
+
+    fn allreduce(bytes: usize, op: ffi::Op) -> Call {
+        let arg = OPS.iter().position(|&o| o == op).unwrap_or(OPS.len());
+        Call {
+            kind: Coll::Allreduce,
+            bytes: bytes as u64,
+            arg: arg as u64,
+        }
+    }
+
+    fn notice(self, seq: u64) -> Notice {
+        [seq, self.kind as u64, self.bytes, self.arg]
+    }
+
+    /// What a notice says, for messages.
+    fn describe(n: &Notice) -> String {
+        match Coll::from_code(n[1]) {
+            None => format!("an unknown call (code {})", n[1]),
+            Some(Coll::Barrier) => Coll::Barrier.name().to_string(),
+            Some(Coll::Allreduce) => {
+                let op = usize::try_from(n[3]).ok().and_then(|k| OPS.get(k));
+                let op = op.map_or_else(|| "?".to_string(), |o| format!("{o:?}").to_uppercase());
+                format!("{} of {} bytes with MPI_{op}", Coll::Allreduce.name(), n[2])
+            }
+            Some(Coll::Broadcast) => format!("a broadcast of {} bytes from rank {}", n[2], n[3]),
+            Some(Coll::Allgather) => format!("an all-gather of {} bytes per rank", n[2]),
+        }
+    }
+}
+
+/// Bytes of guard pattern before and after every allocation under `DISTARR_TEST_CANARY`.
+const CANARY: u64 = 64;
+
+/// The guard byte at window offset `at`: position-dependent, so a shifted copy is caught too.
+#[inline]
+fn canary_byte(at: u64) -> u8 {
+    (at.wrapping_mul(29) as u8) ^ 0xA5
+}
+
+impl Drop for Inner {
+    /// A runtime that ends without [`Runtime::finalize`] — its process is exiting early, e.g. a
+    /// C program returning from `main` after an error, or a thread's locals being destroyed —
+    /// leaks its heap windows and communicators instead of freeing them: freeing them is
+    /// collective, the other ranks are not in that call, and the process would hang at exit.
+    /// The process is ending; MPI and the launcher reclaim them with it.
+    fn drop(&mut self) {
+        if !self.finalized.get() {
+            std::mem::forget(std::mem::take(&mut self.heap.get_mut().windows));
+            std::mem::forget(self.arrivals.get_mut().take());
+            std::mem::forget(self.node.get_mut().take());
+            std::mem::forget(self.comm.get_mut().take());
+        }
+    }
 }
 
 /// Work a layer above the runtime runs before every synchronisation: the array layer's
@@ -134,7 +256,17 @@ fn finalized_error() -> Error {
 
 fn mpi_fatal(what: &str, e: &Error) -> ! {
     log::error!(target: "distarr", "{what} failed inside a collective; aborting the job: {e}");
-    ffi::abort(70)
+    abort(70)
+}
+
+/// Ends the whole job at once (`MPI_Abort` on `MPI_COMM_WORLD` with `code`; if MPI is not
+/// running, the process exits with `code`). For deliberate aborts after the reason was printed:
+/// distarr's fault reporting (see `DISTARR_FAULT_REPORT`) then stays quiet. Local; never
+/// returns.
+#[doc(alias = "MPI_Abort")]
+pub fn abort(code: i32) -> ! {
+    crate::fault::before_abort();
+    ffi::abort(code)
 }
 
 /// Whether MPI is Open MPI older than 4.1.5, whose osc/rdma segfaults on a 64-bit
@@ -160,6 +292,58 @@ fn physical_memory() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kb.checked_mul(1024)
+}
+
+/// The guard ranges of allocation `a` in this rank's memory of window `w`, as (start, end)
+/// window offsets: before the allocation, and from its end to the end of its padding.
+fn canary_ranges(a: &Allocation) -> [(u64, u64); 2] {
+    let end = a.offset + a.len;
+    let pad_end = a.offset + round_up(a.len).unwrap_or(a.len) + a.pad;
+    [(a.offset - a.pad, a.offset), (end, pad_end)]
+}
+
+/// Writes the guard bytes of `a` (nothing without padding). Nobody else touches them: they lie
+/// outside every segment.
+fn fill_canaries(w: &HeapWindow, a: &Allocation) {
+    if a.pad == 0 {
+        return;
+    }
+    let base = w.local_base();
+    for (lo, hi) in canary_ranges(a) {
+        for at in lo..hi {
+            // SAFETY: the padded allocation lies inside this rank's window memory (allocator
+            // invariant), and only this rank accesses the guard bytes.
+            unsafe { base.add(at as usize).write(canary_byte(at)) };
+        }
+    }
+}
+
+/// Checks the guard bytes of `a`; describes the first changed byte.
+fn check_canaries(w: &HeapWindow, a: &Allocation) -> std::result::Result<(), String> {
+    if a.pad == 0 {
+        return Ok(());
+    }
+    let base = w.local_base();
+    for (k, (lo, hi)) in canary_ranges(a).into_iter().enumerate() {
+        for at in lo..hi {
+            // SAFETY: as in `fill_canaries`; a volatile read, since another rank's stray
+            // one-sided write is exactly what this looks for.
+            let v = unsafe { base.add(at as usize).read_volatile() };
+            if v != canary_byte(at) {
+                let (side, dist) = if k == 0 {
+                    ("before", a.offset - at)
+                } else {
+                    ("after", at - (a.offset + a.len) + 1)
+                };
+                return Err(format!(
+                    "guard byte {dist} {side} the segment changed ({:#04x}, expected {:#04x})",
+                    v,
+                    canary_byte(at)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Runtime {
@@ -209,15 +393,14 @@ impl Runtime {
             .split_shared(rank)
             .unwrap_or_else(|e| mpi_fatal("MPI_Comm_split_type", &e.into()));
         let node_size = node.size()?;
-        // Node rank i must be communicator rank i for the shared window to serve all RMA
-        // (true with key = rank when the node holds every rank); checked, not assumed.
-        let mut all_node_sizes = vec![0u64; nranks];
-        comm.allgather(&[node_size as u64], &mut all_node_sizes)
-            .unwrap_or_else(|e| mpi_fatal("MPI_Allgather", &e.into()));
-        let single_node = all_node_sizes.iter().all(|&s| s as usize == nranks);
+        if config.fault_report {
+            crate::fault::install(rank, nranks, &node).unwrap_or_else(|e| mpi_fatal("fault reporting setup", &e));
+        }
+        // `Shared` on one node and on several: node-local ranks reach each other with loads and
+        // stores; across nodes RMA goes through a second window over the same memory (see
+        // `create_window`).
         let kind = match config.window {
-            WindowKind::Auto if single_node => WindowKind::Shared,
-            WindowKind::Auto => WindowKind::Allocate,
+            WindowKind::Auto => WindowKind::Shared,
             k => k,
         };
         let mut limit = [config
@@ -251,6 +434,9 @@ impl Runtime {
         } else {
             None
         };
+        let arrivals = config
+            .timeout
+            .map(|_| Arrivals::new(&comm).unwrap_or_else(|e| mpi_fatal("MPI_Comm_dup", &e.into())));
         let inner = Rc::new(Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             finalized: Cell::new(false),
@@ -268,6 +454,10 @@ impl Runtime {
             progress: RefCell::new(progress),
             syncs: Cell::new(0),
             threads: config.threads,
+            arrivals: RefCell::new(arrivals),
+            timeout: config.timeout,
+            sync_seq: Cell::new(0),
+            canaries: config.heap_canaries,
             flush_hook: RefCell::new(None),
             collective_hook: RefCell::new(None),
             in_collective_hook: Cell::new(false),
@@ -412,14 +602,89 @@ impl Runtime {
     /// Runs `f` on the runtime's communicator, for a collective communication (every use is
     /// one): the collective hook runs first (see [`Runtime::set_collective_hook`]).
     pub(crate) fn with_comm<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
-        let i = self.live()?;
-        if !i.in_collective_hook.get() {
+        self.collective_hook_first()?;
+        self.with_comm_only(f)
+    }
+
+    /// Runs the collective hook unless it is running (see [`Runtime::set_collective_hook`]).
+    #[inline]
+    fn collective_hook_first(&self) -> Result<()> {
+        if !self.live()?.in_collective_hook.get() {
             self.run_collective_hook()?;
         }
+        Ok(())
+    }
+
+    /// [`Runtime::with_comm`] without the collective hook (the caller ran it).
+    fn with_comm_only<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        let i = self.live()?;
         let c = i.comm.borrow();
         match c.as_ref() {
             Some(c) => f(c),
             None => Err(Error::new(ErrorKind::NotInitialized, "the runtime was finalized")),
+        }
+    }
+
+    /// Runs the collective call `f` on the runtime's communicator: the collective hook first
+    /// (sequential mode's rank 0 sends its batched commands, which bring the other ranks to
+    /// this call), then, under `DISTARR_TIMEOUT`, every rank waits for every other rank's
+    /// arrival (see [`Runtime::arrive`]).
+    fn collective<R>(&self, call: Call, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
+        self.collective_hook_first()?;
+        self.arrive(call)?;
+        self.with_comm_only(f)
+    }
+
+    /// `DISTARR_TIMEOUT`: sends this rank's arrival notice for the next synchronisation to every
+    /// other rank and waits for theirs (a barrier); returns `true` when it did (false without a
+    /// timeout: nothing happened). When the limit passes first, logs which ranks have not
+    /// arrived and aborts the job (status 75); when a rank arrives in another collective call
+    /// (another kind, payload size, root or operation), logs both and aborts (status 76).
+    /// **Collective.**
+    fn arrive(&self, call: Call) -> Result<bool> {
+        let i = self.live()?;
+        let Some(limit) = i.timeout else {
+            return Ok(false);
+        };
+        let mut guard = i.arrivals.borrow_mut();
+        let Some(a) = guard.as_mut() else {
+            return Ok(false);
+        };
+        let seq = i.sync_seq.get() + 1;
+        i.sync_seq.set(seq);
+        let start = Instant::now();
+        let mine = call.notice(seq);
+        match a.arrive(mine, start + limit) {
+            Ok(Arrival::All) => Ok(true),
+            Ok(Arrival::TimedOut { missing }) => {
+                let list = missing.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+                let who = if missing.len() == 1 {
+                    format!("rank {list} has")
+                } else {
+                    format!("ranks {list} have")
+                };
+                log::error!(
+                    target: "distarr",
+                    "DISTARR_TIMEOUT={}s: rank {} waited {:.1} s in {} (synchronisation #{seq}) and {who} not arrived; aborting the job",
+                    limit.as_secs_f64(),
+                    i.rank,
+                    start.elapsed().as_secs_f64(),
+                    Call::describe(&mine)
+                );
+                abort(75)
+            }
+            Ok(Arrival::Mismatch { rank, theirs }) => {
+                log::error!(
+                    target: "distarr",
+                    "rank {} is in {} (synchronisation #{seq}) but rank {rank} arrived in {} (its synchronisation #{}): the ranks' collective calls differ; aborting the job",
+                    i.rank,
+                    Call::describe(&mine),
+                    Call::describe(&theirs),
+                    theirs[0]
+                );
+                abort(76)
+            }
+            Err(e) => mpi_fatal("arrival notices (DISTARR_TIMEOUT)", &e.into()),
         }
     }
 
@@ -432,7 +697,8 @@ impl Runtime {
     /// [`Runtime::agree`] on several values with one allreduce. **Collective.**
     pub fn agree_all(&self, what: &str, values: &[u64]) -> Result<()> {
         let mut v: Vec<u64> = values.iter().flat_map(|&x| [x, !x]).collect();
-        self.with_comm(|c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
+        let call = Call::allreduce(std::mem::size_of_val(&v[..]), ffi::Op::Max);
+        self.collective(call, |c| Ok(c.allreduce_in_place(&mut v, ffi::Op::Max)?))?;
         let same = values
             .iter()
             .enumerate()
@@ -470,15 +736,21 @@ impl Runtime {
     pub fn alloc_keyed(&self, bytes: u64, key: u64) -> Result<Seg> {
         let i = self.live()?;
         self.agree_all("allocation sizes or keys", &[bytes, key])?;
-        let len = round_up(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
+        let pad = if i.canaries { CANARY } else { 0 };
+        let len = round_up(bytes)
+            .and_then(|l| l.checked_add(2 * pad))
+            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
         let mut heap = i.heap.borrow_mut();
         for (wi, w) in heap.windows.iter_mut().enumerate() {
             if let Some(off) = w.alloc.alloc(len) {
-                return heap.insert(Allocation {
+                let a = Allocation {
                     window: wi,
-                    offset: off,
+                    offset: off + pad,
                     len: bytes,
-                });
+                    pad,
+                };
+                fill_canaries(&heap.windows[wi], &a);
+                return heap.insert(a);
             }
         }
         let page = 1u64 << 21;
@@ -502,11 +774,32 @@ impl Runtime {
         heap.windows.push(w);
         heap.total_bytes += wsize;
         let wi = heap.windows.len() - 1;
-        heap.insert(Allocation {
+        let a = Allocation {
             window: wi,
-            offset: off,
+            offset: off + pad,
             len: bytes,
-        })
+            pad,
+        };
+        fill_canaries(&heap.windows[wi], &a);
+        heap.insert(a)
+    }
+
+    /// `DISTARR_TEST_CANARY`: checks the guard bytes around this rank's part of every live
+    /// allocation; describes the first change found. Local: call it when no other rank writes
+    /// (after [`Runtime::sync`]). `Ok` when canaries are off.
+    pub fn check_canaries(&self) -> std::result::Result<(), String> {
+        let i = self.live().map_err(|e| e.to_string())?;
+        let heap = i.heap.borrow();
+        for (seg, a) in heap.allocations() {
+            check_canaries(&heap.windows[a.window], &a)
+                .map_err(|m| format!("rank {}: segment {:#x} ({} bytes): {m}", i.rank, seg.raw(), a.len))?;
+        }
+        Ok(())
+    }
+
+    /// Whether allocations carry guard bytes (`DISTARR_TEST_CANARY`). Local.
+    pub fn canaries(&self) -> bool {
+        self.inner.canaries
     }
 
     fn create_window(&self, size: usize) -> Result<HeapWindow> {
@@ -534,8 +827,27 @@ impl Runtime {
                     }
                 }
                 let identity = i.node_size == i.nranks && ranks.iter().enumerate().all(|(a, &b)| a as u64 == b);
-                let rma_own = if identity {
-                    None
+                if identity {
+                    HeapWindow::new(None, Some(shm), size as u64, peers)
+                } else if ffi::flavor() == Flavor::Mpich {
+                    // Ranks on several nodes: an RMA window over all ranks exposes the same
+                    // memory. On MPICH 4.0.2 (ch4:ucx) a dynamic window: with `MPI_Win_create`
+                    // the array engine's tests read wrong values at 4 ranks (also with
+                    // `DISTARR_WINDOW=create` on one node), with `MPI_Win_create_dynamic` not.
+                    let base = shm.base();
+                    let w = Win::create_dynamic(None, comm)?;
+                    // SAFETY: `base` points to `size` bytes owned by the shared window, which
+                    // lives in the same HeapWindow and is freed after this window is detached
+                    // and freed (HeapWindow::free), so the memory outlives the attachment.
+                    unsafe { w.attach(base, size)? };
+                    let mut all = vec![0u64; i.nranks];
+                    comm.allgather(&[Win::address(base)?], &mut all)?;
+                    w.lock_all(true)?;
+                    HeapWindow {
+                        map_base: base,
+                        base_disp: all,
+                        ..HeapWindow::new(Some(w), Some(shm), size as u64, peers)
+                    }
                 } else {
                     // SAFETY:
                     // - `shm.base()` points to `size` bytes owned by the shared window, which
@@ -545,9 +857,13 @@ impl Runtime {
                     //   follows (flush + win_sync around local access).
                     let w = unsafe { Win::create(shm.base(), size, None, comm)? };
                     w.lock_all(true)?;
-                    Some(w)
-                };
-                HeapWindow::new(rma_own, Some(shm), size as u64, peers)
+                    HeapWindow {
+                        // Open MPI may serve this window with osc/rdma, whose 64-bit
+                        // compare-and-swap to self crashes before 4.1.5 (see `cas_self_local`).
+                        cas_self_local: ompi_cas_self_bug(),
+                        ..HeapWindow::new(Some(w), Some(shm), size as u64, peers)
+                    }
+                }
             }
             WindowKind::Create | WindowKind::Dynamic => {
                 let mut mapping = memmap2::MmapMut::map_anon(size)
@@ -629,10 +945,14 @@ impl Runtime {
             .flush_all()
             .unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
         // Everybody's accesses to the segment are complete before anyone may reuse the memory.
-        self.with_comm(|c| Ok(c.barrier()?))
-            .unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
+        self.barrier_only().unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
+        if let Err(m) = check_canaries(&heap.windows[a.window], &a) {
+            log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside segment {:#x} ({} bytes) on rank {}: {m}; aborting the job", seg.raw(), a.len, i.rank);
+            abort(77)
+        }
         heap.remove(seg)?;
-        let freed = heap.windows[a.window].alloc.free(a.offset, a.len);
+        let span = round_up(a.len).map_or(0, |l| l + 2 * a.pad);
+        let freed = heap.windows[a.window].alloc.free(a.offset - a.pad, span);
         debug_assert!(freed, "allocator and slot table disagree");
         Ok(())
     }
@@ -688,6 +1008,19 @@ impl Runtime {
         // SAFETY: the allocation lies inside every rank's window memory (same offsets on every
         // rank: allocator invariant a.offset + a.len <= window size), so the pointer is in bounds.
         Ok(Some((unsafe { base.add(a.offset as usize) }, a.len)))
+    }
+
+    /// How many gets and puts (blocking, request-based and implicit-completion) this rank has
+    /// made so far by loads and stores through the node's shared memory, and how many through
+    /// MPI: `(load_store, mpi)`. Accumulates and atomics always go through MPI and are not
+    /// counted. Local; for tests and reports (which path reaches which rank: see
+    /// [`Runtime::addr_of`]).
+    pub fn transfer_counts(&self) -> Result<(u64, u64)> {
+        let heap = self.live()?.heap.borrow();
+        Ok(heap
+            .windows
+            .iter()
+            .fold((0, 0), |(l, m), w| (l + w.copies[0].get(), m + w.copies[1].get())))
     }
 
     /// Borrows this rank's part of an allocation as a byte slice.
@@ -803,7 +1136,18 @@ impl Runtime {
     #[doc(alias = "MPI_Barrier")]
     pub fn barrier(&self) -> Result<()> {
         self.run_flush_hook()?;
-        self.with_comm(|c| Ok(c.barrier()?))
+        self.barrier_only()
+    }
+
+    /// The barrier of [`Runtime::barrier`] without the flush hook (under `DISTARR_TIMEOUT`,
+    /// through the arrival notices). **Collective.**
+    fn barrier_only(&self) -> Result<()> {
+        self.collective_hook_first()?;
+        // The arrival notices, when there are any, are a barrier themselves.
+        if self.arrive(Call::BARRIER)? {
+            return Ok(());
+        }
+        self.with_comm_only(|c| Ok(c.barrier()?))
     }
 
     /// A BSP fence, like `MPI_Win_fence` on every segment: **collective**; every one-sided
@@ -824,7 +1168,7 @@ impl Runtime {
         self.run_flush_hook()?;
         self.flush_all()?;
         self.win_sync()?;
-        self.with_comm(|c| Ok(c.barrier()?))?;
+        self.barrier_only()?;
         self.win_sync()?;
         self.inner.syncs.set(self.inner.syncs.get() + 1);
         Ok(())
@@ -844,13 +1188,27 @@ impl Runtime {
     /// while another has given up (callers turn `false` into their own error on every rank).
     pub fn all_ok(&self, ok: bool) -> Result<bool> {
         let mut flag = [u8::from(ok)];
-        self.with_comm(|c| Ok(c.allreduce_in_place(&mut flag, ffi::Op::Min)?))?;
+        self.collective(Call::allreduce(1, ffi::Op::Min), |c| {
+            Ok(c.allreduce_in_place(&mut flag, ffi::Op::Min)?)
+        })?;
         Ok(flag[0] != 0)
     }
 
     /// Broadcasts `buf` from `root` (`MPI_Bcast`). **Collective**; same length everywhere.
     #[doc(alias = "MPI_Bcast")]
     pub fn broadcast<T: Equivalence>(&self, buf: &mut [T], root: usize) -> Result<()> {
+        self.check_rank(root)?;
+        let call = Call {
+            kind: Coll::Broadcast,
+            bytes: std::mem::size_of_val(buf) as u64,
+            arg: root as u64,
+        };
+        self.collective(call, |c| Ok(c.bcast(buf, root)?))
+    }
+
+    /// [`Runtime::broadcast`] without the arrival notices of `DISTARR_TIMEOUT`: for the command
+    /// channel of sequential mode, whose workers wait for rank 0's program as long as it runs.
+    pub(crate) fn broadcast_untimed<T: Equivalence>(&self, buf: &mut [T], root: usize) -> Result<()> {
         self.check_rank(root)?;
         self.with_comm(|c| Ok(c.bcast(buf, root)?))
     }
@@ -859,7 +1217,9 @@ impl Runtime {
     #[doc(alias = "MPI_Allreduce")]
     pub fn allreduce<T: Elem>(&self, buf: &mut [T], op: ReduceOp) -> Result<()> {
         op.check::<T>()?;
-        self.with_comm(|c| Ok(c.allreduce_in_place(buf, op.mpi())?))
+        self.collective(Call::allreduce(std::mem::size_of_val(buf), op.mpi()), |c| {
+            Ok(c.allreduce_in_place(buf, op.mpi())?)
+        })
     }
 
     /// Gathers `send` from every rank into `recv` in rank order (`MPI_Allgather`).
@@ -874,7 +1234,12 @@ impl Runtime {
             send.len(),
             self.inner.nranks
         );
-        self.with_comm(|c| Ok(c.allgather(send, recv)?))
+        let call = Call {
+            kind: Coll::Allgather,
+            bytes: std::mem::size_of_val(send) as u64,
+            arg: 0,
+        };
+        self.collective(call, |c| Ok(c.allgather(send, recv)?))
     }
 
     /// Finalises the runtime. **Collective.** Frees every heap window (outstanding operations
@@ -894,6 +1259,15 @@ impl Runtime {
         self.flush_all()?;
         self.barrier()?;
         self.set_collective_hook(None);
+        if i.canaries {
+            if let Err(m) = self.check_canaries() {
+                log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside a segment: {m}; aborting the job");
+                abort(77)
+            }
+        }
+        if let Some(a) = i.arrivals.borrow_mut().take() {
+            a.free()?;
+        }
         let windows = std::mem::take(&mut i.heap.borrow_mut().windows);
         for w in windows {
             w.free().unwrap_or_else(|e| mpi_fatal("MPI_Win_free", &e));
@@ -919,7 +1293,13 @@ impl Runtime {
             }
         });
         let left = LIVE.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 {
+            crate::fault::finalized();
+        }
         if left == 0 && WE_INITIALIZED_MPI.load(Ordering::SeqCst) {
+            // A marker for the two-host script: MPICH 4.0.2 over TCP sometimes hangs inside
+            // MPI_Finalize (README, "Several nodes").
+            log::info!(target: "distarr", "calling MPI_Finalize");
             ffi::finalize()?;
         }
         Ok(())

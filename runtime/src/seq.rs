@@ -35,10 +35,10 @@ impl Runtime {
         header[..8].copy_from_slice(&(msg.len() as u64).to_le_bytes());
         let inline = msg.len().min(SEQ_INLINE_BYTES);
         header[8..8 + inline].copy_from_slice(&msg[..inline]);
-        self.broadcast(&mut header, ROOT)?;
+        self.broadcast_untimed(&mut header, ROOT)?;
         if msg.len() > SEQ_INLINE_BYTES {
             let mut rest = msg[SEQ_INLINE_BYTES..].to_vec();
-            self.broadcast(&mut rest, ROOT)?;
+            self.broadcast_untimed(&mut rest, ROOT)?;
         }
         Ok(())
     }
@@ -52,7 +52,7 @@ impl Runtime {
             "seq_recv is called by ranks other than {ROOT}"
         );
         let mut header = [0u8; SEQ_HEADER_BYTES];
-        self.broadcast(&mut header, ROOT)?;
+        self.broadcast_untimed(&mut header, ROOT)?;
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(&header[..8]);
         let len = crate::ops::to_usize(u64::from_le_bytes(len_bytes))?;
@@ -60,7 +60,7 @@ impl Runtime {
         buf.extend_from_slice(&header[8..8 + len.min(SEQ_INLINE_BYTES)]);
         if len > SEQ_INLINE_BYTES {
             buf.resize(len, 0);
-            self.broadcast(&mut buf[SEQ_INLINE_BYTES..], ROOT)?;
+            self.broadcast_untimed(&mut buf[SEQ_INLINE_BYTES..], ROOT)?;
         }
         Ok(())
     }
@@ -79,6 +79,7 @@ impl Runtime {
             }
         }
         if ffi::initialized().unwrap_or(false) && !ffi::finalized().unwrap_or(true) {
+            log::info!(target: "distarr", "calling MPI_Finalize");
             if let Err(e) = ffi::finalize() {
                 log::error!(target: "distarr", "sequential-mode worker: MPI_Finalize failed: {e}");
                 status = status.max(1);
