@@ -62,11 +62,15 @@ impl ViewSpec {
     /// elements.
     pub fn full(base_shape: &[usize]) -> Result<ViewSpec> {
         let len = checked_len(base_shape)?;
-        isize::try_from(len).map_err(|_| Error::invalid("base array too large"))?;
+        isize::try_from(len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         Ok(ViewSpec {
             shape: base_shape.to_vec(),
-            // Every stride is at most `len`, which fits `isize`.
-            strides: c_strides(base_shape).into_iter().map(|s| s as isize).collect(),
+            // Every stride is at most `len`, which fits `isize`, unless the array is empty (an
+            // extent 0 after huge ones): then the strides are never used, and saturate.
+            strides: c_strides(base_shape)
+                .into_iter()
+                .map(|s| isize::try_from(s).unwrap_or(isize::MAX))
+                .collect(),
             offset: 0,
             base_shape: base_shape.to_vec(),
         })
@@ -84,7 +88,7 @@ impl ViewSpec {
             return Err(Error::invalid("shape and strides differ in length"));
         }
         let base_len = checked_len(&base_shape)?;
-        isize::try_from(base_len).map_err(|_| Error::invalid("base array too large"))?;
+        isize::try_from(base_len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         let len = checked_len(&shape)?;
         if len > 0 {
             let mut lo = offset as i128;

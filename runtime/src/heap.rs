@@ -287,6 +287,11 @@ impl Heap {
         Ok(a)
     }
 
+    /// Every live allocation.
+    pub fn allocations(&self) -> impl Iterator<Item = &Allocation> + '_ {
+        self.slots.iter().filter_map(|s| s.alloc.as_ref())
+    }
+
     /// Live allocations (for finalize diagnostics).
     pub fn live(&self) -> usize {
         self.slots.iter().filter(|s| s.alloc.is_some()).count()

@@ -22,6 +22,7 @@ mod error;
 mod heap;
 mod logger;
 mod ops;
+mod poison;
 mod runtime;
 mod seq;
 

@@ -1,9 +1,9 @@
 //! The runtime: initialisation, the symmetric heap's collective calls, epochs, collectives.
-use crate::alloc::round_up;
 use crate::config::{Config, Progress, WindowKind};
 use crate::elem::{Elem, ReduceOp};
 use crate::error::{ensure, Error, ErrorKind, Result};
 use crate::heap::{Allocation, Heap, HeapWindow, Seg};
+use crate::poison;
 use distarr_ffi::{self as ffi, Comm, Equivalence, Flavor, ProgressComm, ThreadLevel, Win};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -441,7 +441,7 @@ impl Runtime {
     pub fn alloc_keyed(&self, bytes: u64, key: u64) -> Result<Seg> {
         let i = self.live()?;
         self.agree_all("allocation sizes or keys", &[bytes, key])?;
-        let len = round_up(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
+        let len = poison::unit(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
         let mut heap = i.heap.borrow_mut();
         for (wi, w) in heap.windows.iter_mut().enumerate() {
             if let Some(off) = w.alloc.alloc(len) {
@@ -453,7 +453,7 @@ impl Runtime {
             }
         }
         let page = 1u64 << 21;
-        let wsize = len.max(i.segment_bytes).div_ceil(page) * page;
+        let wsize = (len + 2 * poison::guard()).max(i.segment_bytes).div_ceil(page) * page;
         ensure!(
             heap.total_bytes.checked_add(wsize).is_some_and(|t| t <= i.heap_limit),
             OutOfMemory,
@@ -582,6 +582,15 @@ impl Runtime {
                 };
             }
         }
+        let mut hw = hw;
+        if poison::enabled() {
+            let g = poison::GUARD;
+            let reserved = hw.alloc.reserve(0, g) && hw.alloc.reserve(size as u64 - g, g);
+            ensure!(reserved, OutOfMemory, "window of {size} bytes too small for the poison guards");
+            // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
+            // nobody else accesses before the barrier below.
+            unsafe { poison::fill(hw.local_base(), 0, size as u64) };
+        }
         hw.rma().sync()?;
         comm.barrier()?;
         Ok(hw)
@@ -603,8 +612,17 @@ impl Runtime {
         self.with_comm(|c| Ok(c.barrier()?))
             .unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
         heap.remove(seg)?;
-        let freed = heap.windows[a.window].alloc.free(a.offset, a.len);
+        let unit = poison::unit(a.len).unwrap_or(a.len);
+        let w = &mut heap.windows[a.window];
+        let freed = w.alloc.free(a.offset, unit);
         debug_assert!(freed, "allocator and slot table disagree");
+        if poison::enabled() && freed {
+            // SAFETY: the unit lies in this rank's window memory (allocator invariant) and is
+            // free: every rank's accesses to the segment completed before the barrier above, and
+            // no rank can allocate it again before this rank joins the next (collective) alloc.
+            unsafe { poison::fill(w.local_base(), a.offset, unit) };
+            w.rma().sync()?;
+        }
         Ok(())
     }
 
@@ -769,7 +787,49 @@ impl Runtime {
         self.with_comm(|c| Ok(c.barrier()?))?;
         self.win_sync()?;
         self.inner.syncs.set(self.inner.syncs.get() + 1);
+        if poison::enabled() {
+            self.abort_if_poisoned("sync");
+        }
         Ok(())
+    }
+
+    /// Test hook `DISTARR_TEST_POISON=1` (see the `poison` module): verifies that the heap
+    /// memory of this rank that no live segment addresses (guard zones, free blocks, the red zone
+    /// after each segment) still holds the poison pattern; the error names the first byte that
+    /// does not. Call it when no rank is writing (e.g. after [`Runtime::sync`], which runs it
+    /// itself and aborts the job on a failure). Local. Without the hook: `Ok(())`, nothing read.
+    #[doc(hidden)]
+    pub fn check_heap_poison(&self) -> Result<()> {
+        if !poison::enabled() {
+            return Ok(());
+        }
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let mut views: Vec<poison::WindowView<'_>> = heap
+            .windows
+            .iter()
+            .map(|w| poison::WindowView {
+                base: w.local_base(),
+                size: w.size,
+                alloc: &w.alloc,
+                live: Vec::new(),
+            })
+            .collect();
+        for a in heap.allocations() {
+            if let Some(v) = views.get_mut(a.window) {
+                v.live.push((a.offset, a.len));
+            }
+        }
+        poison::check(&views).map_err(|msg| Error::new(ErrorKind::HeapCorrupted, format!("rank {}: {msg}", i.rank)))
+    }
+
+    /// [`Runtime::check_heap_poison`], aborting the job with its report on a failure.
+    fn abort_if_poisoned(&self, at: &str) {
+        if let Err(e) = self.check_heap_poison() {
+            log::error!(target: "distarr", "DISTARR_TEST_POISON check at {at}: {}", e.message());
+            eprintln!("distarr: DISTARR_TEST_POISON check at {at} failed: {}", e.message());
+            ffi::abort(86);
+        }
     }
 
     /// The synchronisation epoch: 1 + the number of [`Runtime::sync`] calls completed so far.
@@ -835,6 +895,10 @@ impl Runtime {
         }
         self.flush_all()?;
         self.barrier()?;
+        if poison::enabled() {
+            self.win_sync()?;
+            self.abort_if_poisoned("finalize");
+        }
         let windows = std::mem::take(&mut i.heap.borrow_mut().windows);
         for w in windows {
             w.free().unwrap_or_else(|e| mpi_fatal("MPI_Win_free", &e));

@@ -204,9 +204,13 @@ impl DistArray {
     }
 
     /// The heap segment holding the base array's elements (each rank's part is its local block
-    /// in C order). Owned by the array: never free it directly. Local; an error while the array
-    /// is the pending result of a deferred operation (flush first).
+    /// in C order). Owned by the array: never free it directly. Local. While the array is the
+    /// pending result of deferred operations (its storage is allocated when they run): with one
+    /// rank they run now; with several an `InvalidArgument` error (run them first: a
+    /// collective sync or flush), as for every one-sided access.
     pub fn segment(&self) -> Result<Seg> {
+        self.check_live()?;
+        crate::engine::check_not_pending(self, false)?;
         self.base.seg()
     }
 
