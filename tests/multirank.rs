@@ -504,6 +504,9 @@ mpi_test!(rt_stress, "rt_stress", [1, 2, 3, 4]);
 mpi_test!(rt_errors, "rt_errors", [1, 2, 3, 4]);
 mpi_test!(rt_progress, "rt_progress", [2, 3]);
 mpi_test!(rt_large, "rt_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
+// The heap poison test hook (guard zones, red zones, poisoned free memory) finds stray writes.
+mpi_test!(rt_poison, "rt_poison", [1, 2, 3], [("DISTARR_TEST_POISON", "1")]);
+mpi_test!(rt_poison_off, "rt_poison", [1, 2]);
 
 // --- distributed arrays (OpenMPI) ----------------------------------------------------------
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
@@ -597,6 +600,33 @@ mpi_example!(example_pi, "pi", [1, 2, 3, 4], ["200000", "--check"]);
 mpi_example!(example_nbody, "nbody", [1, 2, 3, 4], ["48", "4", "--check"]);
 mpi_example!(example_jacobi, "jacobi", [1, 2, 3, 4], ["50", "--check"]);
 mpi_example!(example_stencil, "stencil", [1, 2, 3, 4], ["30", "15", "--check"]);
+
+// --- C ABI: the hostile-input fuzz driver (tests/programs/src/bin/capi_fuzz), every rank driven by
+// one seeded generator, under the heap poison hook (a stray write outside a segment aborts the job
+// at the next sync). `DISTARR_FUZZ_CASES` (default 1500 per run) and `DISTARR_FUZZ_SEED` (default
+// 1) pass through from the environment: e.g. `DISTARR_FUZZ_CASES=50000 cargo test --release -p
+// distarr --test multirank -- capi_fuzz` for a long run. --------------------------------------------
+mpi_test!(
+    capi_fuzz,
+    "capi_fuzz",
+    [1, 2, 3],
+    [
+        ("DISTARR_TEST_POISON", "1"),
+        ("DISTARR_HEAP_SEGMENT", "4M"),
+        ("DISTARR_HEAP_LIMIT", "256M")
+    ]
+);
+mpi_test!(
+    capi_fuzz_sequential,
+    "capi_fuzz",
+    [2, 3],
+    [
+        ("DISTARR_MODE", "sequential"),
+        ("DISTARR_TEST_POISON", "1"),
+        ("DISTARR_HEAP_SEGMENT", "4M"),
+        ("DISTARR_HEAP_LIMIT", "256M")
+    ]
+);
 
 // --- C ABI: C and Fortran programs of c-api/tests (names start with `capi_`; Open MPI) -----------
 mpi_c_test!(capi_c_pgas, "c_pgas", [1, 2, 3, 4]);

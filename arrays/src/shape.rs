@@ -15,6 +15,20 @@ pub fn c_strides(shape: &[usize]) -> Vec<usize> {
     strides
 }
 
+/// Most dimensions an array or view may have (NumPy's `NPY_MAXDIMS`): views refuse more
+/// (`OutOfBounds`, NumPy's `IndexError`), the engine's fixed-size index arrays hold this many.
+pub const MAX_NDIM: usize = 64;
+
+/// `OutOfBounds` unless `ndim <= MAX_NDIM`.
+pub fn check_ndim(ndim: usize) -> Result<()> {
+    if ndim > MAX_NDIM {
+        return Err(Error::out_of_bounds(format!(
+            "number of dimensions must be within [0, {MAX_NDIM}], but is {ndim}"
+        )));
+    }
+    Ok(())
+}
+
 /// Number of elements of a shape, or a `Shape` error if it overflows `usize` (as the C ABI
 /// documents for every call that makes a shape: a size overflow is a shape error).
 pub fn checked_len(shape: &[usize]) -> Result<usize> {

@@ -61,6 +61,7 @@ impl ViewSpec {
     /// The whole base array, in C order. Errors if the base has more than `isize::MAX`
     /// elements.
     pub fn full(base_shape: &[usize]) -> Result<ViewSpec> {
+        crate::shape::check_ndim(base_shape.len())?;
         let len = checked_len(base_shape)?;
         isize::try_from(len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         Ok(ViewSpec {
@@ -87,6 +88,7 @@ impl ViewSpec {
         if shape.len() != strides.len() {
             return Err(Error::invalid("shape and strides differ in length"));
         }
+        crate::shape::check_ndim(shape.len())?;
         let base_len = checked_len(&base_shape)?;
         isize::try_from(base_len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         let len = checked_len(&shape)?;
@@ -219,6 +221,7 @@ impl ViewSpec {
         while d < self.ndim() {
             apply(SliceItem::FULL, &mut d, &mut shape, &mut strides)?;
         }
+        crate::shape::check_ndim(shape.len())?;
         let offset = if shape.contains(&0) {
             self.offset
         } else {
@@ -276,6 +279,7 @@ impl ViewSpec {
     /// a copy is needed, an error when the element counts differ. Use [`resolve_shape`] for a
     /// target containing `-1`.
     pub fn reshape(&self, new_shape: &[usize]) -> Result<Option<ViewSpec>> {
+        crate::shape::check_ndim(new_shape.len())?;
         let total = self.len();
         if checked_len(new_shape)? != total {
             return Err(Error::shape(format!(

@@ -82,7 +82,8 @@ pub unsafe extern "C" fn distarr_view(
 /// every axis is indexed by an integer). **Collective** (a view, as `distarr_view`). Errors:
 /// `DISTARR_ERR_ARG` (nitems outside 0..=64, unknown kind, zero step, an integer item with
 /// `DISTARR_SLICE_NONE`, two ellipses), `DISTARR_ERR_BOUNDS` (an integer index out of range,
-/// more range/integer items than `a` has axes), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
+/// more range/integer items than `a` has axes, a view of more than 64 dimensions: NumPy's
+/// limit), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
 /// (`out`, `kind` with `nitems > 0`).
 ///
 /// # Safety
