@@ -511,6 +511,8 @@ mpi_test!(rt_poison_off, "rt_poison", [1, 2]);
 // --- distributed arrays (OpenMPI) ----------------------------------------------------------
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
 mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
+// Arrays of 2.2e9 uint8 elements (> 2^31) through the C ABI: 4.4 GB of heap on one rank.
+mpi_test!(arr_large, "arr_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
 mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
 mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
 mpi_test!(arr_lazy, "arr_lazy", [1, 2, 3, 4]);
