@@ -18,7 +18,6 @@ use std::path::Path;
 /// beyond 10000 bytes unless told otherwise).
 pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 
-
 /// Alignment the typed kernels need for elements of `dt`.
 fn align_of(dt: DType) -> usize {
     match dt {

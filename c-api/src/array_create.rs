@@ -16,7 +16,7 @@ use std::ffi::c_int;
 /// (one box per rank on a balanced process grid); else block-cyclic with block extents
 /// `block[0..ndim]` (each >= 1). **Collective**, same arguments on every rank. The caller owns
 /// the array until `distarr_free` (or `distarr_finalize`, which frees every array).
-/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32, block extent < 1), `DISTARR_ERR_SHAPE`
+/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64, block extent < 1), `DISTARR_ERR_SHAPE`
 /// (negative extent, size overflow), `DISTARR_ERR_DTYPE`, `DISTARR_ERR_NULL`,
 /// `DISTARR_ERR_NOMEM` (the heap cannot hold it).
 ///

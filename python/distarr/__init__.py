@@ -23,7 +23,7 @@ import numpy as _np  # noqa: E402
 from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # noqa: E402,F401
                    DistArrayTypeError, DistArrayMemoryError, DistArrayRuntimeError,
                    DistArrayOSError, DistArrayOverflowError, DistArrayAxisError,
-                   DistArrayNotImplementedError)
+                   DistArrayNotImplementedError, DistArrayFileFormatError)
 from ._runtime import scope, sync  # noqa: E402
 from ._array import ndarray, array, asarray, empty, full  # noqa: E402
 from . import _ops, _functions, _dispatch  # noqa: E402

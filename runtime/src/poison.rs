@@ -120,7 +120,11 @@ pub(crate) fn check(windows: &[WindowView<'_>]) -> Result<(), String> {
     for (wi, w) in windows.iter().enumerate() {
         let mut ranges: Vec<(u64, u64, String)> = vec![
             (0, GUARD, "the guard zone before the window's memory".to_string()),
-            (w.size - GUARD, GUARD, "the guard zone after the window's memory".to_string()),
+            (
+                w.size - GUARD,
+                GUARD,
+                "the guard zone after the window's memory".to_string(),
+            ),
         ];
         ranges.extend(
             w.alloc
@@ -129,7 +133,11 @@ pub(crate) fn check(windows: &[WindowView<'_>]) -> Result<(), String> {
         );
         for &(o, l) in &w.live {
             let u = unit(l).unwrap_or(l);
-            ranges.push((o + l, u - l, format!("the red zone after the segment at [{o}, {})", o + l)));
+            ranges.push((
+                o + l,
+                u - l,
+                format!("the red zone after the segment at [{o}, {})", o + l),
+            ));
         }
         for (o, l, what) in ranges {
             if let Some((at, v)) = first_bad(w.base, o, l) {

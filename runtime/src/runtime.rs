@@ -586,7 +586,11 @@ impl Runtime {
         if poison::enabled() {
             let g = poison::GUARD;
             let reserved = hw.alloc.reserve(0, g) && hw.alloc.reserve(size as u64 - g, g);
-            ensure!(reserved, OutOfMemory, "window of {size} bytes too small for the poison guards");
+            ensure!(
+                reserved,
+                OutOfMemory,
+                "window of {size} bytes too small for the poison guards"
+            );
             // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
             // nobody else accesses before the barrier below.
             unsafe { poison::fill(hw.local_base(), 0, size as u64) };

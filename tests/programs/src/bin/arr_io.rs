@@ -619,31 +619,61 @@ fn hostile_files(rt: &Runtime, dir: &Path) {
     let mut paths = Vec::new();
     for dt in DType::ALL {
         for pad in 0..16 {
-            let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': (3, 5), }}", dt.npy_descr());
+            let dict = format!(
+                "{{'descr': '{}', 'fortran_order': False, 'shape': (3, 5), }}",
+                dt.npy_descr()
+            );
             let data = expected(dt, 15);
-            paths.push((dt, data.clone(), write(&format!("unaligned_{}_{pad}.npy", dt.name()), &npy_with(1 + (pad % 2) as u8, &dict, pad, &data))));
+            paths.push((
+                dt,
+                data.clone(),
+                write(
+                    &format!("unaligned_{}_{pad}.npy", dt.name()),
+                    &npy_with(1 + (pad % 2) as u8, &dict, pad, &data),
+                ),
+            ));
         }
     }
     // Bool bytes other than 0/1.
     let raw_bools = [0u8, 1, 2, 255, 7, 0, 128];
     let bools = write(
         "bools.npy",
-        &npy_with(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (7,), }", 3, &raw_bools),
+        &npy_with(
+            1,
+            "{'descr': '|b1', 'fortran_order': False, 'shape': (7,), }",
+            3,
+            &raw_bools,
+        ),
     );
     // More dimensions than NumPy's 64; exactly 64 loads.
     let ones = |n: usize| format!("({})", vec!["1"; n].join(", "));
     let too_many = write(
         "ndim65.npy",
-        &npy_with(1, &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {}, }}", ones(65)), 0, &[0; 8]),
+        &npy_with(
+            1,
+            &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {}, }}", ones(65)),
+            0,
+            &[0; 8],
+        ),
     );
     let ndim64 = write(
         "ndim64.npy",
-        &npy_with(1, &format!("{{'descr': '<i4', 'fortran_order': False, 'shape': {}, }}", ones(64)), 0, &7i32.to_le_bytes()),
+        &npy_with(
+            1,
+            &format!("{{'descr': '<i4', 'fortran_order': False, 'shape': {}, }}", ones(64)),
+            0,
+            &7i32.to_le_bytes(),
+        ),
     );
     // A version 2.0 header longer than the 1 MiB distarr reads.
     let long = write(
         "long_header.npy",
-        &npy_with(2, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", 2 << 20, &[0; 8]),
+        &npy_with(
+            2,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+            2 << 20,
+            &[0; 8],
+        ),
     );
     let fifo = dir.join("fifo.npy");
     if rt.rank() == 0 {
@@ -657,17 +687,30 @@ fn hostile_files(rt: &Runtime, dir: &Path) {
         check_loads(rt, path, *dt, &[3, 5], data, &format!("unaligned {}", path.display()));
     }
     let b = load_npy(rt, &bools, Layout::Block).unwrap();
-    check(all_bytes(&b) == [0, 1, 1, 1, 1, 0, 1], || format!("bools read as {:?}", all_bytes(&b)));
+    check(all_bytes(&b) == [0, 1, 1, 1, 1, 0, 1], || {
+        format!("bools read as {:?}", all_bytes(&b))
+    });
     b.free().unwrap();
     expect_io(load_npy(rt, &too_many, Layout::Block), "dimensions", "65 dimensions");
     let b = load_npy(rt, &ndim64, Layout::Block).unwrap();
-    check(b.ndim() == 64 && all_bytes(&b) == 7i32.to_le_bytes(), || "64 dimensions".into());
+    check(b.ndim() == 64 && all_bytes(&b) == 7i32.to_le_bytes(), || {
+        "64 dimensions".into()
+    });
     b.free().unwrap();
     expect_io(load_npy(rt, &long, Layout::Block), "at most", "a 2 MiB header");
     expect_io(load_npy(rt, &fifo, Layout::Block), "not a regular file", "a FIFO");
-    expect_io(load_npy(rt, Path::new("/dev/zero"), Layout::Block), "not a regular file", "a device");
+    expect_io(
+        load_npy(rt, Path::new("/dev/zero"), Layout::Block),
+        "not a regular file",
+        "a device",
+    );
     // Seeded mutations of a good file: every rank gets the same outcome, never a crash.
-    let good = npy_with(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", 5, &expected(DType::I32, 6));
+    let good = npy_with(
+        1,
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }",
+        5,
+        &expected(DType::I32, 6),
+    );
     let mut rng = distarr_mpitests::Rng::new(7, 7);
     for k in 0..60 {
         let mut f = good.clone();
@@ -686,12 +729,15 @@ fn hostile_files(rt: &Runtime, dir: &Path) {
             Ok(a) => {
                 // what loads is what the (mutated) header says
                 let h = npy::parse_header(&f).unwrap();
-                check(a.shape() == h.shape && a.dtype() == h.dtype, || format!("mutant {k}: {a:?}"));
+                check(a.shape() == h.shape && a.dtype() == h.dtype, || {
+                    format!("mutant {k}: {a:?}")
+                });
                 a.free().unwrap();
             }
-            Err(e) => check(matches!(e.kind(), ErrorKind::Io | ErrorKind::DType | ErrorKind::OutOfMemory), || {
-                format!("mutant {k}: {e}")
-            }),
+            Err(e) => check(
+                matches!(e.kind(), ErrorKind::Io | ErrorKind::DType | ErrorKind::OutOfMemory),
+                || format!("mutant {k}: {e}"),
+            ),
         }
     }
 }

@@ -75,8 +75,11 @@ impl Model {
         let b = u64::from(self.base);
         let mut s = views * u64::from(self.base.wrapping_mul(2)) + ((hi - lo) as u64 - views) * b;
         for (&i, _) in self.special.range(lo..hi) {
-            s = s - u64::from(if self.in_view(i) { self.base.wrapping_mul(2) } else { self.base })
-                + u64::from(self.value(i));
+            s = s - u64::from(if self.in_view(i) {
+                self.base.wrapping_mul(2)
+            } else {
+                self.base
+            }) + u64::from(self.value(i));
         }
         s
     }
@@ -103,15 +106,28 @@ fn main() {
         clock = Instant::now();
     };
     if me == 0 {
-        eprintln!("arr_large: {np} rank(s), N = {n}{}", if large { "" } else { " (set DISTARR_TEST_LARGE=1 for > 2^31)" });
+        eprintln!(
+            "arr_large: {np} rank(s), N = {n}{}",
+            if large {
+                ""
+            } else {
+                " (set DISTARR_TEST_LARGE=1 for > 2^31)"
+            }
+        );
     }
     let shape = [n as i64];
     let (mut a, mut b) = (0i64, 0i64);
     let block = [1i64 << 20];
     // SAFETY: `shape`, `block` hold one entry; outputs writable.
     unsafe {
-        ok(distarr_create(1, shape.as_ptr(), DISTARR_DTYPE_U8, null(), &mut a), "create a");
-        ok(distarr_create(1, shape.as_ptr(), DISTARR_DTYPE_U8, block.as_ptr(), &mut b), "create b (block-cyclic)");
+        ok(
+            distarr_create(1, shape.as_ptr(), DISTARR_DTYPE_U8, null(), &mut a),
+            "create a",
+        );
+        ok(
+            distarr_create(1, shape.as_ptr(), DISTARR_DTYPE_U8, block.as_ptr(), &mut b),
+            "create b (block-cyclic)",
+        );
     }
     let mut size = 0i64;
     // SAFETY: writable.
@@ -120,7 +136,10 @@ fn main() {
     let red = |op: i32, x: i64| -> Vec<u8> {
         let mut out = [0u8; 8];
         // SAFETY: 8 writable bytes hold any of these result dtypes.
-        ok(unsafe { distarr_reduce(op, x, DISTARR_AXIS_NONE, 0, out.as_mut_ptr().cast()) }, "reduce");
+        ok(
+            unsafe { distarr_reduce(op, x, DISTARR_AXIS_NONE, 0, out.as_mut_ptr().cast()) },
+            "reduce",
+        );
         out.to_vec()
     };
     let as_u64 = |v: &[u8]| u64::from_le_bytes(v[..8].try_into().unwrap());
@@ -133,7 +152,17 @@ fn main() {
     let five = 5u8;
     // SAFETY: one u8 each.
     unsafe {
-        ok(distarr_binary_scalar(DISTARR_UFUNC_ADD, a, a, (&three as *const u8).cast(), DISTARR_DTYPE_U8, 0), "a += 3");
+        ok(
+            distarr_binary_scalar(
+                DISTARR_UFUNC_ADD,
+                a,
+                a,
+                (&three as *const u8).cast(),
+                DISTARR_DTYPE_U8,
+                0,
+            ),
+            "a += 3",
+        );
         ok(distarr_fill(b, (&five as *const u8).cast()), "fill b");
     }
     ok(distarr_binary(DISTARR_UFUNC_ADD, a, a, b), "a = a + b");
@@ -164,12 +193,18 @@ fn main() {
             let data: Vec<u8> = (lo..hi).map(|i| m.value(i)).collect();
             let (l, h) = ([lo as i64], [hi as i64]);
             // SAFETY: one bound each; `data` holds the box.
-            ok(unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), data.as_ptr().cast()) }, "put_region");
+            ok(
+                unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), data.as_ptr().cast()) },
+                "put_region",
+            );
         }
         for (i, v) in [(imax, 255u8), (imin, 0u8)] {
             let (l, h) = ([i as i64], [i as i64 + 1]);
             // SAFETY: one element.
-            ok(unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), (&v as *const u8).cast()) }, "put_region");
+            ok(
+                unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), (&v as *const u8).cast()) },
+                "put_region",
+            );
         }
     }
     ok(distarr_sync(), "sync");
@@ -177,7 +212,10 @@ fn main() {
         let mut buf = vec![0u8; hi - lo];
         let (l, h) = ([lo as i64], [hi as i64]);
         // SAFETY: one bound each; `buf` holds the box.
-        ok(unsafe { distarr_get_region(a, l.as_ptr(), h.as_ptr(), buf.as_mut_ptr().cast()) }, "get_region");
+        ok(
+            unsafe { distarr_get_region(a, l.as_ptr(), h.as_ptr(), buf.as_mut_ptr().cast()) },
+            "get_region",
+        );
         buf
     };
     for (lo, hi) in [(0, 1000), (b31 - 3000, b31 + 3000), (n - 5000, n)] {
@@ -202,10 +240,25 @@ fn main() {
     let (start, stop, step) = ([b31 as i64 + 1], [DISTARR_SLICE_NONE], [3i64]);
     let mut v = 0i64;
     // SAFETY: one entry each; `v` writable.
-    ok(unsafe { distarr_view(a, 1, start.as_ptr(), stop.as_ptr(), step.as_ptr(), &mut v) }, "view");
+    ok(
+        unsafe { distarr_view(a, 1, start.as_ptr(), stop.as_ptr(), step.as_ptr(), &mut v) },
+        "view",
+    );
     let two = 2u8;
     // SAFETY: one u8.
-    ok(unsafe { distarr_binary_scalar(DISTARR_UFUNC_MULTIPLY, v, v, (&two as *const u8).cast(), DISTARR_DTYPE_U8, 0) }, "v *= 2");
+    ok(
+        unsafe {
+            distarr_binary_scalar(
+                DISTARR_UFUNC_MULTIPLY,
+                v,
+                v,
+                (&two as *const u8).cast(),
+                DISTARR_DTYPE_U8,
+                0,
+            )
+        },
+        "v *= 2",
+    );
     m.view_start = Some(b31 + 1);
     let vsum = as_u64(&red(DISTARR_REDUCE_SUM, v));
     let want: u64 = {
@@ -225,7 +278,12 @@ fn main() {
     for (lo, hi) in [(b31 - 100, b31 + 700), (n - 1200, n)] {
         let got = read(lo, hi);
         if let Some(k) = (lo..hi).position(|i| got[i - lo] != m.value(i)) {
-            panic!("[rank {me}] after v *= 2: element {} is {}, want {}", lo + k, got[k], m.value(lo + k));
+            panic!(
+                "[rank {me}] after v *= 2: element {} is {}, want {}",
+                lo + k,
+                got[k],
+                m.value(lo + k)
+            );
         }
     }
     // Where element N-7 lives, read through its segment.
@@ -238,8 +296,13 @@ fn main() {
     }
     let mut byte = 0u8;
     // SAFETY: one writable byte.
-    ok(unsafe { distarr_get((&mut byte as *mut u8).cast(), r, seg, off, 1) }, "get");
-    check(byte == m.value(imax), || format!("element {imax} at rank {r} offset {off}: {byte}"));
+    ok(
+        unsafe { distarr_get((&mut byte as *mut u8).cast(), r, seg, off, 1) },
+        "get",
+    );
+    check(byte == m.value(imax), || {
+        format!("element {imax} at rank {r} offset {off}: {byte}")
+    });
     ok(distarr_free(v), "free v");
     lap("strided view *= 2, its sum, region reads, locate");
 
@@ -248,7 +311,9 @@ fn main() {
     let whole = if me == 0 { read(0, n) } else { Vec::new() };
     if me == 0 {
         for i in (0..n).step_by(999_983).chain(m.special.keys().copied()) {
-            check(whole[i] == m.value(i), || format!("element {i} of the whole read is {}", whole[i]));
+            check(whole[i] == m.value(i), || {
+                format!("element {i} of the whole read is {}", whole[i])
+            });
         }
     }
     let zero = 0u8;
@@ -258,12 +323,17 @@ fn main() {
     if me == 0 {
         let (l, h) = ([0i64], [n as i64]);
         // SAFETY: one bound each; `whole` holds the whole array.
-        ok(unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), whole.as_ptr().cast()) }, "put_region (whole)");
+        ok(
+            unsafe { distarr_put_region(a, l.as_ptr(), h.as_ptr(), whole.as_ptr().cast()) },
+            "put_region (whole)",
+        );
     }
     drop(whole);
     ok(distarr_sync(), "sync");
     let sum = as_u64(&red(DISTARR_REDUCE_SUM, a));
-    check(sum == m.sum(0, n), || format!("sum after the whole put {sum}, want {}", m.sum(0, n)));
+    check(sum == m.sum(0, n), || {
+        format!("sum after the whole put {sum}, want {}", m.sum(0, n))
+    });
     lap("whole-array get_region, fill 0, put_region, sum");
 
     // Along an axis: a as [2, N/2], summed along axis 1 into a uint64 [2].
@@ -273,15 +343,24 @@ fn main() {
     // SAFETY: entries as given; outputs writable.
     unsafe {
         ok(distarr_reshape(a, 2, rs.as_ptr(), &mut r2), "reshape");
-        ok(distarr_create(1, two_shape.as_ptr(), DISTARR_DTYPE_U64, null(), &mut out), "create out");
+        ok(
+            distarr_create(1, two_shape.as_ptr(), DISTARR_DTYPE_U64, null(), &mut out),
+            "create out",
+        );
     }
     // SAFETY: `scalar_out` is ignored along an axis.
-    ok(unsafe { distarr_reduce(DISTARR_REDUCE_SUM, r2, 1, out, null_mut()) }, "sum along axis 1");
+    ok(
+        unsafe { distarr_reduce(DISTARR_REDUCE_SUM, r2, 1, out, null_mut()) },
+        "sum along axis 1",
+    );
     ok(distarr_sync(), "sync");
     let mut rows = [0u64; 2];
     let (l, h) = ([0i64], [2i64]);
     // SAFETY: one bound each; `rows` holds two u64.
-    ok(unsafe { distarr_get_region(out, l.as_ptr(), h.as_ptr(), rows.as_mut_ptr().cast()) }, "get rows");
+    ok(
+        unsafe { distarr_get_region(out, l.as_ptr(), h.as_ptr(), rows.as_mut_ptr().cast()) },
+        "get rows",
+    );
     let want = [m.sum(0, n / 2), m.sum(n / 2, n)];
     check(rows == want, || format!("row sums {rows:?}, want {want:?}"));
     lap("reshape, sum along an axis");

@@ -370,12 +370,7 @@ fn operand<'a>(slots: &'a [DistArray], s: Src, m: usize, keep: &'a mut Option<Di
 }
 
 /// The program on distributed arrays: final slots, reduced vectors and scalar totals.
-fn run_dist(
-    rt: &Runtime,
-    prog: &[Step],
-    init: &[DistArray],
-    fresh: &dyn Fn(u64) -> DistArray,
-) -> Outcome {
+fn run_dist(rt: &Runtime, prog: &[Step], init: &[DistArray], fresh: &dyn Fn(u64) -> DistArray) -> Outcome {
     let m = init[0].shape()[0];
     let mut slots: Vec<DistArray> = init.iter().map(|a| a.astype(DType::F64).unwrap()).collect();
     let mut vecs: Vec<Option<DistArray>> = vec![None, None];

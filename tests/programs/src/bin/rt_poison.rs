@@ -20,7 +20,10 @@ unsafe fn corrupt_and_check(rt: &Runtime, p: *mut u8, at: isize) -> String {
     // SAFETY: as above.
     unsafe { q.write_volatile(q.read_volatile() ^ 0x5A) };
     match r {
-        Ok(()) => panic!("[rank {}] a byte written at {at} from a segment went unnoticed", rt.rank()),
+        Ok(()) => panic!(
+            "[rank {}] a byte written at {at} from a segment went unnoticed",
+            rt.rank()
+        ),
         Err(e) => {
             check(e.kind() == ErrorKind::HeapCorrupted, || format!("kind {:?}", e.kind()));
             e.message().to_string()
@@ -65,16 +68,20 @@ fn main() {
     let (pa, la) = t!(rt.local_ptr(a));
     let (pb, _) = t!(rt.local_ptr(b));
     check(la == 100, || format!("segment length {la}"));
-    // SAFETY (all the corrupt_and_check calls below): the offsets stay inside this rank's window
-    // memory (the guard zone of 4096 bytes before the first segment, the 64-byte unit of `a`
-    // plus its red zone, the free memory after `b`), which no rank accesses between these syncs.
+    // The offsets below stay inside this rank's window memory: the guard zone of 4096 bytes
+    // before the first segment, `a`'s unit (its 100 bytes, red zone and padding: 192 bytes), the
+    // free memory after `b`'s unit; no rank accesses any of it between these syncs.
+    // SAFETY: see above (this rank's window memory, untouched by others now).
     let msg = unsafe { corrupt_and_check(&rt, pa, 100) };
     check(msg.contains("red zone after the segment"), || msg.clone());
+    // SAFETY: see above (this rank's window memory, untouched by others now).
     let msg = unsafe { corrupt_and_check(&rt, pa, 163) };
     check(msg.contains("red zone after the segment"), || msg.clone());
+    // SAFETY: see above (this rank's window memory, untouched by others now).
     let msg = unsafe { corrupt_and_check(&rt, pa, -1) };
     check(msg.contains("guard zone before"), || msg.clone());
     // `b` (64 bytes) follows `a`'s unit; free memory after `b`'s unit (64 + red zone 64).
+    // SAFETY: see above (this rank's window memory, untouched by others now).
     let msg = unsafe { corrupt_and_check(&rt, pb, 64 + 64 + 5) };
     check(msg.contains("free block"), || msg.clone());
     t!(rt.check_heap_poison());
@@ -82,6 +89,7 @@ fn main() {
     // Freeing `a` poisons its unit again: a stale pointer's write is caught there.
     t!(rt.free(a));
     t!(rt.check_heap_poison());
+    // SAFETY: see above (this rank's window memory, untouched by others now).
     let msg = unsafe { corrupt_and_check(&rt, pa, 0) };
     check(msg.contains("free block"), || msg.clone());
     // A new allocation in the hole starts with the pattern (uninitialised), not zeros.
@@ -90,7 +98,9 @@ fn main() {
     check(pc == pa, || "first fit reuses the hole".into());
     // SAFETY: 10 bytes of this rank's part of `c`, written by nobody yet.
     let fresh = unsafe { std::slice::from_raw_parts(pc, 10) };
-    check(fresh.iter().any(|&x| x != 0), || "a reused segment holds the pattern".into());
+    check(fresh.iter().any(|&x| x != 0), || {
+        "a reused segment holds the pattern".into()
+    });
     t!(rt.sync());
     t!(rt.free(c));
     t!(rt.free(b));

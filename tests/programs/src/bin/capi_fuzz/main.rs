@@ -298,7 +298,15 @@ impl Fuzz {
     }
 
     /// Registers a new array handle owning fresh storage with `vals`.
-    fn add_owner(&mut self, h: i64, dt: Dt, shape: Vec<usize>, vals: Vec<Option<i128>>, layout: i32, one_box: bool) -> usize {
+    fn add_owner(
+        &mut self,
+        h: i64,
+        dt: Dt,
+        shape: Vec<usize>,
+        vals: Vec<Option<i128>>,
+        layout: i32,
+        one_box: bool,
+    ) -> usize {
         let n = vals.len();
         let st = self.new_storage(vals);
         self.arrays.push(Arr {
@@ -409,7 +417,10 @@ impl Fuzz {
             let Some(w) = *w else {
                 // Whatever the value, a bool is stored as 0 or 1.
                 if arr.dt == Dt::Bool && bytes[k] > 1 {
-                    self.fail(format!("{what}: bool element {k} of {:#x} is the byte {}", arr.h, bytes[k]));
+                    self.fail(format!(
+                        "{what}: bool element {k} of {:#x} is the byte {}",
+                        arr.h, bytes[k]
+                    ));
                 }
                 continue;
             };
@@ -427,7 +438,11 @@ impl Fuzz {
     /// Gathers a live array to a random root and compares it there.
     fn verify_gather(&mut self, a: usize) {
         let arr = self.arrays[a].clone();
-        let root = if self.spmd { self.rng.below(self.np as u64) as usize } else { 0 };
+        let root = if self.spmd {
+            self.rng.below(self.np as u64) as usize
+        } else {
+            0
+        };
         let n = arr.size() * arr.dt.size();
         let mut buf = vec![0u8; n];
         self.what = format!("gather {:#x} to {root}", arr.h);
@@ -581,7 +596,15 @@ impl Fuzz {
         self.what = format!("create {shape:?} {dt:?} layout {layout}");
         // SAFETY: `sh` and `block` hold ndim entries; `h` is writable.
         let rc = unsafe {
-            distarr_create_layout(shape.len() as i32, sh.as_ptr(), dt.code(), layout, block.as_ptr(), rank, &mut h)
+            distarr_create_layout(
+                shape.len() as i32,
+                sh.as_ptr(),
+                dt.code(),
+                layout,
+                block.as_ptr(),
+                rank,
+                &mut h,
+            )
         };
         self.check_coll("distarr_create_layout", rc, &Expect::ok());
         let one_box = layout != DISTARR_LAYOUT_BLOCK_CYCLIC || self.np == 1;
@@ -606,13 +629,21 @@ impl Fuzz {
             .map(|_| arr.dt.store(small(&mut self.rng)).unwrap_or(0))
             .collect();
         let bytes: Vec<u8> = vals.iter().flat_map(|&v| arr.dt.encode(v)).collect();
-        let root = if self.spmd { self.rng.below(self.np as u64) as usize } else { 0 };
+        let root = if self.spmd {
+            self.rng.below(self.np as u64) as usize
+        } else {
+            0
+        };
         self.what = format!("scatter into {:#x} from {root}", arr.h);
         let p = if root == self.me { bytes.as_ptr().cast() } else { null() };
         // SAFETY: on the root `p` holds the array's bytes.
         let rc = unsafe { distarr_scatter(arr.h, root as i32, p) };
         self.check_coll("distarr_scatter", rc, &Expect::ok());
-        write(&arr, &vals.into_iter().map(Some).collect::<Vec<_>>(), &mut self.storages);
+        write(
+            &arr,
+            &vals.into_iter().map(Some).collect::<Vec<_>>(),
+            &mut self.storages,
+        );
         self.wrote();
     }
 
@@ -643,7 +674,7 @@ impl Fuzz {
         let (mut shape_null, mut block_null, mut out_null) = (false, false, false);
         match self.rng.below(9) {
             0 => {
-                ndim = self.pick(&[-1, 33, i32::MAX, i32::MIN, 64]);
+                ndim = self.pick(&[-1, 65, i32::MAX, i32::MIN, 100]);
                 ex.bad(ERR_ARG);
             }
             1 => {
@@ -746,7 +777,11 @@ impl Fuzz {
 
     fn case_generators(&mut self) {
         let mut h = 0i64;
-        let dtype = if self.chance(1, 8) { wild_i32(&mut self.rng) } else { self.rng.below(10) as i32 };
+        let dtype = if self.chance(1, 8) {
+            wild_i32(&mut self.rng)
+        } else {
+            self.rng.below(10) as i32
+        };
         let dt = Dt::from_code(dtype);
         let mut ex = Expect::ok();
         if dt.is_none() {
@@ -797,7 +832,11 @@ impl Fuzz {
                 self.check_coll("distarr_arange", rc, &ex);
                 if rc == OK {
                     let dt = dt.expect("valid dtype");
-                    let n = if step != 0.0 { ((stop - start) / step).ceil().max(0.0) as usize } else { 0 };
+                    let n = if step != 0.0 {
+                        ((stop - start) / step).ceil().max(0.0) as usize
+                    } else {
+                        0
+                    };
                     let (qdt, qsh) = self.query(h);
                     if qdt != dt || qsh != vec![n] {
                         self.fail(format!("arange gave {qdt:?} {qsh:?}, expected {dt:?} [{n}]"));
@@ -846,7 +885,11 @@ impl Fuzz {
             }
             _ => {
                 let (mut n, mut m) = (self.rng.below(6) as i64, self.rng.below(6) as i64);
-                let k = if self.chance(1, 6) { wild_i64(&mut self.rng) } else { self.rng.below(9) as i64 - 4 };
+                let k = if self.chance(1, 6) {
+                    wild_i64(&mut self.rng)
+                } else {
+                    self.rng.below(9) as i64 - 4
+                };
                 match self.rng.below(5) {
                     0 => {
                         n = -1 - self.rng.below(9) as i64;
@@ -1038,11 +1081,7 @@ impl Fuzz {
 
     fn case_copy(&mut self) {
         let (d, dk) = self.handle(true);
-        let (s, sk) = if self.chance(1, 5) {
-            (d, dk)
-        } else {
-            self.handle(true)
-        };
+        let (s, sk) = if self.chance(1, 5) { (d, dk) } else { self.handle(true) };
         let mut ex = Expect::ok();
         let di = Fuzz::use_handle(&mut ex, dk);
         let si = Fuzz::use_handle(&mut ex, sk);
@@ -1053,7 +1092,11 @@ impl Fuzz {
             match broadcast_values(&sa, &da.shape, &self.storages) {
                 None => ex.bad(ERR_SHAPE),
                 Some(v) => {
-                    vals = Some(v.into_iter().map(|x| x.and_then(|x| da.dt.cast_from(sa.dt, x))).collect::<Vec<_>>())
+                    vals = Some(
+                        v.into_iter()
+                            .map(|x| x.and_then(|x| da.dt.cast_from(sa.dt, x)))
+                            .collect::<Vec<_>>(),
+                    )
                 }
             }
         }
@@ -1076,7 +1119,11 @@ impl Fuzz {
                 return;
             }
             let op = self.pick(&[DISTARR_UFUNC_NEGATIVE, DISTARR_UFUNC_ABSOLUTE, DISTARR_UFUNC_SQUARE]);
-            let o = if self.chance(1, 3) { x } else { self.out_for(&xa.shape.clone(), xa.dt) };
+            let o = if self.chance(1, 3) {
+                x
+            } else {
+                self.out_for(&xa.shape.clone(), xa.dt)
+            };
             let oa = self.arrays[o].clone();
             let res: Vec<Option<i128>> = values(&xa, &self.storages)
                 .into_iter()
@@ -1100,7 +1147,11 @@ impl Fuzz {
             self.wrote();
             return;
         }
-        let op = if self.chance(3, 4) { 64 + self.rng.below(31) as i32 } else { wild_i32(&mut self.rng) };
+        let op = if self.chance(3, 4) {
+            64 + self.rng.below(31) as i32
+        } else {
+            wild_i32(&mut self.rng)
+        };
         let (x, xk) = self.handle(true);
         let (o, ok) = self.handle_like(xk);
         let mut ex = Expect::ok();
@@ -1133,7 +1184,11 @@ impl Fuzz {
             self.binary_checked();
             return;
         }
-        let op = if self.chance(3, 4) { self.rng.below(23) as i32 } else { wild_i32(&mut self.rng) };
+        let op = if self.chance(3, 4) {
+            self.rng.below(23) as i32
+        } else {
+            wild_i32(&mut self.rng)
+        };
         let (x, xk) = self.handle(true);
         let (o, ok) = self.handle_like(xk);
         let (y, yk) = self.handle_like(xk);
@@ -1224,7 +1279,10 @@ impl Fuzz {
                 odt.store(r)
             })
             .collect();
-        self.what = format!("binary {op} {:#x} <- {:#x} {:?}, {:#x} {:?}", oa.h, xa.h, xa.shape, ya.h, ya.shape);
+        self.what = format!(
+            "binary {op} {:#x} <- {:#x} {:?}, {:#x} {:?}",
+            oa.h, xa.h, xa.shape, ya.h, ya.shape
+        );
         let rc = distarr_binary(op, oa.h, xa.h, ya.h);
         let mut ex = Expect::ok();
         self.writes(&mut ex, Some(o));
@@ -1239,8 +1297,16 @@ impl Fuzz {
     fn case_binary_scalar(&mut self) {
         let (x, xk) = self.handle(true);
         let (o, ok) = self.handle_like(xk);
-        let op = if self.chance(4, 5) { self.rng.below(23) as i32 } else { wild_i32(&mut self.rng) };
-        let sdt = if self.chance(5, 6) { self.rng.below(10) as i32 } else { wild_i32(&mut self.rng) };
+        let op = if self.chance(4, 5) {
+            self.rng.below(23) as i32
+        } else {
+            wild_i32(&mut self.rng)
+        };
+        let sdt = if self.chance(5, 6) {
+            self.rng.below(10) as i32
+        } else {
+            wild_i32(&mut self.rng)
+        };
         let null = self.chance(1, 8);
         let mut ex = Expect::ok();
         let oi = Fuzz::use_handle(&mut ex, ok);
@@ -1256,7 +1322,8 @@ impl Fuzz {
             ex.bad(ERR_NULL);
         }
         if let (Some(oi), Some(xi)) = (oi, xi) {
-            if broadcast(&self.arrays[xi].shape, &self.arrays[oi].shape).as_deref() != Some(&self.arrays[oi].shape[..]) {
+            if broadcast(&self.arrays[xi].shape, &self.arrays[oi].shape).as_deref() != Some(&self.arrays[oi].shape[..])
+            {
                 ex.bad(ERR_SHAPE);
             }
         }
@@ -1344,9 +1411,14 @@ impl Fuzz {
             }
         }
         ex.maybe(ERR_DTYPE);
-        self.what = format!("hostile where {o:#x} ({ok:?}) {c:#x} ({ck:?}) {x:#x} ({xk:?}) {y:#x} ({yk:?}) scalar {scalar}");
+        self.what =
+            format!("hostile where {o:#x} ({ok:?}) {c:#x} ({ck:?}) {x:#x} ({xk:?}) {y:#x} ({yk:?}) scalar {scalar}");
         let rc = if scalar {
-            let sdt = if self.chance(5, 6) { self.rng.below(10) as i32 } else { wild_i32(&mut self.rng) };
+            let sdt = if self.chance(5, 6) {
+                self.rng.below(10) as i32
+            } else {
+                wild_i32(&mut self.rng)
+            };
             if Dt::from_code(sdt).is_none() {
                 ex.bad(ERR_DTYPE);
             }
@@ -1371,8 +1443,15 @@ impl Fuzz {
 
     fn case_reduce(&mut self) {
         let ops = [0, 1, 2, 3, 16, 17, 18, 19, 20];
-        let op = if self.chance(5, 6) { self.pick(&ops) } else { wild_i32(&mut self.rng) };
-        let (x, xk) = { let h = self.chance(1, 2); self.handle(h) };
+        let op = if self.chance(5, 6) {
+            self.pick(&ops)
+        } else {
+            wild_i32(&mut self.rng)
+        };
+        let (x, xk) = {
+            let h = self.chance(1, 2);
+            self.handle(h)
+        };
         let mut ex = Expect::ok();
         let xi = Fuzz::use_handle(&mut ex, xk);
         if !ops.contains(&op) {
@@ -1428,7 +1507,11 @@ impl Fuzz {
                     ex.bad(ERR_ARG);
                 }
                 self.what = format!("reduce {op} {:#x} {:?} {:?} axis {axis}", xa.h, xa.dt, xa.shape);
-                let p = if null_scalar { null_mut() } else { scalar[1..].as_mut_ptr().cast() };
+                let p = if null_scalar {
+                    null_mut()
+                } else {
+                    scalar[1..].as_mut_ptr().cast()
+                };
                 // SAFETY: NULL or 16 writable bytes (any result dtype; unaligned on purpose).
                 let rc = unsafe { distarr_reduce(op, xa.h, axis, 0, p) };
                 self.check_coll("distarr_reduce", rc, &ex);
@@ -1438,7 +1521,10 @@ impl Fuzz {
                         self.checks += 1;
                         let got = rdt.decode(&scalar[1..1 + rdt.size()]);
                         if got != Ok(want) {
-                            self.fail(format!("reduce {op} of {:?}: got {got:?}, model {want}", values(&xa, &self.storages)));
+                            self.fail(format!(
+                                "reduce {op} of {:?}: got {got:?}, model {want}",
+                                values(&xa, &self.storages)
+                            ));
                         }
                     }
                     if scalar[1 + rdt.size()..].iter().any(|&b| b != 0xEE) || scalar[0] != 0xEE {
@@ -1451,12 +1537,13 @@ impl Fuzz {
             let ax = usize::try_from(axis).ok().filter(|&a| a < xa.ndim());
             let mut oshape = xa.shape.clone();
             let (o, oi) = match (ax, rdt) {
-                (Some(a), Some(rdt)) if op == 0 && self.chance(2, 3) && {
-                    // (the sum of an empty [0, 2^40] array has 2^40 elements: not that)
-                    let mut s = xa.shape.clone();
-                    s.remove(a);
-                    size(&s) <= 1 << 16
-                } =>
+                (Some(a), Some(rdt))
+                    if op == 0 && self.chance(2, 3) && {
+                        // (the sum of an empty [0, 2^40] array has 2^40 elements: not that)
+                        let mut s = xa.shape.clone();
+                        s.remove(a);
+                        size(&s) <= 1 << 16
+                    } =>
                 {
                     oshape.remove(a);
                     let o = self.out_for(&oshape, rdt);
@@ -1485,13 +1572,18 @@ impl Fuzz {
                     ex.maybe(ERR_ARG);
                 }
             }
-            self.what = format!("reduce {op} {:#x} {:?} {:?} axis {axis} -> {o:#x}", xa.h, xa.dt, xa.shape);
+            self.what = format!(
+                "reduce {op} {:#x} {:?} {:?} axis {axis} -> {o:#x}",
+                xa.h, xa.dt, xa.shape
+            );
             let rc = unsafe_reduce(op, xa.h, axis, o);
             self.check_coll("distarr_reduce", rc, &ex);
             if let (OK, Some(oi)) = (rc, oi) {
                 let oa = self.arrays[oi].clone();
                 let res = match (op, ax) {
-                    (0, Some(a)) if oa.dt == reduce_result(0, xa.dt).unwrap_or(Dt::Bool) => sum_axis(&xa, a, &self.storages, oa.dt),
+                    (0, Some(a)) if oa.dt == reduce_result(0, xa.dt).unwrap_or(Dt::Bool) => {
+                        sum_axis(&xa, a, &self.storages, oa.dt)
+                    }
                     _ => vec![None; oa.size()],
                 };
                 write(&oa, &res, &mut self.storages);
@@ -1514,7 +1606,11 @@ impl Fuzz {
         if self.chance(1, 2) {
             // Checked: (n,k)@(k,m) of one integer or float dtype, small values.
             let dt = self.pick(&[Dt::I32, Dt::I64, Dt::U32, Dt::F32, Dt::F64, Dt::U8]);
-            let (n, k, m) = (1 + self.rng.below(4) as usize, self.rng.below(4) as usize, 1 + self.rng.below(4) as usize);
+            let (n, k, m) = (
+                1 + self.rng.below(4) as usize,
+                self.rng.below(4) as usize,
+                1 + self.rng.below(4) as usize,
+            );
             let a = self.create_with(vec![n, k], dt, true);
             let b = self.create_with(vec![k, m], dt, true);
             let o = self.out_for(&[n, m], dt);
@@ -1541,7 +1637,10 @@ impl Fuzz {
                     res.push(s.filter(|_| exact).and_then(|s| dt.store(s)));
                 }
             }
-            self.what = format!("matmul {:#x} <- {:#x} @ {:#x} ({n},{k})@({k},{m}) {dt:?}", oa.h, aa.h, ba.h);
+            self.what = format!(
+                "matmul {:#x} <- {:#x} @ {:#x} ({n},{k})@({k},{m}) {dt:?}",
+                oa.h, aa.h, ba.h
+            );
             let rc = distarr_matmul(oa.h, aa.h, ba.h);
             self.check_coll("distarr_matmul", rc, &Expect::ok());
             write(&oa, &res, &mut self.storages);
@@ -1703,7 +1802,11 @@ impl Fuzz {
         let Some(a) = self.any_live() else { return };
         let aa = self.arrays[a].clone();
         let checked = self.chance(2, 3);
-        let shift = if self.chance(1, 5) { wild_i64(&mut self.rng) } else { self.rng.below(15) as i64 - 7 };
+        let shift = if self.chance(1, 5) {
+            wild_i64(&mut self.rng)
+        } else {
+            self.rng.below(15) as i64 - 7
+        };
         let axis = if self.chance(1, 3) {
             DISTARR_AXIS_NONE
         } else if self.chance(1, 4) {
@@ -1724,7 +1827,11 @@ impl Fuzz {
             Some(x as usize)
         };
         let (o, oi) = if checked {
-            let o = if self.chance(1, 3) { a } else { self.out_for(&aa.shape, aa.dt) };
+            let o = if self.chance(1, 3) {
+                a
+            } else {
+                self.out_for(&aa.shape, aa.dt)
+            };
             (self.arrays[o].h, Some(o))
         } else {
             let (o, ok) = self.handle(true);
@@ -1765,7 +1872,11 @@ impl Fuzz {
     }
 
     fn case_concat(&mut self) {
-        let n = if self.chance(1, 6) { self.pick(&[0, -1, i32::MIN, 100]) } else { 1 + self.rng.below(3) as i32 };
+        let n = if self.chance(1, 6) {
+            self.pick(&[0, -1, i32::MIN, 100])
+        } else {
+            1 + self.rng.below(3) as i32
+        };
         let axis = if self.chance(1, 3) {
             DISTARR_AXIS_NONE
         } else if self.chance(1, 5) {
@@ -1822,9 +1933,9 @@ impl Fuzz {
                     ex.maybe(ERR_SHAPE);
                 } else {
                     let x = x as usize;
-                    let ok = arrs.iter().all(|a| {
-                        a.ndim() == nd && (0..nd).all(|d| d == x || a.shape[d] == arrs[0].shape[d])
-                    });
+                    let ok = arrs
+                        .iter()
+                        .all(|a| a.ndim() == nd && (0..nd).all(|d| d == x || a.shape[d] == arrs[0].shape[d]));
                     if ok {
                         let mut s = arrs[0].shape.clone();
                         let total = arrs.iter().try_fold(0usize, |t, a| t.checked_add(a.shape[x]));
@@ -1850,7 +1961,10 @@ impl Fuzz {
             let i = self.add_unknown(h);
             if let Some(s) = expected_shape {
                 if self.arrays[i].shape != s {
-                    self.fail(format!("concatenate gave shape {:?}, NumPy {s:?}", self.arrays[i].shape));
+                    self.fail(format!(
+                        "concatenate gave shape {:?}, NumPy {s:?}",
+                        self.arrays[i].shape
+                    ));
                 }
             }
             // Values: C-order concatenation when all have one dtype.
@@ -1866,7 +1980,10 @@ impl Fuzz {
     }
 
     fn case_view(&mut self) {
-        let (a, ak) = { let h = self.chance(1, 3); self.handle(h) };
+        let (a, ak) = {
+            let h = self.chance(1, 3);
+            self.handle(h)
+        };
         let mut ex = Expect::ok();
         let ai = Fuzz::use_handle(&mut ex, ak);
         let Some(ai) = ai else {
@@ -1885,7 +2002,11 @@ impl Fuzz {
         match kind {
             0 | 1 => {
                 // distarr_view: slices over the first n dimensions
-                let n = if self.chance(1, 8) { wild_i32(&mut self.rng) } else { self.rng.below(aa.ndim() as u64 + 1) as i32 };
+                let n = if self.chance(1, 8) {
+                    wild_i32(&mut self.rng)
+                } else {
+                    self.rng.below(aa.ndim() as u64 + 1) as i32
+                };
                 // Room for every dimension (views have up to 64).
                 let m = aa.ndim().max(1);
                 let bounds: Vec<i64> = (0..2 * m).map(|_| self.bound()).collect();
@@ -1901,7 +2022,11 @@ impl Fuzz {
                 let items: Vec<Item> = (0..nn)
                     .map(|k| {
                         let b = |v: i64, null: bool| (!null && v != DISTARR_SLICE_NONE).then_some(v as i128);
-                        Item::Range(b(bounds[k], snull), b(bounds[m + k], tnull), if stnull { 1 } else { steps[k] as i128 })
+                        Item::Range(
+                            b(bounds[k], snull),
+                            b(bounds[m + k], tnull),
+                            if stnull { 1 } else { steps[k] as i128 },
+                        )
                     })
                     .collect();
                 self.what = format!(
@@ -1927,13 +2052,18 @@ impl Fuzz {
                 };
                 self.check_coll("distarr_view", rc, &ex);
                 if rc == OK {
-                    let v = index_view(&aa, &items).unwrap_or_else(|c| self.fail(format!("model refuses the view ({c})")));
+                    let v =
+                        index_view(&aa, &items).unwrap_or_else(|c| self.fail(format!("model refuses the view ({c})")));
                     self.add_view(h, v);
                 }
             }
             2 => {
                 // distarr_index with random items
-                let nitems = if self.chance(1, 10) { self.pick(&[-1, 65, 64, i32::MAX]) } else { self.rng.below(6) as i32 };
+                let nitems = if self.chance(1, 10) {
+                    self.pick(&[-1, 65, 64, i32::MAX])
+                } else {
+                    self.rng.below(6) as i32
+                };
                 let cnt = usize::try_from(nitems).unwrap_or(0).min(70);
                 let mut kinds: Vec<i32> = (0..cnt).map(|_| self.rng.below(4) as i32).collect();
                 if self.chance(1, 6) && cnt > 0 {
@@ -2049,7 +2179,7 @@ impl Fuzz {
                         ex.bad(ERR_ARG);
                     }
                     2 => {
-                        ndim = self.pick(&[nd as i32 + 1, -1, 40]);
+                        ndim = self.pick(&[nd as i32 + 1, -1, 65]);
                         ex.bad(ERR_ARG);
                         if ndim == nd as i32 + 1 {
                             axes.push(nd as i64);
@@ -2091,7 +2221,10 @@ impl Fuzz {
                     None
                 };
                 let transpose = ex.clean() && self.chance(1, 3);
-                self.what = format!("permute {:#x} {:?} ndim {ndim} axes {axes:?} null {anull}", aa.h, aa.shape);
+                self.what = format!(
+                    "permute {:#x} {:?} ndim {ndim} axes {axes:?} null {anull}",
+                    aa.h, aa.shape
+                );
                 // SAFETY: `axes` holds ndim entries (when in range) or is NULL; `h` writable.
                 let rc = unsafe {
                     if transpose {
@@ -2102,7 +2235,11 @@ impl Fuzz {
                 };
                 self.check_coll("distarr_permute", rc, &ex);
                 if rc == OK {
-                    let p: Vec<usize> = if transpose { (0..nd).rev().collect() } else { perm.expect("valid permutation") };
+                    let p: Vec<usize> = if transpose {
+                        (0..nd).rev().collect()
+                    } else {
+                        perm.expect("valid permutation")
+                    };
                     self.add_view(h, permute(&aa, &p));
                 }
             }
@@ -2136,7 +2273,7 @@ impl Fuzz {
                         }
                     }
                     2 => {
-                        ndim = self.pick(&[-1, 33, i32::MIN]);
+                        ndim = self.pick(&[-1, 65, i32::MIN]);
                         ex.bad(ERR_ARG);
                     }
                     _ => {}
@@ -2192,7 +2329,11 @@ impl Fuzz {
                 let extra = self.rng.below(3) as usize;
                 let mut shape: Vec<i64> = (0..extra).map(|_| self.rng.below(4) as i64).collect();
                 for &d in &aa.shape {
-                    shape.push(if d == 1 && self.chance(1, 2) { self.rng.below(4) as i64 } else { d as i64 });
+                    shape.push(if d == 1 && self.chance(1, 2) {
+                        self.rng.below(4) as i64
+                    } else {
+                        d as i64
+                    });
                 }
                 let mut ndim = shape.len() as i32;
                 match self.rng.below(5) {
@@ -2202,7 +2343,7 @@ impl Fuzz {
                         ex.maybe(ERR_SHAPE);
                     }
                     1 => {
-                        ndim = self.pick(&[-1, 33]);
+                        ndim = self.pick(&[-1, 65]);
                         ex.bad(ERR_ARG);
                     }
                     _ => {}
@@ -2219,7 +2360,7 @@ impl Fuzz {
                     t.iter()
                         .try_fold(1usize, |n, &d| n.checked_mul(d))
                         .and_then(|n| n.checked_mul(aa.dt.size()))
-                        .is_none_or(|b| b > isize::MAX as usize)
+                        .none_or(|b| b > isize::MAX as usize)
                 });
                 if ok_shape.is_none() || too_big {
                     ex.bad(ERR_SHAPE);
@@ -2247,7 +2388,11 @@ impl Fuzz {
             }
             _ => {
                 // astype
-                let dtype = if self.chance(5, 6) { self.rng.below(10) as i32 } else { wild_i32(&mut self.rng) };
+                let dtype = if self.chance(5, 6) {
+                    self.rng.below(10) as i32
+                } else {
+                    wild_i32(&mut self.rng)
+                };
                 let null = self.chance(1, 10);
                 if Dt::from_code(dtype).is_none() {
                     ex.bad(ERR_DTYPE);
@@ -2355,7 +2500,10 @@ impl Fuzz {
         } else {
             buf.as_mut_ptr().cast::<c_void>()
         };
-        self.what = format!("{} {a:#x} ({ak:?}) root {root} null {null_root}", if scatter { "scatter" } else { "gather" });
+        self.what = format!(
+            "{} {a:#x} ({ak:?}) root {root} null {null_root}",
+            if scatter { "scatter" } else { "gather" }
+        );
         if scatter {
             self.sync_if_dirty();
         }
@@ -2371,7 +2519,11 @@ impl Fuzz {
         if let (OK, Some(i)) = (rc, ai) {
             if scatter {
                 let arr = self.arrays[i].clone();
-                write(&arr, &vals.into_iter().map(Some).collect::<Vec<_>>(), &mut self.storages);
+                write(
+                    &arr,
+                    &vals.into_iter().map(Some).collect::<Vec<_>>(),
+                    &mut self.storages,
+                );
                 self.wrote();
             } else if root as usize == self.me {
                 self.compare(i, &buf, "gathered values");
@@ -2380,7 +2532,10 @@ impl Fuzz {
     }
 
     fn case_region(&mut self) {
-        let (a, ak) = { let h = self.chance(1, 2); self.handle(h) };
+        let (a, ak) = {
+            let h = self.chance(1, 2);
+            self.handle(h)
+        };
         let mut ex = Expect::ok();
         let ai = Fuzz::use_handle(&mut ex, ak);
         let shape = ai.map_or(vec![2, 2], |i| self.arrays[i].shape.clone());
@@ -2423,7 +2578,11 @@ impl Fuzz {
         }
         let sub = ai.map(|i| {
             let arr = self.arrays[i].clone();
-            self.box_arr(&arr, &lo.iter().map(|&x| x as usize).collect::<Vec<_>>(), &hi.iter().map(|&x| x as usize).collect::<Vec<_>>())
+            self.box_arr(
+                &arr,
+                &lo.iter().map(|&x| x as usize).collect::<Vec<_>>(),
+                &hi.iter().map(|&x| x as usize).collect::<Vec<_>>(),
+            )
         });
         let lp = if lnull { null() } else { lo.as_ptr() };
         let hp = if hnull { null() } else { hi.as_ptr() };
@@ -2449,11 +2608,17 @@ impl Fuzz {
                 // put: the actor
                 let arr = ai.map(|i| self.arrays[i].clone());
                 let vals: Vec<i128> = (0..n)
-                    .map(|_| arr.as_ref().map_or(0, |a| a.dt.store(small(&mut self.rng)).unwrap_or(0)))
+                    .map(|_| {
+                        arr.as_ref()
+                            .map_or(0, |a| a.dt.store(small(&mut self.rng)).unwrap_or(0))
+                    })
                     .collect();
-                let buf: Vec<u8> = arr.as_ref().map_or(vec![0; n * esz], |a| vals.iter().flat_map(|&v| a.dt.encode(v)).collect());
+                let buf: Vec<u8> = arr.as_ref().map_or(vec![0; n * esz], |a| {
+                    vals.iter().flat_map(|&v| a.dt.encode(v)).collect()
+                });
                 let bp = if bnull { null() } else { buf.as_ptr().cast() };
-                self.what = format!("put_region {a:#x} ({ak:?}) [{lo:?}, {hi:?}) by {actor} nulls {lnull} {hnull} {bnull}");
+                self.what =
+                    format!("put_region {a:#x} ({ak:?}) [{lo:?}, {hi:?}) by {actor} nulls {lnull} {hnull} {bnull}");
                 self.sync_if_dirty();
                 if self.me == actor {
                     // SAFETY: as above, for reads.
@@ -2473,7 +2638,11 @@ impl Fuzz {
             _ => {
                 // acc: every rank accumulates (concurrent accumulates are atomic per element)
                 let ops = [0, 1, 2, 3, 4, 5, 6, 7];
-                let op = if self.chance(5, 6) { self.pick(&ops) } else { self.pick(&[8, -1, 99, i32::MIN]) };
+                let op = if self.chance(5, 6) {
+                    self.pick(&ops)
+                } else {
+                    self.pick(&[8, -1, 99, i32::MIN])
+                };
                 if !ops.contains(&op) {
                     ex.bad(ERR_OP);
                 }
@@ -2487,12 +2656,19 @@ impl Fuzz {
                     }
                 }
                 let vals: Vec<i128> = (0..n)
-                    .map(|_| arr.as_ref().map_or(0, |a| a.dt.store(self.rng.below(7) as i128 - 3).unwrap_or(0)))
+                    .map(|_| {
+                        arr.as_ref()
+                            .map_or(0, |a| a.dt.store(self.rng.below(7) as i128 - 3).unwrap_or(0))
+                    })
                     .collect();
-                let buf: Vec<u8> = arr.as_ref().map_or(vec![0; n * esz], |a| vals.iter().flat_map(|&v| a.dt.encode(v)).collect());
+                let buf: Vec<u8> = arr.as_ref().map_or(vec![0; n * esz], |a| {
+                    vals.iter().flat_map(|&v| a.dt.encode(v)).collect()
+                });
                 let bp = if bnull { null() } else { buf.as_ptr().cast() };
                 let all = self.chance(1, 2) && matches!(op, 0 | 2 | 3 | 4 | 5);
-                self.what = format!("acc_region op {op} {a:#x} ({ak:?}) [{lo:?}, {hi:?}) all {all} nulls {lnull} {hnull} {bnull}");
+                self.what = format!(
+                    "acc_region op {op} {a:#x} ({ak:?}) [{lo:?}, {hi:?}) all {all} nulls {lnull} {hnull} {bnull}"
+                );
                 self.sync_if_dirty();
                 let callers = if all && self.spmd { self.np } else { 1 };
                 if all || self.me == actor {
@@ -2542,7 +2718,10 @@ impl Fuzz {
     }
 
     fn case_locate(&mut self) {
-        let (a, ak) = { let h = self.chance(1, 3); self.handle(h) };
+        let (a, ak) = {
+            let h = self.chance(1, 3);
+            self.handle(h)
+        };
         let mut ex = Expect::ok();
         let ai = Fuzz::use_handle(&mut ex, ak);
         if self.chance(1, 3) {
@@ -2564,7 +2743,12 @@ impl Fuzz {
             self.sync_if_dirty();
             // SAFETY: `lo`, `hi` hold ndim entries; `p` writable or NULL.
             let rc = unsafe {
-                distarr_local_block(a, if null { null_mut() } else { &mut p }, lo.as_mut_ptr(), hi.as_mut_ptr())
+                distarr_local_block(
+                    a,
+                    if null { null_mut() } else { &mut p },
+                    lo.as_mut_ptr(),
+                    hi.as_mut_ptr(),
+                )
             };
             self.check_rc("distarr_local_block", rc, &ex);
             if let (OK, Some(i)) = (rc, ai) {
@@ -2578,7 +2762,10 @@ impl Fuzz {
                 if lo[nd] != -5 || hi[nd] != -5 {
                     self.fail("local_block wrote more than ndim bounds".into());
                 }
-                let (l, h): (Vec<usize>, Vec<usize>) = (lo[..nd].iter().map(|&x| x as usize).collect(), hi[..nd].iter().map(|&x| x as usize).collect());
+                let (l, h): (Vec<usize>, Vec<usize>) = (
+                    lo[..nd].iter().map(|&x| x as usize).collect(),
+                    hi[..nd].iter().map(|&x| x as usize).collect(),
+                );
                 if (0..nd).any(|d| l[d] > h[d] || h[d] > arr.shape[d]) {
                     self.fail(format!("local block [{l:?}, {h:?}) outside {:?}", arr.shape));
                 }
@@ -2645,7 +2832,10 @@ impl Fuzz {
             if let Some(w) = self.storages[arr.st].vals[arr.at(&u)] {
                 self.checks += 1;
                 if arr.dt.decode(&b) != Ok(w) {
-                    self.fail(format!("element {u:?} at rank {r} offset {off} is {:?}, model {w}", arr.dt.decode(&b)));
+                    self.fail(format!(
+                        "element {u:?} at rank {r} offset {off} is {:?}, model {w}",
+                        arr.dt.decode(&b)
+                    ));
                 }
             }
         }
@@ -2782,7 +2972,11 @@ impl Fuzz {
                     // only ever with a defect (bounds): give a NULL buffer, the length is not read
                     buf.clear();
                 }
-                let bp = if null || buf.is_empty() { null_mut() } else { buf.as_mut_ptr().cast::<c_void>() };
+                let bp = if null || buf.is_empty() {
+                    null_mut()
+                } else {
+                    buf.as_mut_ptr().cast::<c_void>()
+                };
                 if buf.is_empty() && len > 0 {
                     ex.bad(ERR_NULL);
                 }
@@ -2805,7 +2999,11 @@ impl Fuzz {
                         // SAFETY: as above.
                         let rc = unsafe { distarr_get_nbi(bp, rank, seg, off, len) };
                         if rc == OK {
-                            let f = if all_flush { distarr_flush_local_all() } else { distarr_flush_local(rank) };
+                            let f = if all_flush {
+                                distarr_flush_local_all()
+                            } else {
+                                distarr_flush_local(rank)
+                            };
                             self.ok("distarr_flush_local", f);
                         }
                         rc
@@ -2823,7 +3021,11 @@ impl Fuzz {
                         // SAFETY: as above.
                         let rc = unsafe { distarr_put_nbi(rank, seg, off, bp, len) };
                         if rc == OK {
-                            let f = if all_flush { distarr_flush_all() } else { distarr_flush(rank) };
+                            let f = if all_flush {
+                                distarr_flush_all()
+                            } else {
+                                distarr_flush(rank)
+                            };
                             self.ok("distarr_flush", f);
                         }
                         rc
@@ -2860,8 +3062,16 @@ impl Fuzz {
             5 => {
                 // typed accumulate / fetch-op / compare-and-swap (the actor)
                 let actor = self.actor();
-                let dtype = if self.chance(5, 6) { self.rng.below(10) as i32 } else { wild_i32(&mut self.rng) };
-                let op = if self.chance(5, 6) { self.rng.below(9) as i32 } else { wild_i32(&mut self.rng) };
+                let dtype = if self.chance(5, 6) {
+                    self.rng.below(10) as i32
+                } else {
+                    wild_i32(&mut self.rng)
+                };
+                let op = if self.chance(5, 6) {
+                    self.rng.below(9) as i32
+                } else {
+                    wild_i32(&mut self.rng)
+                };
                 let dt = Dt::from_code(dtype);
                 match dt {
                     None => ex.bad(ERR_DTYPE),
@@ -2880,7 +3090,7 @@ impl Fuzz {
                 // The bytes these calls touch: `count` elements (acc) or one.
                 let touched = if flavour == 0 { count * esz } else { esz };
                 ex.codes.retain(|&c| c != ERR_BOUNDS);
-                if off.checked_add(touched).is_none_or(|e| e > s.len) {
+                if off.checked_add(touched).none_or(|e| e > s.len) {
                     ex.bad(ERR_BOUNDS);
                 }
                 let clean_range = !ex.codes.contains(&ERR_BOUNDS);
@@ -2908,15 +3118,33 @@ impl Fuzz {
                 }
                 let src: Vec<u8> = (0..(count * esz).max(16)).map(|_| self.rng.below(3) as u8).collect();
                 let mut res = [0u8; 16];
-                self.what = format!("atomic flavour {flavour} dtype {dtype} op {op} seg {seg:#x} rank {rank} off {off} count {count}");
+                self.what = format!(
+                    "atomic flavour {flavour} dtype {dtype} op {op} seg {seg:#x} rank {rank} off {off} count {count}"
+                );
                 self.sync_if_dirty();
                 if self.me == actor {
                     // SAFETY: `src` holds `count` elements (at least one); `res` one element.
                     let rc = unsafe {
                         match flavour {
                             0 => distarr_acc(rank, seg, off, src.as_ptr().cast(), count, dtype, op),
-                            1 => distarr_fetch_op(res.as_mut_ptr().cast(), src.as_ptr().cast(), rank, seg, off, dtype, op),
-                            _ => distarr_cas(res.as_mut_ptr().cast(), src.as_ptr().cast(), src[8..].as_ptr().cast(), rank, seg, off, dtype),
+                            1 => distarr_fetch_op(
+                                res.as_mut_ptr().cast(),
+                                src.as_ptr().cast(),
+                                rank,
+                                seg,
+                                off,
+                                dtype,
+                                op,
+                            ),
+                            _ => distarr_cas(
+                                res.as_mut_ptr().cast(),
+                                src.as_ptr().cast(),
+                                src[8..].as_ptr().cast(),
+                                rank,
+                                seg,
+                                off,
+                                dtype,
+                            ),
                         }
                     };
                     self.check_rc("distarr_acc/fetch_op/cas", rc, &ex);
@@ -2967,7 +3195,11 @@ impl Fuzz {
                     ex.bad(ERR_RANK);
                 }
                 self.what = format!("flush rank {rank}");
-                let rc = if self.chance(1, 2) { distarr_flush(rank) } else { distarr_flush_local(rank) };
+                let rc = if self.chance(1, 2) {
+                    distarr_flush(rank)
+                } else {
+                    distarr_flush_local(rank)
+                };
                 self.check_rc("distarr_flush", rc, &ex);
             }
             _ => {
@@ -3022,7 +3254,11 @@ impl Fuzz {
             if let Some(w) = self.segs[si].bytes[rank][off + j] {
                 self.checks += 1;
                 if w != b {
-                    self.fail(format!("segment {:#x} rank {rank} byte {} is {b}, model {w}", self.segs[si].id, off + j));
+                    self.fail(format!(
+                        "segment {:#x} rank {rank} byte {} is {b}, model {w}",
+                        self.segs[si].id,
+                        off + j
+                    ));
                 }
             }
         }
@@ -3036,13 +3272,21 @@ impl Fuzz {
             }
             1 => {
                 self.what = "barrier/fence".into();
-                let rc = if self.chance(1, 2) { distarr_barrier() } else { distarr_fence() };
+                let rc = if self.chance(1, 2) {
+                    distarr_barrier()
+                } else {
+                    distarr_fence()
+                };
                 self.check_coll("distarr_barrier", rc, &Expect::ok());
             }
             2 => {
                 // bcast: SPMD only
                 let mut ex = Expect::ok();
-                let root = if self.chance(4, 5) { self.rng.below(self.np as u64) as i32 } else { self.pick(&[-1, self.np as i32, i32::MIN]) };
+                let root = if self.chance(4, 5) {
+                    self.rng.below(self.np as u64) as i32
+                } else {
+                    self.pick(&[-1, self.np as i32, i32::MIN])
+                };
                 if !self.spmd {
                     ex.bad(ERR_STATE);
                 } else if root < 0 || root as usize >= self.np {
@@ -3056,7 +3300,8 @@ impl Fuzz {
                 }
                 self.what = format!("bcast {n} root {root} null {null}");
                 // SAFETY: NULL or `n` bytes.
-                let rc = unsafe { distarr_bcast(if null { null_mut() } else { buf.as_mut_ptr().cast() }, n as u64, root) };
+                let rc =
+                    unsafe { distarr_bcast(if null { null_mut() } else { buf.as_mut_ptr().cast() }, n as u64, root) };
                 self.check_coll("distarr_bcast", rc, &ex);
                 if rc == OK {
                     let want: Vec<u8> = (0..n).map(|k| (k * (root as usize + 1)) as u8).collect();
@@ -3069,8 +3314,16 @@ impl Fuzz {
             3 => {
                 // allreduce of i64 sums
                 let mut ex = Expect::ok();
-                let dtype = if self.chance(5, 6) { DISTARR_DTYPE_I64 } else { wild_i32(&mut self.rng) };
-                let op = if self.chance(5, 6) { DISTARR_OP_SUM } else { self.pick(&[7, 8, -1, 99]) };
+                let dtype = if self.chance(5, 6) {
+                    DISTARR_DTYPE_I64
+                } else {
+                    wild_i32(&mut self.rng)
+                };
+                let op = if self.chance(5, 6) {
+                    DISTARR_OP_SUM
+                } else {
+                    self.pick(&[7, 8, -1, 99])
+                };
                 if !self.spmd {
                     ex.bad(ERR_STATE);
                 } else {
@@ -3159,7 +3412,8 @@ impl Fuzz {
         // A hostile file, written by rank 0 (the path is the same on every rank).
         let bytes = hostile_npy(&mut self.rng);
         if self.me == 0 {
-            std::fs::write(&path, &bytes).unwrap_or_else(|e| self.fail(format!("cannot write {}: {e}", path.display())));
+            std::fs::write(&path, &bytes)
+                .unwrap_or_else(|e| self.fail(format!("cannot write {}: {e}", path.display())));
         }
         let rc = distarr_barrier();
         self.check_coll("distarr_barrier", rc, &Expect::ok());
@@ -3195,7 +3449,11 @@ impl Fuzz {
             _ => (cpath.as_ptr(), false),
         };
         let mut h = 0i64;
-        self.what = format!("load hostile npy ({which}) {} bytes: {:?}", bytes.len(), String::from_utf8_lossy(&bytes[..bytes.len().min(160)]));
+        self.what = format!(
+            "load hostile npy ({which}) {} bytes: {:?}",
+            bytes.len(),
+            String::from_utf8_lossy(&bytes[..bytes.len().min(160)])
+        );
         // SAFETY: NULL or a NUL-terminated path; NULL or writable `out`.
         let rc = unsafe { distarr_load_npy(p, if out_null { null_mut() } else { &mut h }) };
         self.check_coll("distarr_load_npy", rc, &ex);
@@ -3226,14 +3484,22 @@ impl Fuzz {
             .map(|pad| {
                 (
                     format!("odd{pad}"),
-                    file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", pad, &f64s),
+                    file(
+                        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+                        pad,
+                        &f64s,
+                    ),
                     OK,
                 )
             })
             .collect();
         cases.push((
             "bools".into(),
-            file("{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }", 1, &[0, 2, 255, 1, 64]),
+            file(
+                "{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }",
+                1,
+                &[0, 2, 255, 1, 64],
+            ),
             OK,
         ));
         cases.push((
@@ -3244,7 +3510,11 @@ impl Fuzz {
         let ones = vec!["1"; 65].join(", ");
         cases.push((
             "ndim65".into(),
-            file(&format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({ones}), }}"), 0, &[9]),
+            file(
+                &format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({ones}), }}"),
+                0,
+                &[9],
+            ),
             ERR_IO,
         ));
         let mut long = b"\x93NUMPY\x02\x00".to_vec();
@@ -3274,7 +3544,14 @@ impl Fuzz {
                 continue;
             }
             let i = match name.as_str() {
-                "bools" => self.add_owner(h, Dt::Bool, vec![5], [0, 1, 1, 1, 1].map(Some).to_vec(), DISTARR_LAYOUT_BLOCK, true),
+                "bools" => self.add_owner(
+                    h,
+                    Dt::Bool,
+                    vec![5],
+                    [0, 1, 1, 1, 1].map(Some).to_vec(),
+                    DISTARR_LAYOUT_BLOCK,
+                    true,
+                ),
                 _ => {
                     // k * 1.5 - 2: every other one is a whole number (the model keeps those)
                     let vals = (0..6).map(|k| (k % 2 == 0).then(|| (k as i128 * 3 - 4) / 2)).collect();
@@ -3323,7 +3600,24 @@ impl Fuzz {
         self.ok("distarr_allreduce", rc);
         self.checks += 1;
         if v[0] != v[1] {
-            self.fail(format!("ranks saw different status codes from collective calls (hash min {:#x} max {:#x})", v[0], v[1]));
+            self.fail(format!(
+                "ranks saw different status codes from collective calls (hash min {:#x} max {:#x})",
+                v[0], v[1]
+            ));
+        }
+    }
+}
+
+/// `Option::is_none_or` (Rust 1.82; the workspace's MSRV is 1.80).
+trait NoneOr<T> {
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool;
+}
+
+impl<T> NoneOr<T> for Option<T> {
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool {
+        match self {
+            None => true,
+            Some(v) => f(v),
         }
     }
 }
@@ -3432,7 +3726,12 @@ fn resolve(shape: &[i64], n: usize) -> Option<Vec<usize>> {
         if known == 0 || n % known != 0 {
             return None;
         }
-        Some(shape.iter().map(|&x| if x == -1 { n / known } else { x as usize }).collect())
+        Some(
+            shape
+                .iter()
+                .map(|&x| if x == -1 { n / known } else { x as usize })
+                .collect(),
+        )
     } else if known == n {
         Some(shape.iter().map(|&x| x as usize).collect())
     } else {
@@ -3466,7 +3765,9 @@ fn concat_values(arrs: &[Arr], axis: i32, shape: &[usize], storages: &[Storage])
 
 /// A malformed (or, sometimes, valid) `.npy` file.
 fn hostile_npy(rng: &mut Rng) -> Vec<u8> {
-    let descrs = ["<f8", "|b1", "<i4", "<u8", "<c16", ">f8", "<f2", "|O", "<U3", "|u1", "<i8", "", "<f8x", "'"];
+    let descrs = [
+        "<f8", "|b1", "<i4", "<u8", "<c16", ">f8", "<f2", "|O", "<U3", "|u1", "<i8", "", "<f8x", "'",
+    ];
     let descr = descrs[rng.below(descrs.len() as u64) as usize];
     let shapes = [
         "()",
@@ -3554,7 +3855,10 @@ fn expect_state(me: usize, when: &str) -> u64 {
         chk("distarr_gmem_alloc", distarr_gmem_alloc(8, &mut seg));
         chk("distarr_get", distarr_get(buf.as_mut_ptr().cast(), 0, 1, 0, 8));
         chk("distarr_binary", distarr_binary(0, 1, 1, 1));
-        chk("distarr_load_npy", distarr_load_npy(c"/nonexistent.npy".as_ptr(), &mut h));
+        chk(
+            "distarr_load_npy",
+            distarr_load_npy(c"/nonexistent.npy".as_ptr(), &mut h),
+        );
         chk("distarr_finalize", distarr_finalize());
         chk("distarr_flush_all", distarr_flush_all());
         let mut f = 7;
@@ -3593,8 +3897,14 @@ fn main() {
         default_hook(info);
         distarr_ffi::abort(101);
     }));
-    let cases: u64 = std::env::var("DISTARR_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1500);
-    let seed: u64 = std::env::var("DISTARR_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let cases: u64 = std::env::var("DISTARR_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let seed: u64 = std::env::var("DISTARR_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
 
     // Before init: every call but the local ones refuses.
     let mut pre_calls = expect_state(env_rank, "before init");

@@ -120,7 +120,11 @@ impl Dt {
             return None;
         }
         if (from.is_float() || from.is_complex()) && self.is_int() {
-            let lo = if self.is_signed() { -(1i128 << (self.bits() - 1)) } else { 0 };
+            let lo = if self.is_signed() {
+                -(1i128 << (self.bits() - 1))
+            } else {
+                0
+            };
             let hi = if self.is_signed() {
                 (1i128 << (self.bits() - 1)) - 1
             } else {
@@ -173,11 +177,11 @@ impl Dt {
             Dt::F32 => f(f64::from(f4(0))),
             Dt::F64 => f(f8(0)),
             Dt::C64 => match f4(4) {
-                im if im == 0.0 => f(f64::from(f4(0))),
+                0.0 => f(f64::from(f4(0))),
                 im => Err(format!("{} + {im}j", f4(0))),
             },
             Dt::C128 => match f8(8) {
-                im if im == 0.0 => f(f8(0)),
+                0.0 => f(f8(0)),
                 im => Err(format!("{} + {im}j", f8(0))),
             },
         }
@@ -289,7 +293,11 @@ impl Arr {
 
     /// Position in the storage of element `idx`.
     pub fn at(&self, idx: &[usize]) -> usize {
-        let k: usize = idx.iter().zip(c_strides(&self.shape)).map(|(&i, s)| i * s as usize).sum();
+        let k: usize = idx
+            .iter()
+            .zip(c_strides(&self.shape))
+            .map(|(&i, s)| i * s as usize)
+            .sum();
         self.pos[k]
     }
 
@@ -393,11 +401,7 @@ pub fn index_view(a: &Arr, items: &[Item]) -> Result<Arr, i32> {
     }
     let map: Vec<usize> = indices(&shape)
         .iter()
-        .map(|idx| {
-            idx.iter()
-                .zip(&strides)
-                .fold(offset, |p, (&i, &s)| p + i as i128 * s) as usize
-        })
+        .map(|idx| idx.iter().zip(&strides).fold(offset, |p, (&i, &s)| p + i as i128 * s) as usize)
         .collect();
     Ok(a.sub(shape, map.into_iter()))
 }
@@ -436,7 +440,13 @@ pub fn broadcast_to(src: &Arr, shape: &[usize]) -> Option<Arr> {
         .iter()
         .map(|idx| {
             (0..src.ndim())
-                .map(|k| if src.shape[k] == 1 { 0 } else { idx[k + off] * sstr[k] as usize })
+                .map(|k| {
+                    if src.shape[k] == 1 {
+                        0
+                    } else {
+                        idx[k + off] * sstr[k] as usize
+                    }
+                })
                 .sum()
         })
         .collect();
