@@ -1,35 +1,40 @@
 #!/usr/bin/env bash
-# Runs the application benchmark (issue 8) and writes docs/APPS.md: the four seed apps (Monte
-# Carlo pi, 2-D stencil, N-body, dense Jacobi) in plain NumPy on 1 process and as distarr's Rust
-# and C examples at 1-4 ranks (and 1 rank x 2 threads), plus STREAM-like copy/add at 1 and 2
-# processes; times as ratios to NumPy, each distarr answer checked against NumPy's.
+# Runs the application benchmark (issues 8, 9 and 10) and writes docs/APPS.md: the four seed apps
+# (Monte Carlo pi, 2-D stencil, N-body, dense Jacobi) in plain NumPy on 1 process, with numexpr at
+# 1 and 2 threads, as distarr's Rust examples (deferred execution on and off) and C examples at 1-4
+# ranks (and 1 rank x 2 threads), and as the NumPy programs themselves through `import distarr as
+# np` (sequential mode, 1 and 2 ranks); a fused chain of element-wise operations (time and peak
+# memory), issue 9's 4000^2 stencil, two engine kernels, and STREAM-like copy/add at 1 and 2
+# processes. Times as ratios, peak RSS per run, each answer checked against NumPy's.
 #
 #   bash scripts/bench-apps.sh                  the full run (see docs/APPS.md for its duration)
-#   bash scripts/bench-apps.sh --quick          small sizes, 1 repetition (a smoke test, < 1 min)
+#   bash scripts/bench-apps.sh --quick          small sizes, 1 repetition (a smoke test, ~2 min)
 #   bash scripts/bench-apps.sh --reps N         best of N runs per configuration (default 3)
 #   bash scripts/bench-apps.sh --apps pi,stencil    only these apps (pi, stencil, nbody, jacobi,
-#                                               uniform, sum)
+#                                               chain, stencil4k, uniform, sum)
 #   bash scripts/bench-apps.sh --out FILE       write FILE instead of docs/APPS.md
 #   bash scripts/bench-apps.sh --timeout SECS   per-run timeout (default 300)
 #   bash scripts/bench-apps.sh --repeat-below SECS  runs this long or longer are not repeated (10)
 #
-# NumPy's interpreter: $DISTARR_BENCH_PYTHON, else .venv/bin/python if it exists, else
-# /usr/bin/python3. Raw logs and results.json go to $DISTARR_BENCH_DIR (default
-# target/bench-apps). A layer that cannot be built or run is reported as n/a with the reason; the
-# report is always written (exit status 3 if an answer disagrees with NumPy's). Run it on a quiet
-# machine: the report records the load average.
+# NumPy's interpreter (numexpr's and the Python rows' too): $DISTARR_BENCH_PYTHON, else
+# .venv/bin/python if it exists, else /usr/bin/python3. numexpr comes from the .venv
+# (scripts/setup.sh). Raw logs and results.json go to $DISTARR_BENCH_DIR (default
+# target/bench-apps). A layer that cannot be built or run is reported as n/a with the reason (a
+# warning on stderr; tests/multirank.rs bench_apps_smoke fails on a missing numexpr or Python
+# layer when CI=true); the report is always written (exit status 3 if an answer disagrees with
+# NumPy's). Run it on a quiet machine: the report records the load average.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 started="$(date +%s)"
 
 usage() {
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
 reps=3
-apps=pi,stencil,nbody,jacobi,uniform,sum
+apps="$(python3 bench/apps/bench.py --list-apps | tr ' ' ,)"
 out=docs/APPS.md
 timeout_s=300
 repeat_below=10
@@ -108,6 +113,21 @@ if ! numpy_version="$("$python" -c 'import numpy, sys; print(numpy.__version__, 
     numpy_reason="$python cannot import numpy: $(echo "$numpy_version" | tail -1)"
     numpy_version="n/a: $numpy_reason"
 fi
+# warn_missing WHAT WHY: a layer that will be n/a, said loudly (the report says it too).
+warn_missing() {
+    echo "bench-apps: !!! $1 will be n/a: $2" >&2
+}
+numexpr_reason=""
+numexpr_version="n/a"
+if [ -n "$numpy_reason" ]; then
+    numexpr_reason="no NumPy ($numpy_reason)"
+elif ! numexpr_version="$("$python" -c 'import numexpr; print(numexpr.__version__)' 2>&1)"; then
+    numexpr_reason="$python cannot import numexpr (install it with \`bash scripts/setup.sh --install-only\`): $(echo "$numexpr_version" | tail -1)"
+fi
+if [ -n "$numexpr_reason" ]; then
+    numexpr_version="n/a: $numexpr_reason"
+    warn_missing "numexpr" "$numexpr_reason"
+fi
 
 # --- Rust examples (release) -------------------------------------------------------------------
 rust_reason=""
@@ -136,6 +156,23 @@ else
     c_reason="building libdistarr failed (see $raw/build-capi.log, $raw/build-pc.log)"
 fi
 
+# --- the Python front end (this checkout's python/ and libdistarr) -------------------------------
+# One import on one rank (MPI singleton) before the runs: a broken front end is one reason in the
+# report rather than a failure in every row.
+python_reason=""
+library="$target/release/libdistarr.so"
+if [ -n "$numpy_reason" ]; then
+    python_reason="no NumPy ($numpy_reason)"
+elif [ -n "$c_reason" ] && [ ! -f "$library" ]; then
+    python_reason="no libdistarr ($c_reason)"
+elif ! probe="$(DISTARR_LIBRARY="$library" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
+    timeout --signal=TERM --kill-after=10 120 "$python" -c 'import distarr; print(distarr.nranks)' 2>&1)"; then
+    python_reason="\`import distarr\` failed: $(echo "$probe" | tail -1)"
+fi
+if [ -n "$python_reason" ]; then
+    warn_missing "distarr Python" "$python_reason"
+fi
+
 # --- STREAM ------------------------------------------------------------------------------------
 stream_reason=""
 if ! build "STREAM" build-stream.log "$mpicc" -std=c11 -O3 bench/apps/stream.c -o "$raw/stream"; then
@@ -156,7 +193,8 @@ distarr_env="$(env | grep '^DISTARR_' | sort | paste -sd ' ' - || true)"
 
 facts="$(DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" NPROC="$(nproc)" CPU="$cpu" CACHES="$caches" MEM="$mem" \
     MPI="$mpi_version" MPIRUN="${DISTARR_MPIRUN:-mpirun}" RUSTC="$(rustc --version 2>/dev/null || echo n/a)" \
-    CC="$cc_version" NUMPY="$numpy_version" PY="$python" REV="$rev" DENV="${distarr_env:-none}" \
+    CC="$cc_version" NUMPY="$numpy_version" NUMEXPR="$numexpr_version" PY="$python" REV="$rev" \
+    DENV="${distarr_env:-none}" \
     python3 - <<'PY'
 import json, os
 e = os.environ
@@ -166,6 +204,7 @@ print(json.dumps([
     ["MPI", f"{e['MPI']} (launcher `{e['MPIRUN']}`; scripts/mpi-env.sh: oversubscription allowed)"],
     ["compilers", f"{e['RUSTC']}; C: {e['CC']} (`mpicc -O2` for the C examples, `-O3` for STREAM)"],
     ["NumPy", f"{e['NUMPY']} (interpreter `{e['PY']}`)"],
+    ["numexpr", e["NUMEXPR"]],
     ["distarr", f"commit {e['REV']}; release build"],
     ["DISTARR_* set in the environment", e["DENV"]],
 ]))
@@ -178,6 +217,7 @@ driver=(python3 bench/apps/bench.py
     --repeat-below "$repeat_below" --python "$python" --numpy-reason "$numpy_reason"
     --rust-dir "$target/release/examples" --rust-reason "$rust_reason"
     --c-dir "$raw/c" --c-reason "$c_reason"
+    --numexpr-reason "$numexpr_reason" --python-reason "$python_reason" --library "$library"
     --stream-bin "$raw/stream" --stream-reason "$stream_reason"
     --facts "$facts" --started "$started")
 if [ "$quick" -eq 1 ]; then

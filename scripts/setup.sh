@@ -7,8 +7,8 @@
 #
 # Idempotent: when every package is present it installs nothing and prints one line.
 # The Python environment: .venv (made by DISTARR_PYTHON, default Debian's /usr/bin/python3) with
-# python/requirements-dev.txt (NumPy from PyPI, pytest, Hypothesis) and the distarr package
-# (python/, editable).
+# python/requirements-dev.txt (NumPy from PyPI, pytest, Hypothesis, numexpr for the application
+# benchmark) and the distarr package (python/, editable).
 # Open MPI stays the default `mpicc`/`mpirun`; MPICH is used through `mpicc.mpich`/`mpirun.mpich`.
 set -euo pipefail
 

@@ -39,15 +39,22 @@
 //! # Deferred execution
 //!
 //! Element-wise operations (ufuncs, `where`, `copy_from`, `fill`, `astype`, creation with a
-//! value, random numbers) are checked when called and recorded; they run at the next *flush*,
-//! fused into as few passes over memory as their dependencies allow, and temporaries that die
-//! before it are never allocated. Every other collective operation flushes first (reductions,
-//! gathers, matrix products, I/O, `free` of an array the queue uses), and so do
+//! value, random numbers) and reductions along an axis are checked when called (every error a
+//! call can return, it returns then) and recorded; they run at the next *flush*, fused into as
+//! few tiled passes over memory as their dependencies allow (a small register machine over
+//! tiles, in the manner of numexpr; an axis reduction of a temporary reduces the tiles the pass
+//! computes), and temporaries that die before it are never allocated. Every other collective
+//! operation flushes first (reductions to a scalar, gathers, matrix products, I/O), and so do
 //! [`Runtime::sync`](distarr_runtime::Runtime::sync), `barrier`, `fence` and `finalize`;
-//! [`flush`] does it on request. One-sided and local-block accesses to an array with pending
-//! deferred operations return an `InvalidArgument` error rather than stale data (flushing is
-//! collective, so a one-sided call cannot do it). `DISTARR_LAZY=0` (or [`set_lazy`]) runs
-//! every operation at once.
+//! [`flush`] does it on request, and a queue of 64 operations flushes itself. `free` of an array
+//! the queue still uses does not flush: the storage goes with the queue (or is never allocated).
+//! One-sided and local-block accesses to an array with pending deferred operations return an
+//! `InvalidArgument` error rather than stale data (flushing is collective, so a one-sided call
+//! cannot do it); on one rank they flush. Each rank's queue is checked at the flush to hold the
+//! same operations as every other rank's (`CollectiveMismatch` otherwise). While a fused pass
+//! computes, the remote blocks of the next one are already being fetched when it reads nothing
+//! the current pass writes. `DISTARR_LAZY=0` (or [`set_lazy`]) runs every operation at once;
+//! results are bit-identical either way.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -93,4 +100,18 @@ pub fn set_lazy(rt: &distarr_runtime::Runtime, on: bool) -> Result<()> {
 /// Whether element-wise operations of `rt` are deferred. Local.
 pub fn is_lazy(rt: &distarr_runtime::Runtime) -> bool {
     engine::is_lazy(rt)
+}
+
+/// How many fused passes of `rt` on this rank found their first remote blocks already fetched
+/// while the pass before them computed (latency hiding across operations; a test and
+/// benchmark hook). Local.
+#[doc(hidden)]
+pub fn prefetched_passes(rt: &distarr_runtime::Runtime) -> u64 {
+    engine::prefetched(rt)
+}
+
+/// Whether deferred operations still refer to `a`'s storage (a test hook). Local.
+#[doc(hidden)]
+pub fn engine_pending(a: &DistArray) -> bool {
+    engine::pending(a, false)
 }

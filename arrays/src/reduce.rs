@@ -348,10 +348,13 @@ pub fn reduce_axis_into(x: &DistArray, op: ReduceOp, axis: usize, out: &DistArra
 
 /// The output `out` of an axis reduction as a view of the input's shape (constant along
 /// `axis`): its owners compute.
+/// No liveness check: the deferred queue runs reductions into arrays the program has freed
+/// since (their storage goes with the queue).
 fn lane_anchor(out: &DistArray, shape: &[usize], axis: usize) -> Result<DistArray> {
     let mut items = vec![SliceItem::FULL; shape.len() - 1];
     items.insert(axis, SliceItem::NewAxis);
-    out.slice(&items)?.broadcast_to(shape)
+    let v = out.view.slice(&items)?;
+    Ok(out.with_view(crate::view::broadcast_view(&v, shape)?))
 }
 
 /// The engine part of [`reduce_axis_into`], arguments checked, now (no flush first: called by

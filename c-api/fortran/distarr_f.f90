@@ -130,6 +130,7 @@ module distarr_f
     integer(c_int), parameter :: DISTARR_LAYOUT_BLOCK_CYCLIC = 1
     integer(c_int), parameter :: DISTARR_LAYOUT_REPLICATED = 2
     integer(c_int), parameter :: DISTARR_LAYOUT_ON_RANK = 3
+    integer(c_int), parameter :: DISTARR_LAYOUT_DEFERRED = 256
     ! --- an omitted slice bound of distarr_view and distarr_index (C's INT64_MIN)
     integer(c_int64_t), parameter :: DISTARR_SLICE_NONE = -huge(0_c_int64_t) - 1_c_int64_t
     ! --- index item kinds (distarr_index)

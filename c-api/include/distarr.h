@@ -408,6 +408,14 @@
 // One rank holds the whole array.
 #define DISTARR_LAYOUT_ON_RANK 3
 
+// Flag OR-ed into the layout of `distarr_create_layout`: the array is an output to be written
+// by a collective operation first (its values are unspecified, as NumPy's `empty`); its
+// storage is allocated by the first collective operation that uses it, or never when it is
+// freed while the deferred operations that write it are not needed (a temporary of an
+// expression: `distarr_free` of an array deferred operations still use leaves the storage to
+// them). One-sided and local-block access before the first collective use: `DISTARR_ERR_ARG`.
+#define DISTARR_LAYOUT_DEFERRED 256
+
 // An omitted `start` or `stop` of `distarr_view` and `distarr_index` (Python's `None`: the end
 // that depends on the step's sign). `INT64_MIN`.
 #define DISTARR_SLICE_NONE INT64_MIN
@@ -756,8 +764,9 @@ int distarr_create(int32_t ndim,
 // extents in `block`, non-NULL), `_REPLICATED` (every rank holds a copy; `distarr_put_region`
 // writes every copy, collective operations keep them equal), `_ON_RANK` (rank `rank` holds it
 // all). `block` is ignored (may be NULL) except for block-cyclic, `rank` except for on-rank.
-// **Collective.** Errors as `distarr_create`, plus `DISTARR_ERR_ARG` (unknown layout) and
-// `DISTARR_ERR_RANK`.
+// With `DISTARR_LAYOUT_DEFERRED` OR-ed in, the array is an output whose storage comes with
+// its first collective use (see that flag). **Collective.** Errors as `distarr_create`, plus
+// `DISTARR_ERR_ARG` (unknown layout) and `DISTARR_ERR_RANK`.
 //
 // # Safety
 // As `distarr_create`.
@@ -818,7 +827,9 @@ int distarr_astype(distarr_array a, int32_t dtype, distarr_array *out);
 // Frees an array (its storage) or a view (the handle only). **Collective**: every rank frees
 // the same handles in the same order. The id is stale afterwards (`DISTARR_ERR_HANDLE`); the
 // views of a freed array stay valid handles until freed, but every use of them returns
-// `DISTARR_ERR_HANDLE`. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
+// `DISTARR_ERR_HANDLE`. Freeing does not run deferred operations: storage they still use is
+// released once they have run (at the next flush), and a temporary they write but nothing
+// needs is never allocated. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
 int distarr_free(distarr_array a);
 
 // `*ndim` = number of dimensions of an array or view. Local.

@@ -2,7 +2,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::args::{i64s, ndim_arg, nonneg, nonnull_if, write_i64s};
-use crate::codes::{DISTARR_LAYOUT_BLOCK, DISTARR_LAYOUT_BLOCK_CYCLIC};
+use crate::codes::{DISTARR_LAYOUT_BLOCK, DISTARR_LAYOUT_BLOCK_CYCLIC, DISTARR_LAYOUT_DEFERRED};
 use crate::collective::{collective, create_into, onesided};
 use crate::exec::Local;
 use crate::handle::distarr_array;
@@ -45,8 +45,9 @@ pub unsafe extern "C" fn distarr_create(
 /// extents in `block`, non-NULL), `_REPLICATED` (every rank holds a copy; `distarr_put_region`
 /// writes every copy, collective operations keep them equal), `_ON_RANK` (rank `rank` holds it
 /// all). `block` is ignored (may be NULL) except for block-cyclic, `rank` except for on-rank.
-/// **Collective.** Errors as `distarr_create`, plus `DISTARR_ERR_ARG` (unknown layout) and
-/// `DISTARR_ERR_RANK`.
+/// With `DISTARR_LAYOUT_DEFERRED` OR-ed in, the array is an output whose storage comes with
+/// its first collective use (see that flag). **Collective.** Errors as `distarr_create`, plus
+/// `DISTARR_ERR_ARG` (unknown layout) and `DISTARR_ERR_RANK`.
 ///
 /// # Safety
 /// As `distarr_create`.
@@ -66,7 +67,7 @@ pub unsafe extern "C" fn distarr_create_layout(
         let nd = ndim_arg(ndim)?;
         // SAFETY: `shape` is readable for `ndim` elements (contract).
         let shape = nonneg(&unsafe { i64s(shape, nd, "shape")? }, DISTARR_ERR_SHAPE, "extent")?;
-        let block = if layout == DISTARR_LAYOUT_BLOCK_CYCLIC {
+        let block = if layout & !DISTARR_LAYOUT_DEFERRED == DISTARR_LAYOUT_BLOCK_CYCLIC {
             nonnull_if(block, 1, "block")?;
             // SAFETY: `block` is readable for `ndim` elements (contract).
             nonneg(&unsafe { i64s(block, nd, "block")? }, DISTARR_ERR_ARG, "block extent")?
@@ -203,7 +204,9 @@ pub unsafe extern "C" fn distarr_astype(a: distarr_array, dtype: i32, out: *mut 
 /// Frees an array (its storage) or a view (the handle only). **Collective**: every rank frees
 /// the same handles in the same order. The id is stale afterwards (`DISTARR_ERR_HANDLE`); the
 /// views of a freed array stay valid handles until freed, but every use of them returns
-/// `DISTARR_ERR_HANDLE`. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
+/// `DISTARR_ERR_HANDLE`. Freeing does not run deferred operations: storage they still use is
+/// released once they have run (at the next flush), and a temporary they write but nothing
+/// needs is never allocated. Errors: `DISTARR_ERR_HANDLE` (freed, forged, 0).
 #[no_mangle]
 pub extern "C" fn distarr_free(a: distarr_array) -> c_int {
     boundary!("distarr_free", {

@@ -187,6 +187,13 @@ pub const DISTARR_LAYOUT_BLOCK_CYCLIC: i32 = 1;
 pub const DISTARR_LAYOUT_REPLICATED: i32 = 2;
 /// One rank holds the whole array.
 pub const DISTARR_LAYOUT_ON_RANK: i32 = 3;
+/// Flag OR-ed into the layout of `distarr_create_layout`: the array is an output to be written
+/// by a collective operation first (its values are unspecified, as NumPy's `empty`); its
+/// storage is allocated by the first collective operation that uses it, or never when it is
+/// freed while the deferred operations that write it are not needed (a temporary of an
+/// expression: `distarr_free` of an array deferred operations still use leaves the storage to
+/// them). One-sided and local-block access before the first collective use: `DISTARR_ERR_ARG`.
+pub const DISTARR_LAYOUT_DEFERRED: i32 = 0x100;
 
 // --- slicing (distarr_view) ----------------------------------------------------------------------
 /// An omitted `start` or `stop` of `distarr_view` and `distarr_index` (Python's `None`: the end

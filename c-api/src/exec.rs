@@ -4,7 +4,7 @@
 //! changed), sends it, and then every rank executes it. The array ids a command creates are the
 //! same on every rank because every rank inserts and removes table entries in the same order.
 use crate::args::*;
-use crate::codes::DISTARR_AXIS_NONE;
+use crate::codes::{DISTARR_AXIS_NONE, DISTARR_LAYOUT_DEFERRED};
 use crate::state::{entry, free_array, insert_owner, insert_view, lookup};
 use crate::status::*;
 use crate::wire::{Cmd, SYNC_FIRST};
@@ -83,9 +83,20 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
             let shape = usizes(shape, DISTARR_ERR_SHAPE, "extent")?;
             check_elems(&shape)?;
             let dt = dtype_arg(*dtype)?;
-            let layout = layout_arg(*layout, block, *rank, shape.len(), rt.nranks())?;
+            let deferred = *layout & DISTARR_LAYOUT_DEFERRED != 0;
+            let layout = layout_arg(
+                *layout & !DISTARR_LAYOUT_DEFERRED,
+                block,
+                *rank,
+                shape.len(),
+                rt.nranks(),
+            )?;
             done!();
-            insert_owner(DistArray::zeros(rt, &shape, dt, layout)?)
+            insert_owner(if deferred {
+                DistArray::empty_deferred(rt, &shape, dt, layout)?
+            } else {
+                DistArray::zeros(rt, &shape, dt, layout)?
+            })
         }
         Cmd::Arange {
             start,

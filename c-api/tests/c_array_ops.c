@@ -893,6 +893,39 @@ static void stale_handles(void) {
     OK(distarr_free(live));
 }
 
+/* --- results created without storage (DISTARR_LAYOUT_DEFERRED) and temporaries freed while
+ * deferred operations use them: t = a + 1 (t created deferred), r = t * t, t freed before the
+ * flush; r is (a + 1)^2, t is unusable, and a deferred array read before its first write is
+ * refused, not garbage. ------------------------------------------------------------------ */
+
+static void deferred_results(void) {
+    const int64_t n[1] = {50};
+    distarr_array a = 0, t = 0, r = 0, u = 0;
+    OK(distarr_arange(0, 50, 1, DISTARR_DTYPE_F64, &a));
+    OK(distarr_create_layout(1, n, DISTARR_DTYPE_F64, DISTARR_LAYOUT_BLOCK | DISTARR_LAYOUT_DEFERRED,
+                             NULL, 0, &t));
+    OK(distarr_create_layout(1, n, DISTARR_DTYPE_F64, DISTARR_LAYOUT_BLOCK | DISTARR_LAYOUT_DEFERRED,
+                             NULL, 0, &r));
+    OK(distarr_create_layout(1, n, DISTARR_DTYPE_F64, DISTARR_LAYOUT_BLOCK | DISTARR_LAYOUT_DEFERRED,
+                             NULL, 0, &u));
+    const int64_t lo[1] = {0}, hi[1] = {50};
+    double got[50];
+    /* no storage yet: a one-sided read is refused (SPMD; in sequential mode the read runs
+     * after a synchronisation, which flushes, and u is still unwritten) */
+    EXPECT(distarr_get_region(u, lo, hi, got), DISTARR_ERR_ARG);
+    const double one = 1.0;
+    OK(distarr_binary_scalar(DISTARR_UFUNC_ADD, t, a, &one, DISTARR_DTYPE_F64, 0));
+    OK(distarr_binary(DISTARR_UFUNC_MULTIPLY, r, t, t));
+    OK(distarr_free(t)); /* does not flush; t's storage goes with the queue */
+    EXPECT(distarr_binary(DISTARR_UFUNC_ADD, r, t, t), DISTARR_ERR_HANDLE);
+    OK(distarr_sync());
+    OK(distarr_get_region(r, lo, hi, got));
+    for (int i = 0; i < 50; i++) CHECK(got[i] == (double)((i + 1) * (i + 1)));
+    OK(distarr_free(u));
+    OK(distarr_free(r));
+    OK(distarr_free(a));
+}
+
 int main(int argc, char **argv) {
     test_start(DISTARR_MODE_ENV);
 
@@ -912,6 +945,7 @@ int main(int argc, char **argv) {
     reduce_matmul_into();
     sync_rule();
     stale_handles();
+    deferred_results();
 
     OK(distarr_finalize());
     EXPECT(distarr_mask_select(1, 2, &a), DISTARR_ERR_STATE);

@@ -469,17 +469,20 @@ def _create(shape, dtype, dist=True, layout=None, overwrite=False):
             raise DistArrayValueError("array is too big; `arr.size * arr.dtype.itemsize` is larger "
                                       "than the maximum possible size.")
     code = _dtypes.code(dtype)
+    # An array the caller overwrites by a collective operation gets its storage from that
+    # operation: none at all when it is a temporary that dies in the deferred queue.
+    later = _lib.LAYOUT_DEFERRED if overwrite else 0
     if layout is not None:
         lay, block, rank = _layout_args(layout)
         if block is not None:
             block = tuple(block) if np.ndim(block) else (block,) * n
             block = i64s(block)
-        lib.distarr_create_layout(n, sh, code, lay, block, rank, _out)
+        lib.distarr_create_layout(n, sh, code, lay | later, block, rank, _out)
         dist = lay != _lib.LAYOUT_ON_RANK
     elif dist:
-        lib.distarr_create(n, sh, code, None, _out)
+        lib.distarr_create_layout(n, sh, code, _lib.LAYOUT_BLOCK | later, None, 0, _out)
     else:
-        lib.distarr_create_layout(n, sh, code, _lib.LAYOUT_ON_RANK, None, 0, _out)
+        lib.distarr_create_layout(n, sh, code, _lib.LAYOUT_ON_RANK | later, None, 0, _out)
     return _wrap(_out.value, shape, dtype, None, dist, key)
 
 

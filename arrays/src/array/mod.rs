@@ -55,6 +55,10 @@ pub(crate) struct Base {
     pub(crate) dist: Distribution,
     pub(crate) dtype: DType,
     freed: Cell<bool>,
+    /// Freed by the program while deferred operations still used it: no new operation may use
+    /// it (`Freed`), and the storage goes (collectively, in queue order) with the last of those
+    /// operations — or is never allocated, when they turn out not to be needed.
+    retired: Cell<bool>,
     /// Sync epoch of the last collective write (0: never).
     pub(crate) written: Cell<u64>,
     /// Sync epoch of the last collective operation in which a rank read another rank's part.
@@ -78,12 +82,16 @@ impl Drop for Base {
 }
 
 impl Base {
-    /// The heap segment; an `Internal` error for the result of a deferred operation not yet
-    /// computed (callers flush first: see `crate::engine::queue`).
+    /// The heap segment; an `InvalidArgument` error while the array has none: the result of a
+    /// deferred operation not yet computed (callers flush first: see `crate::engine::queue`),
+    /// or an array made by [`DistArray::empty_deferred`] not yet written.
     pub(crate) fn seg(&self) -> Result<Seg> {
-        self.seg
-            .get()
-            .ok_or_else(|| Error::internal("the array is the result of a deferred operation not yet computed"))
+        self.seg.get().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "the array has no storage yet: it is to be written by a collective operation first",
+            )
+        })
     }
 
     /// The heap segment, allocated now if it is not yet (**collective**: every rank computes
@@ -128,6 +136,20 @@ impl DistArray {
         Ok(a)
     }
 
+    /// A new array for a collective operation to write first (an `out=` argument), whose
+    /// storage is allocated by the first collective operation that uses it — or never, when it
+    /// is freed while the deferred operations that write it are not needed (a temporary).
+    /// One-sided and local-block access before that is an `InvalidArgument` error. Local: the
+    /// allocation, when it comes, is collective (every rank runs the same operations).
+    pub fn empty_deferred(
+        rt: &Runtime,
+        shape: &[usize],
+        dtype: DType,
+        layout: crate::dist::Layout,
+    ) -> Result<DistArray> {
+        DistArray::unallocated(rt, shape, dtype, layout)
+    }
+
     /// A new array whose storage is allocated when it is first computed (the result of a
     /// deferred operation). Local: the allocation, when it comes, is collective.
     pub(crate) fn unallocated(
@@ -162,6 +184,7 @@ impl DistArray {
             dist,
             dtype,
             freed: Cell::new(false),
+            retired: Cell::new(false),
             written: Cell::new(0),
             read_remote: Cell::new(0),
         });
@@ -228,7 +251,7 @@ impl DistArray {
     }
 
     pub(crate) fn check_live(&self) -> Result<()> {
-        if self.base.freed.get() {
+        if self.base.freed.get() || self.base.retired.get() {
             return Err(Error::new(ErrorKind::Freed, "the array was freed"));
         }
         if self.base.rt.is_finalized() {
@@ -277,10 +300,17 @@ impl DistArray {
 
     /// Frees the storage now. **Collective.** Every view of the same storage becomes invalid
     /// (operations on it return a `Freed` error).
+    ///
+    /// When deferred operations still use the storage, they keep it: it is freed (collectively,
+    /// in the same order on every rank) when the last of them has run, or never allocated when
+    /// none of them needs it — a temporary freed before the flush, as Python frees `a + b` in
+    /// `(a + b) * c`, costs no memory and no pass of its own.
     pub fn free(self) -> Result<()> {
         self.check_live()?;
-        // Deferred operations may still read or write the storage: run them first.
-        crate::engine::flush_if_used(&self)?;
+        if crate::engine::pending(&self, false) {
+            self.base.retired.set(true);
+            return Ok(());
+        }
         self.base.freed.set(true);
         if let Some(seg) = self.base.seg.get() {
             self.base.rt.free(seg)?;

@@ -139,6 +139,19 @@ pub(crate) struct Ctx {
     queue: Vec<queue::Deferred>,
     /// Whether element-wise operations are deferred (`DISTARR_LAZY`, default on).
     lazy: bool,
+    /// The first batch of a later run, issued ahead ([`prefetch`]), and a spare arena.
+    ahead: Option<Ahead>,
+    spare: Vec<u64>,
+    /// Runs whose first batch was issued ahead and then used (a test hook: [`prefetched`]).
+    prefetched: u64,
+}
+
+/// Gets issued ahead for a run into an arena of their own: the run's plan (whose first batch
+/// they are), the arena, and whether gets are in flight.
+struct Ahead {
+    set: Rc<PlanSet>,
+    arena: Vec<u64>,
+    pending: bool,
 }
 
 /// What a plan depends on (compared in full on a cache hit; the hash only finds candidates).
@@ -211,6 +224,9 @@ fn ctx(rt: &Runtime) -> Rc<RefCell<Ctx>> {
         delay,
         queue: Vec::new(),
         lazy: queue::lazy_from_env(),
+        ahead: None,
+        spare: Vec::new(),
+        prefetched: 0,
     }));
     // Every synchronisation (and finalize) first runs what is deferred.
     let token = Rc::new(());
@@ -553,8 +569,10 @@ pub(crate) fn run_now<R: Send>(
 ) -> Result<Vec<R>> {
     let rt = run.anchor.runtime();
     let me = rt.rank();
-    for &w in run.writes {
-        run.args[w].base.materialize()?;
+    // Outputs get their storage now; so do inputs that were never written (an array created
+    // to be written, read first: its values are unspecified, as `empty`'s).
+    for a in run.args {
+        a.base.materialize()?;
     }
     let ctx_rc = ctx(rt);
     let mut guard = ctx_rc.borrow_mut();
@@ -567,20 +585,15 @@ pub(crate) fn run_now<R: Send>(
             .collect::<Result<_>>()?;
     }
     let set = run.plan(rt, ctx);
-    let threads = ctx.pool.threads();
-    // Everything must be at hand before anything is written when the output is read from other
-    // ranks too, or when values are checked first: then one batch, however large.
-    let unbounded_hint = check.is_some();
-    let ex = set.exec.get_or_init(|| {
-        run.exec_plan(
-            &set,
-            me,
-            &ctx.reach,
-            threads,
-            ctx.arena_batch,
-            unbounded_hint || run.read_all_first(&set),
-        )
-    });
+    let ex = exec_of(run, &set, me, ctx, check.is_some());
+    // The first batch, when it was issued ahead for this very plan.
+    let ahead = match ctx.ahead.take() {
+        Some(a) if Rc::ptr_eq(&a.set, &set) => Some(a),
+        other => {
+            ctx.ahead = other;
+            None
+        }
+    };
 
     // --- synchronise by dependency ---------------------------------------------------------
     let epoch = rt.sync_epoch();
@@ -599,6 +612,11 @@ pub(crate) fn run_now<R: Send>(
     let nr = rt.nranks();
     ctx.addr.clear();
     ctx.addr.resize(ex.nargs * nr, std::ptr::null_mut());
+    let early = ahead.map(|a| {
+        ctx.spare = std::mem::replace(&mut ctx.arena, a.arena);
+        ctx.prefetched += 1;
+        a.pending
+    });
     if ctx.arena.len() * 8 < ex.arena_len {
         ctx.arena.resize(ex.arena_len.div_ceil(8), 0);
     }
@@ -625,31 +643,11 @@ pub(crate) fn run_now<R: Send>(
         });
     }
     // Starts a batch: copies now, gets in flight (complete at the next flush_local_all).
-    let mut issue = |b: &Batch| -> Result<bool> {
-        for m in &b.copies {
-            let p = addr(m.arg, m.rank)?;
-            // SAFETY: the source run is inside a loadable segment, the destination inside the
-            // arena (planned with its length); a segment never overlaps the arena.
-            unsafe { std::ptr::copy_nonoverlapping(p.add(m.off), arena.add(m.at), m.bytes) };
-        }
-        for m in &b.gets {
-            // SAFETY: the destination range lies in the arena, which is neither read nor moved
-            // until the gets are completed (a flush_local_all before the batch computes).
-            unsafe {
-                rt.get_nbi(
-                    arena.add(m.at),
-                    m.bytes,
-                    m.rank,
-                    run.args[m.arg].base.seg()?,
-                    m.off as u64,
-                )?
-            };
-        }
-        Ok(!b.gets.is_empty())
-    };
-    let mut pending = match ex.batches.first() {
-        Some(b) => issue(b)?,
-        None => false,
+    let mut issue = |b: &Batch| -> Result<bool> { issue_batch(run, b, arena, &mut addr) };
+    let mut pending = match (early, ex.batches.first()) {
+        (Some(p), _) => p,
+        (None, Some(b)) => issue(b)?,
+        (None, None) => false,
     };
     if ex.intra {
         if pending {
@@ -735,6 +733,117 @@ pub(crate) fn run_now<R: Send>(
     record(rt, run, &set, true);
     ctx.base = base;
     Ok(results)
+}
+
+/// The execution plan of `run` (planned `set`), made on first use. Everything must be at hand
+/// before anything is written when the output is read from other ranks too, or when values
+/// are `checked` first: then one batch, however large.
+fn exec_of<'s>(run: &Run<'_>, set: &'s PlanSet, me: usize, ctx: &Ctx, checked: bool) -> &'s ExecPlan {
+    set.exec.get_or_init(|| {
+        run.exec_plan(
+            set,
+            me,
+            &ctx.reach,
+            ctx.pool.threads(),
+            ctx.arena_batch,
+            checked || run.read_all_first(set),
+        )
+    })
+}
+
+/// Starts batch `b` of `run` into `arena`: the copies now, the gets in flight (complete at the
+/// next `flush_local_all`). `addr(arg, rank)` is where an operand lies on a rank this one can
+/// load from. Whether gets were issued.
+fn issue_batch(
+    run: &Run<'_>,
+    b: &Batch,
+    arena: *mut u8,
+    addr: &mut dyn FnMut(usize, usize) -> Result<*mut u8>,
+) -> Result<bool> {
+    let rt = run.anchor.runtime();
+    for m in &b.copies {
+        let p = addr(m.arg, m.rank)?;
+        // SAFETY: the source run is inside a loadable segment, the destination inside the
+        // arena (planned with its length); a segment never overlaps the arena.
+        unsafe { std::ptr::copy_nonoverlapping(p.add(m.off), arena.add(m.at), m.bytes) };
+    }
+    for m in &b.gets {
+        // SAFETY: the destination range lies in the arena, which is neither read nor moved
+        // until the gets are completed (a flush_local_all before the batch computes, or
+        // `cancel_prefetch`).
+        unsafe {
+            rt.get_nbi(
+                arena.add(m.at),
+                m.bytes,
+                m.rank,
+                run.args[m.arg].base.seg()?,
+                m.off as u64,
+            )?
+        };
+    }
+    Ok(!b.gets.is_empty())
+}
+
+/// Latency hiding across operations: issues the first batch of `run` (a fused pass that runs
+/// right after the one now starting, which writes `written`) into an arena of its own, so that
+/// its remote blocks travel while the current pass computes; [`run_now`] of the same plan then
+/// uses them. Nothing is issued (`false`) when that could read a value other than the one the
+/// run would read: `run` reads storage the current pass writes, or storage written since the
+/// last synchronisation (the run will synchronise first), or shares storage with its own
+/// outputs, or reads node-local memory directly within the operation (`intra`). Local: only
+/// one-sided gets, and the decision is the same on every rank (replicated metadata).
+pub(crate) fn prefetch(run: &Run<'_>, written: &[&DistArray]) -> Result<bool> {
+    let rt = run.anchor.runtime();
+    let ctx_rc = ctx(rt);
+    let mut guard = ctx_rc.borrow_mut();
+    let ctx = &mut *guard;
+    if ctx.ahead.is_some() || ctx.reach.is_empty() || (0..run.args.len()).any(|j| run.alias(j)) {
+        return Ok(false);
+    }
+    let set = run.plan(rt, ctx);
+    let epoch = rt.sync_epoch();
+    let changes =
+        run.args.iter().enumerate().any(|(j, a)| {
+            set.nonlocal[j] && (a.base.written.get() == epoch || written.iter().any(|w| same_base(w, a)))
+        });
+    if changes {
+        return Ok(false);
+    }
+    let ex = exec_of(run, &set, rt.rank(), ctx, false);
+    let Some(first) = ex.batches.first().filter(|b| !ex.intra && !b.gets.is_empty()) else {
+        return Ok(false);
+    };
+    let mut arena = std::mem::take(&mut ctx.spare);
+    if arena.len() * 8 < ex.arena_len {
+        arena.resize(ex.arena_len.div_ceil(8), 0);
+    }
+    let mut addr = |j: usize, r: usize| -> Result<*mut u8> {
+        rt.addr_of(r, run.args[j].base.seg()?)?
+            .map(|(p, _)| p)
+            .ok_or_else(|| Error::internal("an operand's memory is not loadable"))
+    };
+    // The arena's heap buffer does not move while it is in `ctx.ahead` (never resized there).
+    let pending = issue_batch(run, first, arena.as_mut_ptr().cast(), &mut addr)?;
+    ctx.ahead = Some(Ahead { set, arena, pending });
+    Ok(true)
+}
+
+/// Completes and drops gets issued ahead that no run used (the end of a flush). Local.
+pub(crate) fn cancel_prefetch(rt: &Runtime) -> Result<()> {
+    let Some(x) = existing_ctx(rt) else { return Ok(()) };
+    let mut ctx = x.borrow_mut();
+    if let Some(a) = ctx.ahead.take() {
+        if a.pending {
+            rt.flush_local_all()?;
+        }
+        ctx.spare = a.arena;
+    }
+    Ok(())
+}
+
+/// How many runs used blocks fetched ahead ([`prefetch`]) on this rank so far (a test hook).
+pub(crate) fn prefetched(rt: &Runtime) -> u64 {
+    existing_ctx(rt).map_or(0, |x| x.borrow().prefetched)
 }
 
 /// Records in the operands' replicated metadata what this operation did (see the module docs).
@@ -1009,16 +1118,6 @@ pub(crate) fn flush(rt: &Runtime) -> Result<()> {
     queue::execute(rt, ops)
 }
 
-/// Runs the deferred operations when one of them refers to `arr`'s storage (before it is
-/// freed). **Collective.**
-pub(crate) fn flush_if_used(arr: &DistArray) -> Result<()> {
-    if pending(arr, false) {
-        flush(arr.runtime())
-    } else {
-        Ok(())
-    }
-}
-
 /// Whether deferred operations write `arr`'s storage (`writes_only`), or refer to it at all.
 /// Local.
 pub(crate) fn pending(arr: &DistArray, writes_only: bool) -> bool {
@@ -1088,6 +1187,10 @@ pub(crate) fn collective<T>(
         return f();
     };
     flush(&rt)?;
+    // Arrays made to be written first get their storage here (see `DistArray::empty_deferred`).
+    for a in reads.iter().chain(write.as_ref()) {
+        a.base.materialize()?;
+    }
     let many = rt.nranks() > 1;
     let epoch = rt.sync_epoch();
     let raw = many && reads.iter().any(|a| a.base.written.get() == epoch);

@@ -205,12 +205,13 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
             .flatten()
             .any(|&k| ops[k].args.iter().any(|a| base_ptr(a) == b))
     };
+    // The steps, decided before anything runs (so that a pass can look at the next one).
+    let mut steps: Vec<Step> = Vec::new();
     let mut gi = 0;
     while gi < groups.len() {
         let g = &groups[gi];
-        if let Some((op, axis)) = ops[g[0]].reduce {
-            let r = &ops[g[0]];
-            super::super::reduce::reduce_axis_now(&r.args[1], op, axis, &r.args[0])?;
+        if ops[g[0]].reduce.is_some() {
+            steps.push(Step::Reduce(g[0]));
             gi += 1;
             continue;
         }
@@ -230,8 +231,7 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
         // An axis reduction right after this pass, of a temporary this pass computes and
         // nothing else needs: computed tile by tile and reduced at once, never stored.
         if let Some(&rk) = groups.get(gi + 1).filter(|n| ops[n[0]].reduce.is_some()).map(|n| &n[0]) {
-            let r = &ops[rk];
-            let x = &r.args[1];
+            let x = &ops[rk].args[1];
             let writer = g.iter().rev().find(|&&k| base_ptr(ops[k].out()) == base_ptr(x));
             if let Some(&xk) = writer {
                 if same_view(ops[xk].out(), x)
@@ -239,29 +239,96 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
                     && !used_from(gi + 2, base_ptr(x))
                     && outputs_if(gi + 2).is_empty()
                 {
-                    if let Some((op, axis)) = r.reduce {
-                        if fused_reduce(&ops, g, xk, op, axis, &r.args[0])? {
-                            gi += 2;
-                            continue;
-                        }
-                    }
+                    steps.push(Step::Fused {
+                        gi,
+                        xk,
+                        rk,
+                        outputs: outputs_if(gi + 1),
+                    });
+                    gi += 2;
+                    continue;
                 }
             }
         }
         let outputs = outputs_if(gi + 1);
-        gi += 1;
-        if outputs.is_empty() {
-            continue; // nothing of this pass is ever seen
+        if !outputs.is_empty() {
+            steps.push(Step::Pass { gi, outputs }); // else nothing of this pass is ever seen
         }
-        let anchor = ops[outputs[0]].out();
-        let aligned = outputs.iter().all(|&k| {
+        gi += 1;
+    }
+    let ran = run_steps(&ops, &groups, &steps);
+    // Gets issued ahead for a pass that did not run as planned (an error, a fallback) are
+    // completed before their buffer is reused.
+    let cancelled = super::cancel_prefetch(rt);
+    ran.and(cancelled)
+}
+
+/// What a flush does with a pass ([`execute`]).
+enum Step {
+    /// An axis reduction (operation `k`) on its own.
+    Reduce(usize),
+    /// Pass `gi` fused with the axis reduction `rk` of the result of its operation `xk`;
+    /// `outputs` are the pass's outputs should the fusion not be possible.
+    Fused {
+        gi: usize,
+        xk: usize,
+        rk: usize,
+        outputs: Vec<usize>,
+    },
+    /// Pass `gi`, writing the results of `outputs`.
+    Pass { gi: usize, outputs: Vec<usize> },
+}
+
+/// Runs the steps of a flush in order.
+fn run_steps(ops: &[Deferred], groups: &[Vec<usize>], steps: &[Step]) -> Result<()> {
+    let reduce_now = |rk: usize| -> Result<()> {
+        let r = &ops[rk];
+        let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
+        crate::reduce::reduce_axis_now(&r.args[1], op, axis, &r.args[0])
+    };
+    for (si, step) in steps.iter().enumerate() {
+        match step {
+            Step::Reduce(rk) => reduce_now(*rk)?,
+            Step::Fused { gi, xk, rk, outputs } => {
+                let r = &ops[*rk];
+                let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
+                if !fused_reduce(ops, &groups[*gi], *xk, op, axis, &r.args[0])? {
+                    run_group(ops, &groups[*gi], outputs)?;
+                    reduce_now(*rk)?;
+                }
+            }
+            Step::Pass { gi, outputs } => {
+                // Latency hiding across passes: the next pass's remote blocks travel while
+                // this one computes, when nothing this pass writes is among them.
+                if let Some(Step::Pass { gi: ni, outputs: no }) = steps.get(si + 1) {
+                    if fusable(ops, &groups[*ni], no) {
+                        let written: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
+                        with_pass(ops, &groups[*ni], no, |_, r| super::prefetch(r, &written))?;
+                    }
+                }
+                run_group(ops, &groups[*gi], outputs)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether pass `group` with `outputs` runs as one fused pass (else operation by operation).
+fn fusable(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> bool {
+    let anchor = ops[outputs[0]].out();
+    group.len() > 1
+        && outputs.iter().all(|&k| {
             let o = ops[k].out();
             o.base.dist == anchor.base.dist && o.view == anchor.view
-        });
-        if g.len() == 1 || !aligned || !run_pass(&ops, g, &outputs)? {
-            for &k in g {
-                run_one(&ops[k])?;
-            }
+        })
+}
+
+/// Runs pass `group`, writing the results of `outputs` (not empty): fused when it can be,
+/// else operation by operation.
+fn run_group(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<()> {
+    if !fusable(ops, group, outputs) || !run_pass(ops, group, outputs)? {
+        for &k in group {
+            run_one(&ops[k])?;
         }
     }
     Ok(())
@@ -312,6 +379,12 @@ struct Program {
     /// lifetimes do not overlap) and the number of register buffers.
     slot: Vec<usize>,
     nslots: usize,
+    /// Per instruction: the output argument it may compute straight into (when that is
+    /// contiguous over the tile and of its dtype) instead of a register that is then stored.
+    /// Only outputs that no instruction from this one on reads another view of (or the same
+    /// view, except this instruction's own source: the kernels' one permitted overlap), and
+    /// that share storage with no other output.
+    direct: Vec<Option<usize>>,
 }
 
 /// Translates the operations `group` of `ops` into a program that stores the results of the
@@ -399,6 +472,25 @@ fn program<'a>(
     let result = result.and_then(pos).map(|p| num[p]);
     let keep: Vec<usize> = out_pos.iter().map(|&(_, i)| i).chain(result).collect();
     let (slot, nslots) = registers(&instrs, &keep);
+    let mut direct = vec![None; instrs.len()];
+    for &(arg, i) in &out_pos {
+        let shares = |a: usize| base_ptr(args[a]) == base_ptr(args[arg]);
+        let lone = out_pos.iter().all(|&(o, _)| o == arg || !shares(o));
+        let unread = instrs[i..].iter().enumerate().all(|(d, ins)| {
+            ins.srcs.iter().all(|(o, _)| match *o {
+                Operand::Leaf(l) => !shares(l) || (d == 0 && same_view(args[l], args[arg])),
+                _ => true,
+            })
+        });
+        let kernel_dt = match instrs[i].work {
+            Work::Kernel { res_dt, .. } => res_dt == instrs[i].reg_dt,
+            Work::Copy => true,
+            Work::Generate { .. } => false,
+        };
+        if lone && unread && kernel_dt && instrs[i].reg_dt == args[arg].dtype() {
+            direct[i] = Some(arg);
+        }
+    }
     Some(Program {
         leaf_dt: args.iter().map(|a| a.dtype()).collect(),
         nargs: args.len(),
@@ -409,19 +501,43 @@ fn program<'a>(
         space_strides: crate::shape::c_strides(ops[group[0]].out().shape()),
         slot,
         nslots,
+        direct,
     })
 }
 
 /// Runs the operations `group` of `ops` as one pass, writing `outputs`. `false` (nothing done)
 /// when the pass has too many operands for one walk.
 fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<bool> {
-    let mut args: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
-    let Some(prog) = program(ops, group, outputs, None, &mut args) else {
-        return Ok(false);
-    };
     for &k in outputs {
         ops[k].out().base.materialize()?;
     }
+    let ran = with_pass(ops, group, outputs, |prog, r| {
+        super::run_now(
+            r,
+            None,
+            || Error::internal("fused passes cannot fail"),
+            &|cells, bufs| {
+                for c in cells {
+                    prog.cell(c, bufs);
+                }
+            },
+        )
+    })?;
+    Ok(ran.is_some())
+}
+
+/// Calls `f` with the program and the engine run of the pass `group` writing `outputs`;
+/// `None` when the pass has too many operands for one walk.
+fn with_pass<R>(
+    ops: &[Deferred],
+    group: &[usize],
+    outputs: &[usize],
+    f: impl FnOnce(&Program, &Run<'_>) -> Result<R>,
+) -> Result<Option<R>> {
+    let mut args: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
+    let Some(prog) = program(ops, group, outputs, None, &mut args) else {
+        return Ok(None);
+    };
     let writes: Vec<usize> = (0..outputs.len()).collect();
     let anchor = args[0];
     let r = Run {
@@ -433,17 +549,7 @@ fn run_pass(ops: &[Deferred], group: &[usize], outputs: &[usize]) -> Result<bool
         chunk: None,
         along: None,
     };
-    super::run_now(
-        &r,
-        None,
-        || Error::internal("fused passes cannot fail"),
-        &|cells, bufs| {
-            for c in cells {
-                prog.cell(c, bufs);
-            }
-        },
-    )?;
-    Ok(true)
+    f(&prog, &r).map(Some)
 }
 
 /// Runs the operations `group` of `ops` and the axis reduction (`op` along `axis` into `out`)
@@ -545,7 +651,7 @@ impl crate::reduce::LaneSource for FusedLanes<'_> {
         let tile = TileAt::new(&streams[..ns], &zero[..ns], n, k, 2);
         // Buffers from BUF_SRC on: those below are the reduction's.
         let b0 = crate::reduce::BUF_SRC;
-        let reg = p.compute(&tile, ns, flat0, b0, bufs);
+        let reg = p.compute(&tile, ns, flat0, b0, false, bufs);
         let r = p.result.unwrap_or(0);
         let have = p.instrs[r].reg_dt;
         debug_assert_eq!(have, self.xdt);
@@ -633,7 +739,7 @@ impl Program {
             ns += 1;
         }
         walk(&shape[..nd], &mut streams[..ns], |t| {
-            self.compute(t, ns, flat0, 0, bufs);
+            self.compute(t, ns, flat0, 0, true, bufs);
             self.store(t, bufs);
         });
     }
@@ -642,15 +748,32 @@ impl Program {
     fn store(&self, t: &TileAt<'_>, bufs: &mut TileBufs) {
         let total = t.total();
         for &(arg, i) in &self.outputs {
+            if self.direct_at(t, i).is_some() {
+                continue; // computed in place
+            }
             let reg = bufs.get(REGS + self.slot[i], total * self.instrs[i].reg_dt.size());
             t.store(arg, reg, self.instrs[i].reg_dt, self.leaf_dt[arg]);
         }
     }
 
+    /// Where instruction `i` computes straight into its output on tile `t`, if it does.
+    fn direct_at(&self, t: &TileAt<'_>, i: usize) -> Option<*mut u8> {
+        self.direct[i].filter(|&a| t.contiguous(a)).map(|a| t.at(a))
+    }
+
     /// Runs the instructions over tile `t` (its streams: the engine arguments, then the index
     /// stream when the program generates values; `flat0` the flat index the index stream
-    /// counts from). Returns the register of the last instruction.
-    fn compute(&self, t: &TileAt<'_>, ns: usize, flat0: usize, b0: usize, bufs: &mut TileBufs) -> *mut u8 {
+    /// counts from); with `direct`, outputs that allow it are computed in place (see
+    /// [`Program::direct`]). Returns the register of the last instruction.
+    fn compute(
+        &self,
+        t: &TileAt<'_>,
+        ns: usize,
+        flat0: usize,
+        b0: usize,
+        direct: bool,
+        bufs: &mut TileBufs,
+    ) -> *mut u8 {
         let total = t.total();
         let nregs = self.nslots;
         let (scratch, index, regs) = (b0 + SCRATCH, b0 + INDEX, b0 + REGS);
@@ -662,8 +785,14 @@ impl Program {
         let mut leaves = [(usize::MAX, DType::Bool, none); MAX_LEAF_SRCS];
         let mut nleaves = 0;
         let mut reg = std::ptr::null_mut();
+        // Each instruction's register: a tile buffer, or the output's memory (direct).
+        let mut at = [std::ptr::null_mut(); MAX_FUSED];
         for (i, ins) in self.instrs.iter().enumerate() {
-            reg = bufs.get(regs + self.slot[i], total * ins.reg_dt.size());
+            reg = match self.direct_at(t, i).filter(|_| direct) {
+                Some(p) => p,
+                None => bufs.get(regs + self.slot[i], total * ins.reg_dt.size()),
+            };
+            at[i] = reg;
             let mut srcs = [none; 4];
             for (c, (operand, want)) in ins.srcs.iter().enumerate() {
                 let want = *want;
@@ -689,7 +818,7 @@ impl Program {
                     },
                     Operand::Reg(j) => {
                         let have = self.instrs[j].reg_dt;
-                        let p = bufs.get(regs + self.slot[j], total * have.size());
+                        let p = at[j];
                         if have == want {
                             Src {
                                 ptr: p.cast_const(),

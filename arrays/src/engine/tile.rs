@@ -259,6 +259,12 @@ impl<'a> TileAt<'a> {
         self.inner(si) == 1 && (self.k == 1 || self.row(si) == self.n as isize)
     }
 
+    /// Whether the rows of stream `si` follow one another with its inner stride (so the tile
+    /// is one strided run of `total` elements), and there is more than one.
+    fn back_to_back(&self, si: usize) -> bool {
+        self.k > 1 && self.row(si) == self.n as isize * self.inner(si)
+    }
+
     /// Whether stream `si` is one value over the tile.
     pub fn uniform(&self, si: usize) -> bool {
         self.inner(si) == 0 && (self.k == 1 || self.row(si) == 0)
@@ -269,6 +275,12 @@ impl<'a> TileAt<'a> {
         let s = &self.streams[si];
         let dst = bufs.get(b, self.total() * to.size());
         let f = kernel::cast(from, to);
+        if self.back_to_back(si) {
+            // SAFETY: the tile's elements are `total` elements with the inner stride in the
+            // operand; the buffer holds `total` of `to`.
+            unsafe { f(self.total(), self.at(si), self.inner(si), dst, 1) };
+            return dst;
+        }
         for r in 0..self.k {
             // SAFETY: row r of the tile lies in the operand (k rows exist from this row start)
             // and the buffer holds total elements of `to`.
@@ -320,6 +332,11 @@ impl<'a> TileAt<'a> {
     pub fn store(&self, si: usize, src: *const u8, from: DType, to: DType) {
         let f = kernel::cast(from, to);
         let s = &self.streams[si];
+        if self.back_to_back(si) {
+            // SAFETY: as below, the tile's rows being one run of `total` elements.
+            unsafe { f(self.total(), src, 1, self.at(si), self.inner(si)) };
+            return;
+        }
         for r in 0..self.k {
             // SAFETY: row r of the source holds n values of `from`; row r of the tile lies in
             // the stream's memory; the two are distinct memory (a buffer and an operand).

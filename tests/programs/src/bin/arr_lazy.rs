@@ -574,7 +574,6 @@ fn flush_points(rt: &Runtime) {
             Box::new(|_, o| drop(o.to_ndarray::<f64>().unwrap())),
         ),
         ("gather", Box::new(|a, _| drop(a.gather::<f64>(0).unwrap()))),
-        ("free of an operand", Box::new(|_, o| o.clone().free().unwrap())),
         (
             "matmul",
             Box::new(|a, _| drop(distarr_arrays::linalg::matmul(a, a).unwrap())),
@@ -825,6 +824,119 @@ fn mismatch(rt: &Runtime) {
     check(values(&a).iter().all(|&v| v == 1.0), || "after a mismatch".into());
 }
 
+/// `free` of an array the queue still uses does not flush: the queue keeps the storage until
+/// it has run (then it is freed), the program can no longer use the array, and a temporary
+/// freed before the flush is never allocated at all.
+fn free_while_pending(rt: &Runtime) {
+    let n = 1 << 14;
+    let mk = |v: f64| DistArray::full(rt, &[n], DType::F64, Layout::Block, Scalar::F64(v)).unwrap();
+    let (a, b) = (mk(1.0), mk(2.0));
+    let base = used(rt);
+    // Storage of an operand: a = a * b, then b is freed before the flush.
+    binary(BinaryOp::Multiply, Operand::Array(&a), Operand::Array(&b), Some(&a)).unwrap();
+    let b_alias = b.clone();
+    b.free().unwrap();
+    check(distarr_arrays::engine_pending(&a), || {
+        "free of an operand flushed the queue".into()
+    });
+    let e = binary(BinaryOp::Add, Operand::Array(&b_alias), Operand::Array(&a), None)
+        .err()
+        .map(|e| e.kind());
+    check(e == Some(ErrorKind::Freed), || format!("use of a freed array: {e:?}"));
+    drop(b_alias);
+    // A temporary made and freed before the flush: never allocated.
+    let t = binary(
+        BinaryOp::Add,
+        Operand::Array(&a),
+        Operand::Scalar(Scalar::F64(1.0)),
+        None,
+    )
+    .unwrap();
+    binary(BinaryOp::Multiply, Operand::Array(&t), Operand::Array(&t), Some(&a)).unwrap();
+    t.free().unwrap();
+    let peak_before_flush = used(rt);
+    flush(rt).unwrap();
+    check(values(&a).iter().all(|&v| v == 9.0), || "(a * b + 1)^2".into());
+    let after = used(rt);
+    // b's storage went with the queue; the temporary never had any.
+    check(after < base && peak_before_flush == base, || {
+        format!("heap in use: {base} before, {peak_before_flush} before the flush, {after} after")
+    });
+}
+
+/// Latency hiding across passes: the halo of a pass that reads nothing the pass before it
+/// writes is fetched while that pass computes (counted on the ranks that read another rank's
+/// elements with gets: `DISTARR_SHM_FASTPATH=0`), and never when it does read it.
+fn prefetch(rt: &Runtime) {
+    let n: usize = 4099;
+    let a = DistArray::arange(rt, 0.0, n as f64, 1.0, DType::F64, Layout::Block).unwrap();
+    let b = binary(BinaryOp::Multiply, Operand::Array(&a), Operand::Array(&a), None).unwrap();
+    let (a0, b0) = (values(&a), values(&b));
+    // Whether this rank reads another rank's elements of b through gets: it owns y[lo..hi)
+    // (block distribution: chunks of ceil(len / ranks)) and reads b[lo..hi + 2).
+    let (p, r) = (rt.nranks(), rt.rank());
+    let (cy, cb) = ((n - 2).div_ceil(p), n.div_ceil(p));
+    let (lo, hi) = ((r * cy).min(n - 2), ((r + 1) * cy).min(n - 2));
+    let remote = hi > lo && (lo < r * cb || hi + 2 > (r + 1) * cb);
+    let gets = remote && std::env::var("DISTARR_SHM_FASTPATH").is_ok_and(|v| v == "0");
+    let s = |v: f64| Operand::Scalar(Scalar::F64(v));
+    let halo = |b: &DistArray| {
+        let (hi, lo) = (
+            b.slice(&[SliceItem::Range {
+                start: Some(2),
+                stop: None,
+                step: 1,
+            }])
+            .unwrap(),
+            b.slice(&[SliceItem::Range {
+                start: None,
+                stop: Some(-2),
+                step: 1,
+            }])
+            .unwrap(),
+        );
+        let y = binary(BinaryOp::Add, Operand::Array(&hi), Operand::Array(&lo), None).unwrap();
+        binary(BinaryOp::Multiply, Operand::Array(&y), s(3.0), Some(&y)).unwrap();
+        y
+    };
+    for writes_b in [false, true] {
+        // b's last writes are synchronised: a pass reading it need not synchronise first.
+        rt.sync().unwrap();
+        let before = distarr_arrays::prefetched_passes(rt);
+        // Pass 1 (x = (a + 1) * 2, or the same written into b); pass 2 reads b's halo.
+        let x = if writes_b {
+            b.clone()
+        } else {
+            DistArray::empty(rt, &[n], DType::F64, Layout::Block).unwrap()
+        };
+        binary(BinaryOp::Add, Operand::Array(&a), s(1.0), Some(&x)).unwrap();
+        binary(BinaryOp::Multiply, Operand::Array(&x), s(2.0), Some(&x)).unwrap();
+        let y = halo(&b);
+        flush(rt).unwrap();
+        let used = distarr_arrays::prefetched_passes(rt) - before;
+        let bb = if writes_b {
+            a0.mapv(|v| (v + 1.0) * 2.0)
+        } else {
+            b0.clone()
+        };
+        let want: Vec<f64> = (0..n - 2).map(|i| (bb[i + 2] + bb[i]) * 3.0).collect();
+        check(values(&y).iter().copied().eq(want.iter().copied()), || {
+            format!(
+                "halo after a pass that {} b",
+                if writes_b { "writes" } else { "does not write" }
+            )
+        });
+        check(values(&x).iter().zip(&a0).all(|(&v, &w)| v == (w + 1.0) * 2.0), || {
+            "pass 1".into()
+        });
+        let expect = u64::from(gets && !writes_b);
+        check(used == expect, || {
+            format!("{used} passes used blocks fetched ahead (writes b: {writes_b}), expected {expect}")
+        });
+        y.free().unwrap();
+    }
+}
+
 fn main() {
     abort_on_panic();
     let rt = Runtime::init().unwrap();
@@ -832,6 +944,8 @@ fn main() {
     flush_points(&rt);
     errors_at_call(&rt);
     temporaries(&rt);
+    prefetch(&rt);
+    free_while_pending(&rt);
     mismatch(&rt);
     finish(&rt);
 }
