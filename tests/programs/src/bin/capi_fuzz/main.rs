@@ -517,7 +517,8 @@ impl Fuzz {
         }
         match k {
             0..=7 => self.case_create(),
-            8..=10 => self.case_generators(),
+            8..=9 => self.case_generators(),
+            10 => self.case_deferred(),
             11..=14 => self.case_free(),
             15..=18 => self.case_meta(),
             19..=21 => self.case_fill(),
@@ -712,7 +713,8 @@ impl Fuzz {
             }
             5 => {
                 layout = wild_i32(&mut self.rng);
-                if !(0..4).contains(&layout) {
+                // valid: a layout code, possibly with the DISTARR_LAYOUT_DEFERRED flag
+                if !(0..4).contains(&(layout & !DISTARR_LAYOUT_DEFERRED)) {
                     ex.bad(ERR_ARG);
                 }
             }
@@ -764,14 +766,103 @@ impl Fuzz {
             let sh: Vec<usize> = shape[..nd].iter().map(|&x| x as usize).collect();
             let n = size(&sh);
             let dt = Dt::from_code(dtype).expect("valid");
+            let deferred = layout & DISTARR_LAYOUT_DEFERRED != 0;
+            let layout = layout & !DISTARR_LAYOUT_DEFERRED;
             let one_box = layout != DISTARR_LAYOUT_BLOCK_CYCLIC || self.np == 1;
-            let i = self.add_owner(h, dt, sh.clone(), vec![Some(0); n], layout, one_box);
+            let vals = vec![(!deferred).then_some(0); n];
+            let i = self.add_owner(h, dt, sh.clone(), vals, layout, one_box);
+            if deferred {
+                // Storage comes with the first collective use: give it one (fill).
+                let v = dt.store(small(&mut self.rng)).unwrap_or(0);
+                self.fill_value(i, v);
+            }
             let (qdt, qsh) = self.query(h);
             if qdt != dt || qsh != sh {
                 self.fail(format!("created {qdt:?} {qsh:?}, asked {dt:?} {sh:?}"));
             }
             let _ = i;
             self.wrote();
+        }
+    }
+
+    /// An array created with `DISTARR_LAYOUT_DEFERRED` (storage with its first collective use):
+    /// one-sided and local-block access before that use is refused (`DISTARR_ERR_ARG`); freeing
+    /// it unused is fine; a first collective write gives it storage and values.
+    fn case_deferred(&mut self) {
+        let shape = self.shape();
+        let dt = self.dtype();
+        let layout = self.rng.below(4) as i32;
+        let block: Vec<i64> = shape.iter().map(|_| 1 + self.rng.below(3) as i64).collect();
+        let rank = self.rng.below(self.np as u64) as i32;
+        let sh = to_i64(&shape);
+        let mut h = 0i64;
+        self.what = format!("deferred create {shape:?} {dt:?} layout {layout}");
+        // SAFETY: `sh` and `block` hold ndim entries; `h` writable.
+        let rc = unsafe {
+            distarr_create_layout(
+                shape.len() as i32,
+                sh.as_ptr(),
+                dt.code(),
+                layout | DISTARR_LAYOUT_DEFERRED,
+                block.as_ptr(),
+                rank,
+                &mut h,
+            )
+        };
+        self.check_coll("distarr_create_layout", rc, &Expect::ok());
+        let n = size(&shape);
+        let one_box = layout != DISTARR_LAYOUT_BLOCK_CYCLIC || self.np == 1;
+        let i = self.add_owner(h, dt, shape.clone(), vec![None; n], layout, one_box);
+        // Before any collective use: one-sided access is refused.
+        let (lo, hi) = (vec![0i64; shape.len()], to_i64(&shape));
+        let mut buf = vec![0u8; n * dt.size()];
+        let (mut p, mut seg) = (null_mut::<c_void>(), 0u32);
+        let mut bl = vec![0i64; shape.len() + 1];
+        let mut bh = vec![0i64; shape.len() + 1];
+        let mut ex = Expect::ok();
+        ex.bad(ERR_ARG);
+        // SAFETY: bounds hold ndim entries, `buf` the whole array, the outputs are writable.
+        unsafe {
+            let rc = distarr_get_region(h, lo.as_ptr(), hi.as_ptr(), buf.as_mut_ptr().cast());
+            let mut exg = ex.clone();
+            if n == 0 {
+                exg.may_pass = true; // nothing to read
+            }
+            self.check_rc("distarr_get_region (deferred)", rc, &exg);
+            let rc = distarr_segment(h, &mut seg);
+            self.check_rc("distarr_segment (deferred)", rc, &ex);
+            let rc = distarr_local_block(h, &mut p, bl.as_mut_ptr(), bh.as_mut_ptr());
+            let mut exl = ex.clone();
+            exl.maybe(ERR_UNSUPPORTED);
+            self.check_rc("distarr_local_block (deferred)", rc, &exl);
+        }
+        match self.rng.below(3) {
+            0 => self.free_handle(i),
+            1 => {
+                let v = dt.store(small(&mut self.rng)).unwrap_or(0);
+                self.fill_value(i, v);
+                self.verify_gather(i);
+            }
+            _ => {
+                // first written as the out of a copy from a live array of the same shape
+                let sdt = self.dtype();
+                let src = self.out_for(&shape, sdt);
+                if self.arrays[src].dt.is_complex() && !dt.is_complex() {
+                    self.free_handle(i);
+                    return;
+                }
+                let (sa, da) = (self.arrays[src].clone(), self.arrays[i].clone());
+                let vals: Vec<Option<i128>> = values(&sa, &self.storages)
+                    .into_iter()
+                    .map(|v| v.and_then(|v| dt.cast_from(sa.dt, v)))
+                    .collect();
+                self.what = format!("copy into deferred {:#x} <- {:#x}", da.h, sa.h);
+                let rc = distarr_copy(da.h, sa.h);
+                self.check_coll("distarr_copy", rc, &Expect::ok());
+                write(&da, &vals, &mut self.storages);
+                self.wrote();
+                self.verify_gather(i);
+            }
         }
     }
 
