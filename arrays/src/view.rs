@@ -596,6 +596,51 @@ pub fn broadcast_view(view: &ViewSpec, target: &[usize]) -> Result<ViewSpec> {
 }
 
 #[cfg(test)]
+mod hostile_tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// Regressions found by the C ABI fuzz driver (issue 11).
+    #[test]
+    fn sizes_and_dimensions_beyond_the_limits() {
+        // more elements than usize holds, or than isize: a shape error (DISTARR_ERR_SHAPE)
+        assert_eq!(checked_len(&[usize::MAX, 2]).unwrap_err().kind(), ErrorKind::Shape);
+        assert_eq!(
+            ViewSpec::full(&[isize::MAX as usize, 2]).unwrap_err().kind(),
+            ErrorKind::Shape
+        );
+        // an empty array with huge extents: strides saturate instead of overflowing
+        assert_eq!(c_strides(&[0, usize::MAX, 4]), vec![usize::MAX, 4, 1]);
+        let v = ViewSpec::full(&[0, 1 << 62, 4]).unwrap();
+        assert_eq!(v.len(), 0);
+        // at most 64 dimensions (NumPy's limit), through slicing with new axes too
+        assert!(ViewSpec::full(&[1; 64]).is_ok());
+        assert_eq!(ViewSpec::full(&[1; 65]).unwrap_err().kind(), ErrorKind::OutOfBounds);
+        let v = ViewSpec::full(&[2, 3]).unwrap();
+        assert_eq!(v.slice(&[SliceItem::NewAxis; 62]).unwrap().shape().len(), 64);
+        let e = v.slice(&[SliceItem::NewAxis; 63]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfBounds, "{e}");
+        assert!(v.reshape(&[1; 65]).is_err());
+        // extreme slice bounds and steps (Python semantics, no overflow)
+        let w = v
+            .slice(&[
+                SliceItem::Range {
+                    start: Some(isize::MIN),
+                    stop: Some(isize::MAX),
+                    step: isize::MIN,
+                },
+                SliceItem::Range {
+                    start: Some(isize::MAX),
+                    stop: None,
+                    step: -isize::MAX,
+                },
+            ])
+            .unwrap();
+        assert_eq!(w.shape(), &[0, 1]);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::shape::resolve_shape;

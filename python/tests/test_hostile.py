@@ -545,3 +545,54 @@ def test_load_paths():
             distarr.load(fifo)
     with pytest.raises(ValueError):
         distarr.save("x\0y", distarr.zeros(3))
+
+
+def test_regressions():
+    """Bugs the hostile-input tests found, each checked on its own (issue 11)."""
+    # ctypes truncated integers beyond int64 to their low 64 bits: zeros(2**70) made an empty
+    # array claiming shape (2**70,), a[2**70:] was the whole array, a[::2**70] "step 0"
+    with pytest.raises(ValueError):
+        distarr.zeros(2 ** 70)
+    with pytest.raises(ValueError):
+        distarr.eye(2 ** 70)
+    with pytest.raises(ValueError):
+        distarr.linspace(0, 1, 2 ** 70)
+    x = np.arange(12.0).reshape(3, 4)
+    a = distarr.array(x)
+    assert_same(a[2 ** 70:], x[2 ** 70:])
+    assert_same(a[::2 ** 70], x[::2 ** 70])
+    assert_same(a[-2 ** 70::-2 ** 70], x[-2 ** 70::-2 ** 70])
+    assert_same(distarr.roll(a, 2 ** 70 + 1, axis=1), np.roll(x, 2 ** 70 + 1, axis=1))
+    # fill with a sequence read one element beyond its buffer; full ignored all but the first
+    with pytest.raises(TypeError):
+        a.fill([1.0, 2.0])
+    with pytest.raises(ValueError):
+        a.fill(np.zeros(2))
+    assert_same(distarr.full((2, 3), [1, 2, 3]), np.full((2, 3), [1, 2, 3]))
+    # ones(dtype=None) was int64 (the fill value's dtype)
+    assert_same(distarr.ones(3, dtype=None), np.ones(3, dtype=None))
+    # NumPy's errors for sizes beyond intp, even with a zero extent; huge broadcasts
+    with pytest.raises(ValueError):
+        distarr.zeros((2 ** 62, 0))
+    with pytest.raises(ValueError):
+        distarr.broadcast_to(distarr.zeros(1), (2 ** 62, 4))
+    # a NUL byte in a path ended the C string: save wrote another file
+    with pytest.raises(ValueError):
+        distarr.save("x\0y", a)
+    # conversions and item as NumPy 2
+    with pytest.raises(TypeError):
+        float(distarr.array([1.0]))
+    with pytest.raises(TypeError):
+        [0, 1][distarr.array([1])]
+    assert a.item(5) == x.item(5) and a.item((1, 2)) == x.item((1, 2))
+    with pytest.raises(IndexError):
+        a.item(12)
+    with pytest.raises(ValueError):
+        a.item(1, 2, 3)
+    with pytest.raises(OverflowError):
+        a.item(2 ** 63)
+    # at most 64 dimensions, as NumPy
+    assert distarr.zeros(()).reshape((1,) * 64).ndim == 64
+    assert a[(None,) * 62].ndim == 64
+    with pytest.raises(IndexError):
+        a[(None,) * 63]
