@@ -20,7 +20,10 @@
 //!
 //! Environment: `DISTARR_FUZZ_CASES` (default 1500), `DISTARR_FUZZ_SEED` (default 1),
 //! `DISTARR_MODE` (SPMD or sequential, as for every C program). Rank 0 prints the number of
-//! cases, calls and value checks.
+//! cases, calls and value checks. Debugging aids: `DISTARR_FUZZ_STATS=1` (calls per status
+//! code), `DISTARR_FUZZ_TRACE=1|2` (every case | every call, from case `DISTARR_FUZZ_TRACE_FROM`),
+//! `DISTARR_FUZZ_PEEK=ID` (this rank's block of array `ID` checked in place after every case and
+//! sync: finds the call that changed it); a failure prints the last 300 calls.
 use capi::*;
 use distarr_mpitests::Rng;
 use std::ffi::{c_void, CStr, CString};
@@ -125,8 +128,15 @@ struct Fuzz {
     npy_files: u64,
     /// `DISTARR_FUZZ_TRACE=1`: print every case's number and kind before running it.
     trace: bool,
-    /// `DISTARR_FUZZ_TRACE=2`: and every checked call.
+    /// `DISTARR_FUZZ_TRACE=2`: and every checked call (from case `DISTARR_FUZZ_TRACE_FROM`).
     trace2: bool,
+    trace_from: u64,
+    /// `DISTARR_FUZZ_PEEK` (a debugging aid): the array watched, its block on this rank.
+    peek_id: Option<i64>,
+    peek_at: Option<(*const u8, Vec<usize>, Vec<usize>)>,
+    peek_done: bool,
+    /// The last 300 calls (case, function, status, description), printed on a failure.
+    recent: std::collections::VecDeque<(u64, String, i32, String)>,
     /// Calls per (function, status code), printed with `DISTARR_FUZZ_STATS=1`.
     stats: std::collections::BTreeMap<(String, i32), u64>,
 }
@@ -181,10 +191,17 @@ impl Fuzz {
     fn check_rc(&mut self, name: &str, rc: i32, ex: &Expect) {
         self.calls += 1;
         *self.stats.entry((name.to_string(), rc)).or_insert(0) += 1;
-        if self.trace2 {
+        if self.trace2 && self.case >= self.trace_from {
             eprintln!("[rank {}] case {} {name} -> {rc} ({})", self.me, self.case, self.what);
         }
+        // The recent calls, printed when a check fails (printing every call changes timing).
+        if self.recent.len() == 300 {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((self.case, name.to_string(), rc, self.what.clone()));
         let fail = |why: String| -> ! {
+            self.dump_recent();
             panic!(
                 "[rank {}] case {} ({}): {name} returned {rc} ({}): {why}; expected {:?}{}; last error: {}",
                 self.me,
@@ -222,7 +239,19 @@ impl Fuzz {
     }
 
     fn fail(&self, msg: String) -> ! {
+        self.dump_recent();
         panic!("[rank {}] case {} ({}): {msg}", self.me, self.case, self.what)
+    }
+
+    /// Prints the recent calls (to stderr, in one write).
+    fn dump_recent(&self) {
+        let text: String = self
+            .recent
+            .iter()
+            .map(|(c, n, rc, w)| format!("[rank {}] recent: case {c} {n} -> {rc} ({w})\n", self.me))
+            .collect();
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(text.as_bytes());
     }
 
     // --- handles --------------------------------------------------------------------------
@@ -376,10 +405,83 @@ impl Fuzz {
         }
     }
 
+    /// Before a one-sided write (SPMD): every rank synchronises, so that the reads other ranks
+    /// made since the last synchronisation are complete (the rule "between one rank's accesses
+    /// and another rank's writes": a write-after-read hazard otherwise).
+    fn before_write(&mut self) {
+        if self.spmd {
+            self.sync();
+        }
+    }
+
     fn sync(&mut self) {
         let rc = distarr_sync();
         self.check_coll("distarr_sync", rc, &Expect::ok());
         self.dirty = false;
+        self.peek_check("after a sync");
+    }
+
+    /// See `DISTARR_FUZZ_PEEK` in `main`.
+    fn peek_check(&mut self, when: &str) {
+        let Some(w) = self.peek_id else { return };
+        if self.peek_done {
+            return;
+        }
+        let Some(i) = self.arrays.iter().position(|a| a.h == w) else {
+            return;
+        };
+        let arr = self.arrays[i].clone();
+        if self.peek_at.is_none() {
+            let (mut p, mut lo, mut hi) = (
+                null_mut::<c_void>(),
+                vec![0i64; arr.ndim() + 1],
+                vec![0i64; arr.ndim() + 1],
+            );
+            // SAFETY: outputs hold ndim entries.
+            let rc = unsafe { distarr_local_block(w, &mut p, lo.as_mut_ptr(), hi.as_mut_ptr()) };
+            if rc != OK || p.is_null() {
+                self.peek_done = true;
+                return;
+            }
+            let nd = arr.ndim();
+            self.peek_at = Some((
+                p.cast_const().cast(),
+                lo[..nd].iter().map(|&x| x as usize).collect(),
+                hi[..nd].iter().map(|&x| x as usize).collect(),
+            ));
+        }
+        let Some((p, lo, hi)) = self.peek_at.clone() else {
+            return;
+        };
+        let sub = self.box_arr(&arr, &lo, &hi);
+        let want = values(&sub, &self.storages);
+        let sz = arr.dt.size();
+        // SAFETY: this rank's block of the live array (from distarr_local_block).
+        let got = unsafe { std::slice::from_raw_parts(p, want.len() * sz) };
+        for (k, wv) in want.iter().enumerate() {
+            let Some(wv) = wv else { continue };
+            let g = arr.dt.decode(&got[k * sz..(k + 1) * sz]);
+            if g != Ok(*wv) {
+                eprintln!(
+                    "[rank {}] peek {w:#x}: {when} in case {} ({}) element {k} of the block is {g:?}, model {wv}",
+                    self.me, self.case, self.what
+                );
+                for a in &self.arrays {
+                    let v = values(a, &self.storages);
+                    if v.iter().any(|x| Ok(x.unwrap_or(i128::MIN)) == g) {
+                        eprintln!(
+                            "[rank {}]   array {:#x} {:?} {:?} holds that value: {v:?}",
+                            self.me, a.h, a.dt, a.shape
+                        );
+                    }
+                }
+                for (cc, n, rc, what) in self.recent.iter().rev().take(12) {
+                    eprintln!("[rank {}]   recent case {cc} {n} -> {rc} ({what})", self.me);
+                }
+                self.peek_done = true;
+                return;
+            }
+        }
     }
 
     /// After a collective call that may have written array data.
@@ -2710,7 +2812,7 @@ impl Fuzz {
                 let bp = if bnull { null() } else { buf.as_ptr().cast() };
                 self.what =
                     format!("put_region {a:#x} ({ak:?}) [{lo:?}, {hi:?}) by {actor} nulls {lnull} {hnull} {bnull}");
-                self.sync_if_dirty();
+                self.before_write();
                 if self.me == actor {
                     // SAFETY: as above, for reads.
                     let rc = unsafe { distarr_put_region(a, lp, hp, bp) };
@@ -2760,7 +2862,7 @@ impl Fuzz {
                 self.what = format!(
                     "acc_region op {op} {a:#x} ({ak:?}) [{lo:?}, {hi:?}) all {all} nulls {lnull} {hnull} {bnull}"
                 );
-                self.sync_if_dirty();
+                self.before_write();
                 let callers = if all && self.spmd { self.np } else { 1 };
                 if all || self.me == actor {
                     // SAFETY: as above, for reads.
@@ -2923,6 +3025,16 @@ impl Fuzz {
             if let Some(w) = self.storages[arr.st].vals[arr.at(&u)] {
                 self.checks += 1;
                 if arr.dt.decode(&b) != Ok(w) {
+                    let mut all = vec![0u8; arr.size() * arr.dt.size()];
+                    let (l, h) = (vec![0i64; arr.ndim()], to_i64(&arr.shape));
+                    // SAFETY: bounds hold ndim entries; `all` holds the array.
+                    let rc = unsafe { distarr_get_region(arr.h, l.as_ptr(), h.as_ptr(), all.as_mut_ptr().cast()) };
+                    eprintln!(
+                        "[rank {}] locate mismatch: model {:?}, get_region (rc {rc}) {:?}",
+                        self.me,
+                        values(&arr, &self.storages),
+                        all.chunks(arr.dt.size()).map(|c| arr.dt.decode(c)).collect::<Vec<_>>()
+                    );
                     self.fail(format!(
                         "element {u:?} at rank {r} offset {off} is {:?}, model {w}",
                         arr.dt.decode(&b)
@@ -3071,7 +3183,11 @@ impl Fuzz {
                 if buf.is_empty() && len > 0 {
                     ex.bad(ERR_NULL);
                 }
-                self.sync_if_dirty();
+                if put {
+                    self.before_write()
+                } else {
+                    self.sync_if_dirty()
+                }
                 if put && self.me != actor {
                     if ex.clean() {
                         let r = rank as usize;
@@ -3212,7 +3328,7 @@ impl Fuzz {
                 self.what = format!(
                     "atomic flavour {flavour} dtype {dtype} op {op} seg {seg:#x} rank {rank} off {off} count {count}"
                 );
-                self.sync_if_dirty();
+                self.before_write();
                 if self.me == actor {
                     // SAFETY: `src` holds `count` elements (at least one); `res` one element.
                     let rc = unsafe {
@@ -4042,7 +4158,15 @@ fn main() {
         npy_files: 0,
         trace: std::env::var("DISTARR_FUZZ_TRACE").is_ok_and(|v| v == "1" || v == "2"),
         trace2: std::env::var("DISTARR_FUZZ_TRACE").is_ok_and(|v| v == "2"),
+        trace_from: std::env::var("DISTARR_FUZZ_TRACE_FROM")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
         stats: Default::default(),
+        recent: Default::default(),
+        peek_id: None,
+        peek_at: None,
+        peek_done: false,
     };
     // One directory for the job's files: rank 0's pid, broadcast (SPMD) or rank 0 alone.
     let mut pid = [std::process::id() as u64];
@@ -4058,9 +4182,16 @@ fn main() {
     }
     f.sync();
     f.npy_fixed();
+    // DISTARR_FUZZ_PEEK=ID: this rank's part of that array read in place after every case and
+    // every sync (no library call but one distarr_local_block: the call sequence stays the
+    // same); the first change the model does not expect is printed.
+    f.peek_id = std::env::var("DISTARR_FUZZ_PEEK")
+        .ok()
+        .and_then(|v| i64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
     for c in 0..cases {
         f.case = c;
         f.run_case();
+        f.peek_check("end of case");
         if c % 25 == 24 {
             f.what = "periodic sync and hash comparison".into();
             f.sync();
