@@ -247,6 +247,66 @@ fn valgrind() -> Vec<String> {
     v
 }
 
+/// [`valgrind`] with the leak check on: every definitely or indirectly lost block is listed
+/// with where it was allocated, for [`distarr_leaks`] to judge (MPI's own leaks at init and
+/// finalize are not the program's, and no suppression file can name the frames of its
+/// plugins).
+fn valgrind_leaks() -> Vec<String> {
+    let mut v = valgrind();
+    v.extend(
+        [
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=none",
+            "--num-callers=40",
+        ]
+        .map(str::to_string),
+    );
+    v
+}
+
+/// The loss records of a valgrind log (made with [`valgrind_leaks`]) whose allocation was
+/// made by distarr or the test program rather than inside MPI: a stack that reaches a frame of
+/// distarr's code (`distarr…` symbols or `libdistarr`) or of the program's `main`, and no frame
+/// of MPI's libraries (MPI, ORTE, OPAL, PMIx: allocations made inside an MPI call).
+fn distarr_leaks(log: &str) -> Vec<String> {
+    let mut records: Vec<Vec<&str>> = Vec::new();
+    let mut open = false;
+    for line in log.lines() {
+        let Some(body) = line
+            .strip_prefix("==")
+            .and_then(|l| l.split_once("== "))
+            .map(|(_, b)| b)
+        else {
+            open = false;
+            continue;
+        };
+        if body.contains("lost in loss record") {
+            records.push(vec![body]);
+            open = true;
+        } else if open && !body.trim().is_empty() {
+            if let Some(r) = records.last_mut() {
+                r.push(body);
+            }
+        } else {
+            open = false;
+        }
+    }
+    let mpi = ["PMPI_", "MPI_", "ompi_", "orte_", "opal_", "pmix", "libmpi", "libopen-"];
+    records
+        .into_iter()
+        .filter(|r| {
+            let frames = &r[1..];
+            let ours = frames
+                .iter()
+                .any(|f| f.contains("distarr") || f.contains(" main (") || f.contains(": main ("));
+            let in_mpi = frames.iter().any(|f| mpi.iter().any(|m| f.contains(m)));
+            ours && !in_mpi
+        })
+        .map(|r| r.join("\n"))
+        .collect()
+}
+
 fn timeout_secs() -> u64 {
     match std::env::var("DISTARR_TEST_TIMEOUT") {
         Ok(s) => s
@@ -681,6 +741,46 @@ mpi_c_test!(
     [2, 3],
     [("DISTARR_SHM_FASTPATH", "0")]
 );
+// Deferred execution through the C ABI (flush points, errors at the call) and the command
+// batches of sequential mode: with deferral on and off (DISTARR_LAZY=0), and with batches small
+// enough that they are sent because they are full.
+mpi_c_test!(capi_c_lazy, "c_lazy", [1, 2, 3, 4]);
+mpi_c_test!(
+    capi_c_lazy_sequential,
+    "c_lazy",
+    [1, 2, 3, 4],
+    [("DISTARR_MODE", "sequential")]
+);
+mpi_c_test!(capi_c_lazy_eager, "c_lazy", [1, 3], [("DISTARR_LAZY", "0")]);
+mpi_c_test!(
+    capi_c_lazy_sequential_eager,
+    "c_lazy",
+    [2, 3],
+    [("DISTARR_MODE", "sequential"), ("DISTARR_LAZY", "0")]
+);
+mpi_c_test!(
+    capi_c_lazy_sequential_small_batches,
+    "c_lazy",
+    [2, 4],
+    [("DISTARR_MODE", "sequential"), ("DISTARR_TEST_SEQ_BATCH_BYTES", "100")]
+);
+// The other C tests with small batches too: every kind of command, sent because batches fill.
+mpi_c_test!(
+    capi_c_arrays_sequential_small_batches,
+    "c_arrays",
+    [3],
+    [("DISTARR_MODE", "sequential"), ("DISTARR_TEST_SEQ_BATCH_BYTES", "100")]
+);
+mpi_c_test!(
+    capi_c_seq_sync_small_batches,
+    "c_seq_sync",
+    [2],
+    [
+        ("DISTARR_MODE", "sequential"),
+        ("DISTARR_TEST_WORKER_DELAY_US", "3000"),
+        ("DISTARR_TEST_SEQ_BATCH_BYTES", "100")
+    ]
+);
 
 // --- examples (examples/c, examples/fortran): each checks its result when DISTARR_CHECK=1 ------
 mpi_c_test!(example_c_pi, "pi", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
@@ -719,6 +819,50 @@ fn capi_c_pgas_valgrind() {
 fn capi_c_arrays_valgrind() {
     run_c("c_arrays", &[2], &[], &valgrind());
     run_c("c_arrays", &[2], &[("DISTARR_MODE", "sequential")], &valgrind());
+}
+
+/// The deferred-execution test under valgrind at 2 ranks, both modes, with the leak check: it
+/// finalises with operations still deferred (and a pending result never computed), and
+/// nothing distarr allocated may be lost.
+#[test]
+fn capi_c_lazy_valgrind() {
+    for env in [&[][..], &[("DISTARR_MODE", "sequential")][..]] {
+        let bin = c_programs_dir().join("c_lazy");
+        for (n, out) in run_bin(&bin, "c_lazy", &[2], env, &valgrind_leaks()).iter().enumerate() {
+            let leaks = distarr_leaks(out);
+            assert!(
+                leaks.is_empty(),
+                "c_lazy {env:?} at {} ranks: blocks allocated by distarr were lost:\n{}",
+                n + 2,
+                leaks.join("\n\n")
+            );
+        }
+    }
+}
+
+/// The leak filter: MPI's leaks pass, distarr's and the program's do not.
+#[test]
+fn valgrind_leak_filter() {
+    let log = "\
+==1== 8 bytes in 1 blocks are definitely lost in loss record 1 of 3
+==1==    at 0x1: malloc (in vgpreload_memcheck-amd64-linux.so)
+==1==    by 0x2: ompi_mpi_init (in /usr/lib/x86_64-linux-gnu/libmpi.so.40)
+==1==    by 0x3: distarr_ffi::env::init_thread (env.rs:78)
+==1==
+==1== 16 bytes in 1 blocks are definitely lost in loss record 2 of 3
+==1==    at 0x1: malloc (in vgpreload_memcheck-amd64-linux.so)
+==1==    by 0x4: alloc::raw_vec::finish_grow (raw_vec.rs:1)
+==1==    by 0x5: distarr_arrays::engine::flush (mod.rs:1)
+==1==
+==1== 32 bytes in 1 blocks are indirectly lost in loss record 3 of 3
+==1==    at 0x1: malloc (in vgpreload_memcheck-amd64-linux.so)
+==1==    by 0x6: ??? (in /usr/lib/x86_64-linux-gnu/openmpi/lib/openmpi3/mca_pmix.so)
+==1==    by 0x7: start_thread (pthread_create.c:442)
+==1==
+";
+    let leaks = distarr_leaks(log);
+    assert_eq!(leaks.len(), 1, "{leaks:?}");
+    assert!(leaks[0].contains("16 bytes") && leaks[0].contains("engine::flush"));
 }
 
 /// The C test of the NumPy front end's array functions under valgrind at 2 ranks, both modes.

@@ -51,9 +51,12 @@
 //! One-sided and local-block accesses to an array with pending deferred operations return an
 //! `InvalidArgument` error rather than stale data (flushing is collective, so a one-sided call
 //! cannot do it); on one rank they flush. Each rank's queue is checked at the flush to hold the
-//! same operations as every other rank's (`CollectiveMismatch` otherwise). While a fused pass
-//! computes, the remote blocks of the next one are already being fetched when it reads nothing
-//! the current pass writes. `DISTARR_LAZY=0` (or [`set_lazy`]) runs every operation at once;
+//! same operations as every other rank's (`CollectiveMismatch` otherwise; one small allreduce),
+//! except when one program makes every rank's calls
+//! ([`Runtime::set_lockstep`](distarr_runtime::Runtime::set_lockstep), sequential mode): then
+//! the ranks cannot differ, and a flush of aligned operations communicates nothing. While a
+//! fused pass computes, the remote blocks of the next one are already being fetched when it
+//! reads nothing the current pass writes. `DISTARR_LAZY=0` (or [`set_lazy`]) runs every operation at once;
 //! results are bit-identical either way.
 
 #![deny(unsafe_code)]

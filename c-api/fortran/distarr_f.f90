@@ -179,6 +179,10 @@ module distarr_f
             import :: c_int, c_int32_t
             integer(c_int32_t), intent(out) :: is_root
         end function
+        integer(c_int) function distarr_seq_stats(messages, commands) bind(C, name="distarr_seq_stats")
+            import :: c_int, c_int64_t
+            integer(c_int64_t), intent(out) :: messages, commands
+        end function
 
         ! --- global memory
         integer(c_int) function distarr_gmem_alloc(bytes_per_rank, seg) bind(C, name="distarr_gmem_alloc")
@@ -385,6 +389,17 @@ module distarr_f
             import :: c_int, c_int32_t, c_int64_t
             integer(c_int64_t), value :: a
             integer(c_int32_t), intent(out) :: seg
+        end function
+        integer(c_int) function distarr_flush_deferred() bind(C, name="distarr_flush_deferred")
+            import :: c_int
+        end function
+        integer(c_int) function distarr_set_lazy(on) bind(C, name="distarr_set_lazy")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), value :: on
+        end function
+        integer(c_int) function distarr_is_lazy(on) bind(C, name="distarr_is_lazy")
+            import :: c_int, c_int32_t
+            integer(c_int32_t), intent(out) :: on
         end function
         integer(c_int) function distarr_fill(a, value) bind(C, name="distarr_fill")
             import :: c_int, c_int64_t, c_ptr

@@ -36,10 +36,18 @@
  * commands and never returns: when rank 0 calls distarr_finalize, the other ranks finalize
  * (MPI too) and exit the process with status 0 (exit(0): atexit handlers run). Every
  * collective call made by rank 0 (distarr_gmem_alloc/free, barrier, fence, sync, finalize,
- * and the array operations) is sent to the other ranks as a small command (one MPI_Bcast of
- * a 64-byte header; a second one for long commands) and executed by all ranks in the same
- * order; data stays where it lives. One-sided calls run on rank 0 alone, synchronised with
- * the collective ones automatically (see SYNCHRONISATION). distarr_bcast and
+ * and the array operations) is checked on rank 0 (a wrong argument fails there, at the call,
+ * and is not sent), recorded as a small command and executed by all ranks in the same order;
+ * data stays where it lives. Rank 0 sends the commands it recorded in one message (one
+ * MPI_Bcast of a 64-byte header; a second one for a longer batch) only when the other ranks
+ * must act: before rank 0 itself communicates collectively (a reduction to a scalar, a gather,
+ * an allocation, a synchronisation, a flush of deferred operations that must synchronise, ...),
+ * at distarr_finalize, or when the batch is full (64 KiB); distarr_seq_stats counts them. A
+ * flush of aligned deferred operations needs no communication in sequential mode (one program
+ * makes every rank's calls: there is nothing to agree on), so a loop of element-wise calls
+ * costs no message until the other ranks must act, and then one. One-sided
+ * calls run on rank 0 alone, synchronised with the collective ones automatically (see
+ * SYNCHRONISATION). distarr_bcast and
  * distarr_allreduce, which exchange the program's own data between ranks, return
  * DISTARR_ERR_STATE in sequential mode.
  * distarr_nranks still reports every rank (each holds a part of global memory).
@@ -75,6 +83,26 @@
  * synchronise before it (a flag in its command: no extra message). A distarr_local_block or
  * distarr_gmem_local pointer used again after later collective calls needs distarr_sync
  * there (or a new distarr_local_block call, which synchronises).
+ *
+ * DEFERRED EXECUTION. Element-wise operations (distarr_unary, distarr_binary,
+ * distarr_binary_scalar, distarr_where, distarr_where_scalar, distarr_copy, distarr_fill,
+ * distarr_random, distarr_astype, and the copies inside distarr_roll, distarr_concatenate and
+ * a copying distarr_reshape) and distarr_reduce along an axis are checked at the call (every
+ * argument error is returned there, and nothing is recorded) and then recorded; they run later,
+ * fused into few passes over memory, at the next flush point: distarr_flush_deferred,
+ * distarr_sync, distarr_barrier, distarr_fence, distarr_finalize, distarr_set_lazy(0), the
+ * collective calls that need the values (distarr_reduce to a scalar, distarr_matmul,
+ * distarr_gather, distarr_scatter, distarr_save_npy, distarr_load_npy, distarr_mask_select,
+ * distarr_mask_assign with a 1-D `values`), and when 64 are recorded. distarr_free of an array
+ * they still use does not run them: its storage goes with them. Results are bit-identical to
+ * running each operation at its call (distarr_set_lazy(0), or DISTARR_LAZY=0 in the
+ * environment). Collective calls see every operation called before them. One-sided and
+ * local-block access (region get/put/acc, distarr_local_block, and distarr_get/put/... on the
+ * array's segment through distarr_segment) to an array that pending operations write (or, for
+ * writes, use) returns DISTARR_ERR_ARG at several ranks (running them is collective): call
+ * distarr_flush_deferred or distarr_sync first, as SYNCHRONISATION asks anyway; at one rank
+ * the access runs them. In sequential mode rank 0's one-sided calls synchronise first by
+ * themselves, so they never see pending operations.
  */
 
 
@@ -535,6 +563,15 @@ int distarr_nranks(int32_t *nranks);
 // `is_root` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
 int distarr_is_root(int32_t *is_root);
 
+// `*messages`, `*commands` = how many command messages rank 0 of sequential mode has sent to
+// the other ranks since `distarr_init`, and how many commands they carried (see SEQUENTIAL
+// MODE: commands travel in batches, sent when the other ranks must act). 0 and 0 on the other
+// ranks, in SPMD mode and at one rank. Local; a diagnostic.
+//
+// # Safety
+// `messages` and `commands` are NULL (→ `DISTARR_ERR_NULL`) or valid for writing a `uint64_t`.
+int distarr_seq_stats(uint64_t *messages, uint64_t *commands);
+
 // Allocates `bytes_per_rank` bytes of global memory on every rank; `*seg` receives the segment
 // id, the same on every rank. **Collective**: every rank passes the same size (else
 // `DISTARR_ERR_COLLECTIVE` on every rank). Memory is zero on a fresh heap window, otherwise
@@ -959,6 +996,30 @@ int distarr_reshape(distarr_array a, int32_t ndim, const int64_t *shape, distarr
 // # Safety
 // `shape` is valid for reads of `ndim` `int64_t`s; `out` is valid for writing.
 int distarr_broadcast_to(distarr_array a, int32_t ndim, const int64_t *shape, distarr_array *out);
+
+// Runs the deferred array operations now (see DEFERRED EXECUTION): afterwards every array
+// holds the values of every operation called before, and one-sided and local-block access to
+// them is allowed (after a `distarr_sync` where other ranks wrote them, as always). Fused and
+// synchronised only as their data dependencies need; nothing happens when nothing is pending.
+// **Collective** (in sequential mode one command, sent with the operations it runs). Errors:
+// `DISTARR_ERR_STATE` (not initialized or finalized); a failure of the deferred work itself
+// (e.g. `DISTARR_ERR_NOMEM` for its results) is reported on every rank.
+int distarr_flush_deferred(void);
+
+// Turns deferred execution of element-wise operations on (`on` non-zero) or off (`on == 0`;
+// what is deferred runs first), on every rank. Initially on, unless `DISTARR_LAZY=0` was set
+// at `distarr_init`. Results are bit-identical either way; off, every operation runs within
+// its call. **Collective**: every rank passes the same `on`. Errors: `DISTARR_ERR_STATE`
+// (not initialized or finalized).
+int distarr_set_lazy(int32_t on);
+
+// `*on` = 1 if element-wise operations are deferred (see `distarr_set_lazy`), else 0. Local
+// (every rank has the same setting). Errors: `DISTARR_ERR_NULL`, `DISTARR_ERR_STATE` (not
+// initialized or finalized).
+//
+// # Safety
+// `on` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
+int distarr_is_lazy(int32_t *on);
 
 // Sets every element of an array or view to `*value`, one element of the array's dtype.
 // **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.

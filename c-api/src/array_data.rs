@@ -13,6 +13,7 @@ use crate::status::{boundary, check, nonnull, CError, CResult, DISTARR_ERR_BOUND
 use crate::wire::Cmd;
 use distarr_arrays::{AccOp, DistArray};
 use std::ffi::{c_char, c_int, c_void};
+use std::rc::Rc;
 
 /// The byte size of the root's buffer of a gather or scatter of `a` when this rank is `root`
 /// and its buffer is used; `None` on the other ranks, and for the root's NULL buffer with data to
@@ -113,15 +114,14 @@ pub unsafe extern "C" fn distarr_load_npy(path: *const c_char, out: *mut distarr
 
 // --- one-sided region access ------------------------------------------------------------------------
 
+/// An array with a box `[lo, hi)` of it and the box's size in bytes.
+type Region = (Rc<DistArray>, Vec<usize>, Vec<usize>, usize);
+
 /// The array and its box `[lo, hi)` with the byte size of the box.
 ///
 /// # Safety
 /// `lo` and `hi` are NULL or valid for reads of the array's `ndim` `int64_t`s.
-unsafe fn region_args(
-    a: distarr_array,
-    lo: *const i64,
-    hi: *const i64,
-) -> CResult<(DistArray, Vec<usize>, Vec<usize>, usize)> {
+unsafe fn region_args(a: distarr_array, lo: *const i64, hi: *const i64) -> CResult<Region> {
     let arr = lookup(a)?;
     let nd = arr.ndim();
     // SAFETY: readable for ndim elements (contract).

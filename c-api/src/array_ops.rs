@@ -1,5 +1,6 @@
-//! The exported whole-array operations: fill and random values, copies, element-wise ufuncs
-//! and `where`, reductions, matmul, boolean masks, roll and concatenate. All are **collective**.
+//! The exported whole-array operations: deferred execution (flush, lazy on or off), fill and
+//! random values, copies, element-wise ufuncs and `where`, reductions, matmul, boolean masks,
+//! roll and concatenate. All are **collective** except `distarr_is_lazy`.
 #![allow(non_camel_case_types)]
 
 use crate::args::{dtype_arg, i64s, out_bytes, reduce_code, scalar_arg};
@@ -7,10 +8,57 @@ use crate::codes::DISTARR_AXIS_NONE;
 use crate::collective::{collective, create_into};
 use crate::exec::Local;
 use crate::handle::distarr_array;
-use crate::state::{lookup, running};
+use crate::state::{lookup, running, with_state};
 use crate::status::{boundary, nonnull, CError, CResult, DISTARR_ERR_ARG};
 use crate::wire::Cmd;
 use std::ffi::{c_int, c_void};
+
+/// Runs the deferred array operations now (see DEFERRED EXECUTION): afterwards every array
+/// holds the values of every operation called before, and one-sided and local-block access to
+/// them is allowed (after a `distarr_sync` where other ranks wrote them, as always). Fused and
+/// synchronised only as their data dependencies need; nothing happens when nothing is pending.
+/// **Collective** (in sequential mode one command, sent with the operations it runs). Errors:
+/// `DISTARR_ERR_STATE` (not initialized or finalized); a failure of the deferred work itself
+/// (e.g. `DISTARR_ERR_NOMEM` for its results) is reported on every rank.
+#[no_mangle]
+pub extern "C" fn distarr_flush_deferred() -> c_int {
+    boundary!("distarr_flush_deferred", {
+        collective(Cmd::FlushDeferred, &mut Local::default())?;
+        Ok(())
+    })
+}
+
+/// Turns deferred execution of element-wise operations on (`on` non-zero) or off (`on == 0`;
+/// what is deferred runs first), on every rank. Initially on, unless `DISTARR_LAZY=0` was set
+/// at `distarr_init`. Results are bit-identical either way; off, every operation runs within
+/// its call. **Collective**: every rank passes the same `on`. Errors: `DISTARR_ERR_STATE`
+/// (not initialized or finalized).
+#[no_mangle]
+pub extern "C" fn distarr_set_lazy(on: i32) -> c_int {
+    boundary!("distarr_set_lazy", {
+        collective(Cmd::SetLazy { on: on != 0 }, &mut Local::default())?;
+        Ok(())
+    })
+}
+
+/// `*on` = 1 if element-wise operations are deferred (see `distarr_set_lazy`), else 0. Local
+/// (every rank has the same setting). Errors: `DISTARR_ERR_NULL`, `DISTARR_ERR_STATE` (not
+/// initialized or finalized).
+///
+/// # Safety
+/// `on` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing an `int32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn distarr_is_lazy(on: *mut i32) -> c_int {
+    boundary!("distarr_is_lazy", {
+        with_state(|st| {
+            nonnull!(on);
+            let lazy = distarr_arrays::is_lazy(&st.rt);
+            // SAFETY: `on` is non-null and writable (contract).
+            unsafe { on.write(i32::from(lazy)) };
+            Ok(())
+        })
+    })
+}
 
 /// Sets every element of an array or view to `*value`, one element of the array's dtype.
 /// **Collective.** Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.

@@ -1,7 +1,8 @@
 //! The executor: what every rank does for a collective command ([`Cmd`]). In SPMD mode every
-//! rank executes the commands its own calls make; in sequential mode rank 0 first validates a
-//! command ([`exec`] with `dry = true`: handle lookups, codes, shapes; nothing is communicated or
-//! changed), sends it, and then every rank executes it. The array ids a command creates are the
+//! rank executes the commands its own calls make; in sequential mode rank 0 records a command
+//! for the workers (`crate::batch`) and executes it, and the workers execute it when they
+//! receive it. [`exec`] checks its arguments (handles, codes, shapes) before it changes or
+//! communicates anything; with `dry = true` it only checks. The array ids a command creates are the
 //! same on every rank because every rank inserts and removes table entries in the same order.
 use crate::args::*;
 use crate::codes::{DISTARR_AXIS_NONE, DISTARR_LAYOUT_DEFERRED};
@@ -71,6 +72,16 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
         Cmd::Sync => {
             done!();
             rt.sync()?;
+            Ok(0)
+        }
+        Cmd::FlushDeferred => {
+            done!();
+            distarr_arrays::flush(rt)?;
+            Ok(0)
+        }
+        Cmd::SetLazy { on } => {
+            done!();
+            distarr_arrays::set_lazy(rt, *on)?;
             Ok(0)
         }
         Cmd::Create {
@@ -377,8 +388,8 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
                 0 if *axis != DISTARR_AXIS_NONE => Some(0),
                 nd => axis_arg(*axis, nd)?,
             };
-            let refs: Vec<&DistArray> = arrs.iter().collect();
-            let shapes: Vec<&[usize]> = arrs.iter().map(DistArray::shape).collect();
+            let refs: Vec<&DistArray> = arrs.iter().map(|a| &**a).collect();
+            let shapes: Vec<&[usize]> = arrs.iter().map(|a| a.shape()).collect();
             manip::concatenate_shape(&shapes, ax)?;
             done!();
             insert_owner(manip::concatenate(&refs, ax)?)
@@ -422,7 +433,7 @@ pub(crate) fn exec(cmd: &Cmd, rt: &Runtime, local: &mut Local<'_>, dry: bool) ->
 }
 
 /// The entry of a live array (for the commands that make a view of it).
-fn live_entry(id: i64) -> CResult<(DistArray, crate::state::Storage)> {
+fn live_entry(id: i64) -> CResult<(std::rc::Rc<DistArray>, crate::state::Storage)> {
     lookup(id)?;
     entry(id)
 }

@@ -11,11 +11,12 @@
 //! * the state lives in thread-locals: use the library from the thread that initialised it.
 //!
 //! Modules, each using only those above it: [`status`] (codes, errors, the boundary), [`codes`]
-//! (integer constants), [`args`] (argument conversion), [`handle`] (handle tables), [`state`]
-//! (per-thread state, array table, sequential-mode sync tracking), [`wire`] (the command
-//! format), [`exec`] (the executor), [`collective`] (collective calls, one-sided
-//! synchronisation, life cycle, the workers' loop); then the exported functions: [`life`],
-//! [`pgas`], [`array_create`], [`array_views`], [`array_ops`], [`array_data`].
+//! (integer constants), [`args`] (argument conversion), [`handle`] (handle tables), [`batch`]
+//! (sequential mode's command batch), [`state`] (per-thread state, array table,
+//! sequential-mode sync tracking), [`wire`] (the command format), [`exec`] (the executor),
+//! [`collective`] (collective calls, one-sided synchronisation, life cycle, the workers' loop);
+//! then the exported functions: [`life`], [`pgas`], [`array_create`], [`array_views`],
+//! [`array_ops`], [`array_data`].
 //!
 //! The header is generated from this crate by cbindgen (`c-api/cbindgen.toml`) and committed;
 //! the test `tests/header.rs` fails when they disagree (`DISTARR_BLESS=1` rewrites it).
@@ -39,6 +40,7 @@ mod array_ops;
 mod array_data;
 
 mod args;
+mod batch;
 mod collective;
 mod exec;
 mod handle;

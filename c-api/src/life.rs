@@ -160,3 +160,26 @@ pub unsafe extern "C" fn distarr_is_root(is_root: *mut i32) -> c_int {
         })
     })
 }
+
+/// `*messages`, `*commands` = how many command messages rank 0 of sequential mode has sent to
+/// the other ranks since `distarr_init`, and how many commands they carried (see SEQUENTIAL
+/// MODE: commands travel in batches, sent when the other ranks must act). 0 and 0 on the other
+/// ranks, in SPMD mode and at one rank. Local; a diagnostic.
+///
+/// # Safety
+/// `messages` and `commands` are NULL (→ `DISTARR_ERR_NULL`) or valid for writing a `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn distarr_seq_stats(messages: *mut u64, commands: *mut u64) -> c_int {
+    boundary!("distarr_seq_stats", {
+        with_state(|st| {
+            nonnull!(messages, commands);
+            let (m, c) = st.batch.as_ref().map_or((0, 0), |b| b.stats());
+            // SAFETY: both are non-null and writable (contract).
+            unsafe {
+                messages.write(m);
+                commands.write(c);
+            }
+            Ok(())
+        })
+    })
+}

@@ -1,11 +1,12 @@
 //! The library's per-thread state: the runtime and the execution mode, the handle tables of
-//! requests and arrays, and what rank 0 of sequential mode issued since the last
-//! synchronisation ([`SyncTracker`]).
+//! requests and arrays, what rank 0 of sequential mode issued since the last synchronisation
+//! ([`SyncTracker`]) and the commands it has not sent yet ([`Batch`]).
 //!
 //! distarr's runtime belongs to the thread that initialised it (MPI epochs and the heap are not
 //! shared between threads), so the C ABI keeps its state in thread-locals: calls from another
 //! thread see "not initialized" (`DISTARR_ERR_STATE`). The exported functions borrow the state
 //! for the length of a call ([`with_state`]); nothing is cloned on the way.
+use crate::batch::Batch;
 use crate::codes::Mode;
 use crate::handle::{Kind, Table};
 use crate::status::{check, CError, CResult, DISTARR_ERR_STATE};
@@ -29,22 +30,22 @@ pub(crate) struct State {
     pub mode: Mode,
     /// Sequential mode on rank 0: what was issued since the last synchronisation.
     pub track: SyncTracker,
+    /// Sequential mode on rank 0 with several ranks: the commands not yet sent to the workers.
+    pub batch: Option<Rc<Batch>>,
 }
 
 impl State {
+    /// The state of a runtime just initialised; on rank 0 of sequential mode with several
+    /// ranks, installs the command batch (see [`Batch::install`]).
     pub(crate) fn new(rt: Runtime, mode: Mode) -> State {
         let leads = mode == Mode::Sequential && rt.rank() == 0 && rt.nranks() > 1;
+        let batch = leads.then(|| Batch::install(&rt));
         State {
             rt,
             mode,
             track: SyncTracker::new(leads),
+            batch,
         }
-    }
-
-    /// Whether this rank issues commands to workers (sequential mode, rank 0, more than 1 rank).
-    #[inline]
-    pub(crate) fn leads(&self) -> bool {
-        self.track.leads()
     }
 
     /// Fails with `DISTARR_ERR_STATE` in sequential mode (calls that exchange the user program's
@@ -130,6 +131,23 @@ impl SyncTracker {
         self.0.set(Self::LEADS | Self::COLLECTIVE);
         t & Self::ONESIDED != 0
     }
+
+    /// Whether [`SyncTracker::before_collective`] would ask for a synchronisation first (it
+    /// changes nothing).
+    pub(crate) fn would_sync(&self, touches_data: bool, is_sync: bool) -> bool {
+        let t = self.0.get();
+        t & Self::LEADS != 0 && !is_sync && touches_data && t & Self::ONESIDED != 0
+    }
+
+    /// The tracker's state, to put back with [`SyncTracker::restore`] (a command that was taken
+    /// back: see `Batch::retract`).
+    pub(crate) fn snapshot(&self) -> u8 {
+        self.0.get()
+    }
+
+    pub(crate) fn restore(&self, state: u8) {
+        self.0.set(state);
+    }
 }
 
 thread_local! {
@@ -214,7 +232,9 @@ fn uninstall() {
 
 /// A `distarr_array`: an array or a view, and whether the handle owns the storage.
 pub(crate) struct ArrayEntry {
-    arr: DistArray,
+    /// Shared with the calls that use it ([`lookup`]): a reference count, not a copy of the
+    /// view's description, per use.
+    arr: Rc<DistArray>,
     /// Created by a creation call (owns the storage, freed by `distarr_free`) rather than a
     /// view of another handle's storage.
     owner: bool,
@@ -229,7 +249,7 @@ pub(crate) type Storage = Rc<Cell<bool>>;
 
 /// The array behind an id and its storage flag (the array may be a view of freed storage:
 /// [`lookup`] refuses those); `DISTARR_ERR_HANDLE` for a bad id.
-pub(crate) fn entry(id: i64) -> CResult<(DistArray, Storage)> {
+pub(crate) fn entry(id: i64) -> CResult<(Rc<DistArray>, Storage)> {
     ARRAYS.with(|t| {
         let t = t.borrow();
         let e = t.get(id)?;
@@ -239,14 +259,17 @@ pub(crate) fn entry(id: i64) -> CResult<(DistArray, Storage)> {
 
 /// The live array behind an id: `DISTARR_ERR_HANDLE` for a freed, forged or other-kind id, or
 /// a view whose storage was freed with the array it views.
-pub(crate) fn lookup(id: i64) -> CResult<DistArray> {
-    let (a, alive) = entry(id)?;
-    check!(
-        alive.get(),
-        DISTARR_ERR_HANDLE,
-        "distarr_array {id:#x} is a view of an array that was freed"
-    );
-    Ok(a)
+pub(crate) fn lookup(id: i64) -> CResult<Rc<DistArray>> {
+    ARRAYS.with(|t| {
+        let t = t.borrow();
+        let e = t.get(id)?;
+        check!(
+            e.alive.get(),
+            DISTARR_ERR_HANDLE,
+            "distarr_array {id:#x} is a view of an array that was freed"
+        );
+        Ok(e.arr.clone())
+    })
 }
 
 fn insert(arr: DistArray, owner: bool, alive: Storage) -> CResult<i64> {
@@ -255,6 +278,7 @@ fn insert(arr: DistArray, owner: bool, alive: Storage) -> CResult<i64> {
         s.set(v + 1);
         v
     });
+    let arr = Rc::new(arr);
     ARRAYS.with(|t| t.borrow_mut().insert(ArrayEntry { arr, owner, alive, seq }))
 }
 
@@ -278,7 +302,7 @@ pub(crate) fn free_array(id: i64) -> CResult<()> {
 fn free_entry(e: ArrayEntry) -> CResult<()> {
     if e.owner && e.alive.get() {
         e.alive.set(false);
-        e.arr.free()?;
+        Rc::unwrap_or_clone(e.arr).free()?;
     }
     Ok(())
 }

@@ -1,15 +1,19 @@
 //! The wire format of collective commands: what rank 0 sends to the other ranks in sequential
-//! mode (one `Runtime::seq_send` message per command) and what every rank executes
-//! ([`crate::exec`]). Commands carry metadata only (handles, codes, shapes, scalars, paths),
-//! never array data. Array ids are `distarr_array` values, the same on every rank.
+//! mode (batches of commands, one `Runtime::seq_send` message per batch: see `crate::batch`)
+//! and what every rank executes ([`crate::exec`]). Commands carry metadata only (handles,
+//! codes, shapes, scalars, paths), never array data. Array ids are `distarr_array` values, the
+//! same on every rank.
 //!
-//! A message is a little-endian `u16` opcode, one flags byte ([`SYNC_FIRST`]), one byte of
+//! A command is a little-endian `u16` opcode, one flags byte ([`SYNC_FIRST`]), one byte of
 //! padding, then the command's fields in declaration order, little-endian and unaligned: 64-bit
 //! integers and floats in 8 bytes, 32-bit integers in 4, booleans in 1; a vector or byte string
 //! is its length (4 bytes) and then its items, the integers of vectors (shapes, axes, slice
-//! bounds) as LEB128 varints (1 byte for small values and for `DISTARR_SLICE_NONE`). Commands
-//! that fit in [`distarr_runtime::SEQ_INLINE_BYTES`] (56) bytes travel in one broadcast: every
-//! element-wise, scalar, reduction and creation command, and the views of a few dimensions.
+//! bounds) as LEB128 varints (1 byte for small values and for `DISTARR_SLICE_NONE`). A batch
+//! is a sequence of frames, each a command's length (a varint) and the command
+//! ([`Cmd::encode_frame`], [`frames`]). A batch that fits in
+//! [`distarr_runtime::SEQ_INLINE_BYTES`] (56) bytes travels in one broadcast (a single
+//! element-wise, scalar, reduction or creation command, or a view of a few dimensions, with
+//! room to spare; or one of them and a flush); a longer one in two.
 use crate::status::{check, CError, CResult, DISTARR_ERR_INTERNAL};
 
 /// Flag: every rank synchronises (`Runtime::sync`) before executing the command.
@@ -205,6 +209,10 @@ commands! {
     Barrier = 4,
     Fence = 5,
     Sync = 6,
+    /// `distarr_flush_deferred`: runs the deferred array operations.
+    FlushDeferred = 7,
+    /// `distarr_set_lazy`.
+    SetLazy = 8 { on: bool },
     Create = 100 { shape: Vec<u64>, dtype: i32, layout: i32, block: Vec<u64>, rank: i32 },
     Arange = 101 { start: f64, stop: f64, step: f64, dtype: i32 },
     Linspace = 102 { start: f64, stop: f64, num: u64, endpoint: bool, dtype: i32 },
@@ -239,12 +247,34 @@ commands! {
 
 impl Cmd {
     /// The message for this command with `flags` (e.g. [`SYNC_FIRST`]).
+    #[cfg(test)]
     pub(crate) fn encode(&self, flags: u8) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
+        self.encode_into(flags, &mut out);
+        out
+    }
+
+    /// Appends the message for this command with `flags` to `out`.
+    fn encode_into(&self, flags: u8, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.opcode().to_le_bytes());
         out.extend_from_slice(&[flags, 0]);
-        self.put_fields(&mut out);
-        out
+        self.put_fields(out);
+    }
+
+    /// Appends this command with `flags` to a batch: the message's length (a varint), then the
+    /// message (see [`frames`]).
+    pub(crate) fn encode_frame(&self, flags: u8, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.push(0); // the length, when it fits in one byte (nearly always)
+        self.encode_into(flags, out);
+        let len = out.len() - at - 1;
+        if len < 0x80 {
+            out[at] = len as u8;
+        } else {
+            let mut prefix = Vec::with_capacity(4);
+            put_varint(len as u64, &mut prefix);
+            out.splice(at..=at, prefix);
+        }
     }
 
     /// The command and flags of a message.
@@ -272,12 +302,43 @@ impl Cmd {
                 | Cmd::Barrier
                 | Cmd::Fence
                 | Cmd::Sync
+                // The operations a flush runs were recorded by commands that touch data (and
+                // were ordered then): running them needs no ordering of its own.
+                | Cmd::FlushDeferred
+                | Cmd::SetLazy { .. }
                 | Cmd::Free { .. }
                 | Cmd::Index { .. }
                 | Cmd::Permute { .. }
                 | Cmd::BroadcastTo { .. }
         )
     }
+}
+
+/// The messages of a batch made with [`Cmd::encode_frame`], in order; an error for a malformed
+/// frame (then the iteration ends).
+pub(crate) fn frames(batch: &[u8]) -> impl Iterator<Item = CResult<&[u8]>> {
+    let mut r = Reader { msg: batch, at: 0 };
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || r.at == r.msg.len() {
+            return None;
+        }
+        let start = r.at;
+        let frame = take_varint(&mut r).ok().and_then(|n| {
+            let end = usize::try_from(n).ok()?.checked_add(r.at)?;
+            let m = r.msg.get(r.at..end)?;
+            r.at = end;
+            Some(m)
+        });
+        let frame = frame.ok_or_else(|| {
+            CError::new(
+                DISTARR_ERR_INTERNAL,
+                format!("malformed command batch (frame at byte {start} of {})", r.msg.len()),
+            )
+        });
+        failed = frame.is_err();
+        Some(frame)
+    })
 }
 
 #[cfg(test)]
@@ -292,6 +353,8 @@ mod tests {
             Cmd::Barrier,
             Cmd::Fence,
             Cmd::Sync,
+            Cmd::FlushDeferred,
+            Cmd::SetLazy { on: true },
             Cmd::Create {
                 shape: vec![3, 0, u64::MAX],
                 dtype: 7,
@@ -554,10 +617,64 @@ mod tests {
                 axes: vec![2, 1, 0],
             },
         ] {
+            let mut frame = Vec::new();
+            c.encode_frame(SYNC_FIRST, &mut frame);
             assert!(
-                c.encode(SYNC_FIRST).len() <= distarr_runtime::SEQ_INLINE_BYTES,
-                "{c:?} fits in one broadcast"
+                frame.len() <= distarr_runtime::SEQ_INLINE_BYTES,
+                "{c:?} fits in one broadcast, alone in its batch"
             );
         }
+        // `c = a + b` and the flush that runs it, in one broadcast
+        let mut batch = Vec::new();
+        for c in [
+            Cmd::Binary {
+                op: 0,
+                out: 3,
+                x: 1,
+                y: 2,
+            },
+            Cmd::FlushDeferred,
+        ] {
+            c.encode_frame(0, &mut batch);
+        }
+        assert!(
+            batch.len() <= distarr_runtime::SEQ_INLINE_BYTES,
+            "{} bytes",
+            batch.len()
+        );
+    }
+
+    #[test]
+    fn batches_round_trip() {
+        let all = samples();
+        let mut batch = Vec::new();
+        for (k, c) in all.iter().enumerate() {
+            c.encode_frame((k % 2) as u8, &mut batch);
+        }
+        let got: Vec<(Cmd, u8)> = frames(&batch).map(|f| Cmd::decode(f.unwrap()).unwrap()).collect();
+        let want: Vec<(Cmd, u8)> = all
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (c.clone(), (k % 2) as u8))
+            .collect();
+        assert_eq!(got, want);
+        // a frame longer than 127 bytes has a 2-byte length
+        let long = Cmd::Save {
+            a: 1,
+            path: vec![b'x'; 300],
+        };
+        let mut one = Vec::new();
+        long.encode_frame(0, &mut one);
+        assert_eq!(one.len(), 2 + long.encode(0).len());
+        assert_eq!(frames(&[]).count(), 0, "an empty batch has no commands");
+        // a truncated batch: the commands before the cut, then one error, then nothing
+        let cut = &batch[..batch.len() - 3];
+        let items: Vec<CResult<&[u8]>> = frames(cut).collect();
+        assert_eq!(items.len(), all.len());
+        assert!(items[..all.len() - 1].iter().all(Result::is_ok));
+        assert!(items[all.len() - 1].is_err());
+        // a length beyond the batch, and a malformed varint
+        assert!(frames(&[5, 1, 0]).next().unwrap().is_err());
+        assert!(frames(&[0xff; 12]).next().unwrap().is_err());
     }
 }

@@ -9,7 +9,10 @@ Sequential mode (the default): rank 0 runs the program; the other ranks stop ins
 appears once. SPMD mode (``DISTARR_MODE=spmd``): every rank runs the program and makes the
 same calls in the same order. Without ``mpirun``: one rank.
 
-Environment: ``DISTARR_LIBRARY`` (the library to load), ``DISTARR_MODE``,
+Element-wise operations are deferred and fused by the library until a value is needed (see
+:func:`flush`, :func:`set_lazy`; ``DISTARR_LAZY=0`` turns that off).
+
+Environment: ``DISTARR_LIBRARY`` (the library to load), ``DISTARR_MODE``, ``DISTARR_LAZY``,
 ``DISTARR_FALLBACK_MAX`` (largest input, in elements, that a NumPy function distarr lacks may
 be computed by NumPy on gathered data), ``DISTARR_REPORT_COVERAGE=1`` (report at exit), and the
 library's own (see README.md).
@@ -24,7 +27,7 @@ from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # 
                    DistArrayTypeError, DistArrayMemoryError, DistArrayRuntimeError,
                    DistArrayOSError, DistArrayOverflowError, DistArrayAxisError,
                    DistArrayNotImplementedError, DistArrayFileFormatError)
-from ._runtime import scope, sync  # noqa: E402
+from ._runtime import scope, sync, flush, set_lazy, is_lazy  # noqa: E402
 from ._array import ndarray, array, asarray, empty, full  # noqa: E402
 from . import _ops, _functions, _dispatch  # noqa: E402
 from ._ops import ufunc, matmul, dot, count_nonzero, broadcast_shapes  # noqa: E402
@@ -70,7 +73,8 @@ del _name
 
 # --- NumPy functions that dispatch to distarr's (``__array_function__``) ------------------------
 _PUBLIC = [n for n in dir() if not n.startswith("_") and callable(globals()[n])
-           and not isinstance(globals()[n], (type, ufunc)) and n not in ("finalize", "scope", "sync")]
+           and not isinstance(globals()[n], (type, ufunc))
+           and n not in ("finalize", "scope", "sync", "flush", "set_lazy", "is_lazy")]
 for _name in _PUBLIC:
     _f = getattr(_np, _name, None)
     if callable(_f) and not isinstance(_f, (type, _np.ufunc)):

@@ -46,8 +46,9 @@ class ndarray:
         if not h or not state.running:
             return
         if state.gc_free:
-            _runtime.forget(h)
-            if self._pool is not None and _pool_put(self._pool, h, self.nbytes):
+            if _runtime.scopes:
+                _runtime.forget(h)
+            if self._pool is not None and _pool_put(self._pool, h):
                 return
             try:
                 lib.distarr_free(h)
@@ -239,10 +240,6 @@ class ndarray:
         if order != "C":
             raise DistArrayValueError("distarr arrays are C ordered: reshape(order='C') only")
         shape = _resolve_shape(tuple(operator.index(s) for s in shape), self.size, self._shape)
-        if not self._shape and shape:
-            # A copy, not a view: the engine cannot read 0-d arrays through views at several
-            # ranks (reported).
-            return _unzero(self).reshape(shape)
         if shape == self._shape:
             return _view(self, lib.distarr_view, self.handle, 0, None, None, None)
         return _view(self, lib.distarr_reshape, self.handle, len(shape), i64s(shape))
@@ -293,9 +290,6 @@ class ndarray:
         items, scalar = _index_items(key, self._shape)
         if scalar is not None:
             return _read_box(self, scalar, tuple(i + 1 for i in scalar)).reshape(())[()]
-        if not self._shape:
-            # a[()], a[None], a[...] of a 0-d array: from its value (a copy; see reshape).
-            return array(_read_box(self, (), ())[key], dist=False)
         return _index(self, items)
 
     def __setitem__(self, key, value):
@@ -325,9 +319,7 @@ class ndarray:
             return
         target = _index(self, items)
         try:
-            if isinstance(value, ndarray) and not value._shape and target._shape:
-                target.fill(value)  # the engine does not broadcast 0-d sources
-            elif isinstance(value, ndarray):
+            if isinstance(value, ndarray):
                 lib.distarr_copy(target.handle, value.handle)
             elif np.ndim(value) == 0:
                 target.fill(value[()] if isinstance(value, np.ndarray) else value)
@@ -433,13 +425,22 @@ POOL_MAX_PER_KEY = 4
 POOL_MAX_TOTAL = 32 << 20
 _pool = {}
 _pool_bytes = [0]
+#: Bytes of an array of each pool key (shape, dtype, dist).
+_key_bytes = {}
 
 
-def _pool_put(key, h, nbytes):
+def _pool_put(key, h):
+    nbytes = _key_bytes.get(key)
+    if nbytes is None:
+        if len(_key_bytes) > 4096:
+            _key_bytes.clear()
+        nbytes = _key_bytes[key] = _prod(key[0]) * key[1].itemsize
     if nbytes > POOL_MAX_BYTES or _pool_bytes[0] + nbytes > POOL_MAX_TOTAL:
         return False
-    hs = _pool.setdefault(key, [])
-    if len(hs) >= POOL_MAX_PER_KEY:
+    hs = _pool.get(key)
+    if hs is None:
+        hs = _pool[key] = []
+    elif len(hs) >= POOL_MAX_PER_KEY:
         return False
     hs.append(h)
     _pool_bytes[0] += nbytes
@@ -456,7 +457,7 @@ def _create(shape, dtype, dist=True, layout=None, overwrite=False):
         if overwrite:
             hs = _pool.get(key)
             if hs:
-                _pool_bytes[0] -= _prod(shape) * dtype.itemsize
+                _pool_bytes[0] -= _key_bytes.get(key) or _prod(shape) * dtype.itemsize
                 return _wrap(hs.pop(), shape, dtype, None, dist, key)
     n = len(shape)
     sh = i64s(shape)
@@ -591,12 +592,6 @@ def _read_box(a, lo, hi):
     if state.spmd_multi:
         lib.distarr_sync()
     return buf
-
-
-def _unzero(a):
-    """A 0-d array's value as a new one-element 1-D array (the engine cannot broadcast data
-    of 0-d arrays, views of them included, at several ranks)."""
-    return array(_read_box(a, (), ()).reshape((1,)), dist=False)
 
 
 def _write_one(a, index, value):

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _normalize_axis, _out as _out_cell, _shape_arg, _unzero,
+from ._array import (ndarray, _create, _normalize_axis, _out as _out_cell, _shape_arg,
                      _view, _want_dist, _wrap_new, asarray, empty, full)
 from ._dtypes import to_dtype
 from . import _lib
@@ -198,8 +198,6 @@ def expand_dims(a, axis):
 def broadcast_to(array_, shape):
     a = asarray(array_)
     shp = _shape_arg(shape)
-    if not a.shape and shp:
-        a = _unzero(a)  # the engine cannot broadcast 0-d arrays (reported)
     return _view(a, lib.distarr_broadcast_to, a.handle, len(shp), i64s(shp))
 
 
@@ -333,9 +331,6 @@ def where(condition, x=None, y=None):
     dt = _where_dtype(xv, yv)
     shapes = [v.shape for v in (c, xv, yv) if isinstance(v, ndarray)]
     shp = broadcast_shapes(*shapes)
-    if shp:
-        # The engine does not broadcast 0-d operands: one-element views instead.
-        c, xv, yv = (_unzero(v) if isinstance(v, ndarray) and not v.shape else v for v in (c, xv, yv))
     out = empty(shp, dt, dist=dist)
     if isinstance(xv, ndarray) and isinstance(yv, ndarray):
         lib.distarr_where(out.handle, c.handle, xv.handle, yv.handle)

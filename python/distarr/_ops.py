@@ -5,14 +5,20 @@ creates the result array and makes one collective library call that writes it
 (``distarr_binary``, ``distarr_binary_scalar``, ``distarr_unary``, ``distarr_reduce``,
 ``distarr_matmul``). Python scalars are weak (NEP 50); NumPy scalars are strong, as in NumPy 2.
 """
+import struct
+
 import numpy as np
 
 from . import _dtypes
-from ._array import (ndarray, _create, _normalize_axes, _prod, _read_box,
-                     array, asarray, full)
+from ._dtypes import _ufunc_cache
+from ._array import (ndarray, _create, _key_bytes, _normalize_axes, _pool, _pool_bytes, _prod,
+                     _read_box, _wrap, array, asarray, full)
 from ._lib import (DistArrayTypeError, DistArrayValueError, REDUCE, UFUNC, lib)
 
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+_binary_fn = lib.distarr_binary
+_binary_scalar_fn = lib.distarr_binary_scalar
+_pack_f64 = struct.Struct("<d").pack
 _PYSCALAR = (bool, int, float, complex)
 _KIND_TYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
@@ -64,29 +70,32 @@ def _is_out(out):
     return out
 
 
-def _strong_as_array(s, like):
-    """A strong NumPy scalar (0-d NumPy array) as a one-element distarr array on one rank: 0-d
-    next to a 0-d array, else of shape (1,) (the engine does not broadcast 0-d operands)."""
-    return array(s if not like._shape else s.reshape((1,)), dist=False)
+def _strong_as_array(s):
+    """A strong NumPy scalar (0-d NumPy array) as a 0-d distarr array on one rank."""
+    return array(s, dist=False)
 
 
 def binary(name, x, y, out=None):
     """``out = name(x, y)`` with NumPy broadcasting and promotion. Collective."""
-    uf = _NP[name]
-    code = UFUNC[name]
-    if type(x) is not ndarray or type(y) is not ndarray:
-        x, y = (_operand(x, y if isinstance(y, ndarray) else None),
-                _operand(y, x if isinstance(x, ndarray) else None))
-        if x is NotImplemented or y is NotImplemented:
-            return NotImplemented
+    uf, code = _UF[name]
+    tx, ty = type(x), type(y)
+    if tx is ndarray and ty is ndarray:
+        # The common case first: two arrays (every check below is about scalars).
+        xs, ys = x._shape, y._shape
+        shape = xs if xs == ys else broadcast_shapes(xs, ys)
+        key = (uf, (x._dtype, y._dtype))
+        dt = (_ufunc_cache[key] if key in _ufunc_cache else _dtypes.ufunc_types(*key))[1]
+        return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
+                     _binary_fn, code, x.handle, y.handle)
+    if ty in _PYSCALAR and tx is ndarray:
+        return _binary_scalar(uf, name, code, x, y, False, out)
+    if tx in _PYSCALAR and ty is ndarray:
+        return _binary_scalar(uf, name, code, y, x, True, out)
+    x, y = (_operand(x, y if isinstance(y, ndarray) else None),
+            _operand(y, x if isinstance(x, ndarray) else None))
+    if x is NotImplemented or y is NotImplemented:
+        return NotImplemented
     xa, ya = isinstance(x, ndarray), isinstance(y, ndarray)
-    if xa and ya and (not x._shape) != (not y._shape):
-        # A 0-d array with a larger one: as NumPy's strong scalar (the engine's broadcasting
-        # of 0-d operands fails at several ranks).
-        if x._shape:
-            y, ya = _read_box(y, (), ()), False
-        else:
-            x, xa = _read_box(x, (), ()), False
     if not (xa and ya):
         if not xa and not ya:
             r = uf(x, y)
@@ -102,7 +111,7 @@ def binary(name, x, y, out=None):
             ops_weak = (kind, arr._dtype) if first else (arr._dtype, kind)
             if (kind is None or not _dtypes.is_supported(s.dtype)
                     or _dtypes.ufunc_result(uf, ops_strong) != _dtypes.ufunc_result(uf, ops_weak)):
-                s = _strong_as_array(s, arr)
+                s = _strong_as_array(s)
                 return binary(name, s if first else arr, arr if first else s, out)
             s = s.item()
         return _binary_scalar(uf, name, code, arr, s, first, out)
@@ -126,13 +135,20 @@ def _call(name, operands, out, shape, dt, dist, fn, code, *args):
     it on gathered data (``_dispatch.fallback``: size limit, RuntimeWarning)."""
     if not (name == "power" and dt.kind == "c"  # the engine has no complex power
             or _lacking and _lacking_key(name, operands) in _lacking):
-        o = _create(shape, dt, dist, overwrite=True) if out is None else out
+        if out is not None:
+            fn(code, out.handle, *args)
+            return out
+        key = (shape, dt, dist)
+        hs = _pool.get(key)
+        if hs:  # (_create's pool path, inline: the common case of a loop)
+            _pool_bytes[0] -= _key_bytes[key]
+            o = _wrap(hs.pop(), shape, dt, None, dist, key)
+        else:
+            o = _create(shape, dt, dist, overwrite=True)
         try:
-            fn(code, o.handle, *args)
+            fn(code, o._h, *args)
             return o
         except DistArrayTypeError:
-            if out is not None:
-                raise
             o.free()
             _lacking.add(_lacking_key(name, operands))
     from ._dispatch import fallback
@@ -141,8 +157,12 @@ def _call(name, operands, out, shape, dt, dist, fn, code, *args):
 
 def _binary_scalar(uf, name, code, arr, s, first, out):
     kind = type(s)
-    ops = (kind, arr._dtype) if first else (arr._dtype, kind)
-    loop, dt = _dtypes.ufunc_types(uf, ops)
+    key = (uf, (kind, arr._dtype) if first else (arr._dtype, kind))
+    loop, dt = _ufunc_cache[key] if key in _ufunc_cache else _dtypes.ufunc_types(*key)
+    if kind is float:
+        # The common case: no range to check.
+        return _call(name, (s, arr) if first else (arr, s), out, arr._shape, dt, arr._dist,
+                     _binary_scalar_fn, code, arr.handle, _pack_f64(s), 7, first)
     if kind is int:
         sdt = loop[0] if first else loop[1]
         if sdt.kind == "b" and not -2 ** 63 <= s < 2 ** 63:
@@ -240,6 +260,8 @@ class ufunc:
 
 
 _NP = {name: getattr(np, "true_divide" if name == "divide" else name) for name in UFUNC}
+#: name -> (NumPy ufunc, DISTARR_UFUNC_* code)
+_UF = {name: (_NP[name], code) for name, code in UFUNC.items()}
 _UFUNC_REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
                  "logical_and": "all", "logical_or": "any"}
 UFUNCS = {name: ufunc(name, 2 if code < 64 else 1) for name, code in UFUNC.items()}

@@ -87,6 +87,42 @@ def sync():
     lib.distarr_sync()
 
 
+# --- deferred execution ----------------------------------------------------------------------
+
+def flush():
+    """Runs the deferred array operations now (collective).
+
+    Element-wise operations (arithmetic, comparisons, math functions, ``where``, copies,
+    fills, casts) and reductions along an axis are checked when called — errors are raised
+    there — and recorded; the library runs them later, fused into few passes over memory,
+    when a value is needed (a reduction to a scalar, an element read, ``to_numpy()``, printing)
+    or at any other flush point. Calling ``flush()`` is never needed for correct results; it
+    places the work (e.g. before timing, or before a long pause in the program). In sequential
+    mode the recorded calls travel to the other ranks in one message at the flush.
+    """
+    lib.distarr_flush_deferred()
+
+
+def set_lazy(on):
+    """Turns deferred execution on or off (collective; off runs what is deferred first).
+    Initially on, unless ``DISTARR_LAZY=0`` is in the environment. Results are bit-identical
+    either way."""
+    lib.distarr_set_lazy(1 if on else 0)
+
+
+def is_lazy():
+    """Whether element-wise operations are deferred (see :func:`set_lazy`)."""
+    return bool(_query(lib.distarr_is_lazy))
+
+
+def seq_stats():
+    """``(messages, commands)``: how many command messages rank 0 of sequential mode sent to
+    the other ranks so far, and the commands they carried ((0, 0) elsewhere). A diagnostic."""
+    m, c = ctypes.c_uint64(), ctypes.c_uint64()
+    lib.distarr_seq_stats(ctypes.byref(m), ctypes.byref(c))
+    return m.value, c.value
+
+
 # --- scopes --------------------------------------------------------------------------------
 
 #: Stack of open scopes, each a dict: handle -> weak reference to its array, in creation order.

@@ -81,10 +81,17 @@ pub(crate) struct Inner {
     threads: usize,
     /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
     flush_hook: RefCell<Option<FlushHook>>,
+    /// Run before every collective communication (see [`Runtime::set_collective_hook`]), and
+    /// whether it is running (it is not re-entered).
+    collective_hook: RefCell<Option<FlushHook>>,
+    in_collective_hook: Cell<bool>,
+    /// See [`Runtime::set_lockstep`].
+    lockstep: Cell<bool>,
 }
 
 /// Work a layer above the runtime runs before every synchronisation: the array layer's
-/// deferred operations (see [`Runtime::set_flush_hook`]).
+/// deferred operations (see [`Runtime::set_flush_hook`]); or before every collective
+/// communication: sequential mode's batched commands (see [`Runtime::set_collective_hook`]).
 pub type FlushHook = Rc<dyn Fn(&Runtime) -> Result<()>>;
 
 /// A handle to the distarr runtime on this rank. Cloning is cheap (shared). Not `Send`: MPI
@@ -262,6 +269,9 @@ impl Runtime {
             syncs: Cell::new(0),
             threads: config.threads,
             flush_hook: RefCell::new(None),
+            collective_hook: RefCell::new(None),
+            in_collective_hook: Cell::new(false),
+            lockstep: Cell::new(false),
         });
         LIVE.fetch_add(1, Ordering::SeqCst);
         CURRENT.with(|c| *c.borrow_mut() = Rc::downgrade(&inner));
@@ -363,6 +373,20 @@ impl Runtime {
         self.inner.threads
     }
 
+    /// Declares that one program makes every rank's collective calls (sequential mode: rank 0
+    /// runs the program and the other ranks replay its calls): the ranks cannot disagree about
+    /// what they call, so layers above may skip the communication that only checks that they
+    /// agree (the array engine's agreement at a flush of deferred operations). Set it on every
+    /// rank alike, before any collective call. Local.
+    pub fn set_lockstep(&self, on: bool) {
+        self.inner.lockstep.set(on);
+    }
+
+    /// See [`Runtime::set_lockstep`]. Local.
+    pub fn is_lockstep(&self) -> bool {
+        self.inner.lockstep.get()
+    }
+
     /// Whether the runtime has been finalised.
     pub fn is_finalized(&self) -> bool {
         self.inner.finalized.get()
@@ -385,8 +409,13 @@ impl Runtime {
         }
     }
 
+    /// Runs `f` on the runtime's communicator, for a collective communication (every use is
+    /// one): the collective hook runs first (see [`Runtime::set_collective_hook`]).
     pub(crate) fn with_comm<R>(&self, f: impl FnOnce(&Comm) -> Result<R>) -> Result<R> {
         let i = self.live()?;
+        if !i.in_collective_hook.get() {
+            self.run_collective_hook()?;
+        }
         let c = i.comm.borrow();
         match c.as_ref() {
             Some(c) => f(c),
@@ -761,6 +790,35 @@ impl Runtime {
         }
     }
 
+    /// Registers (or removes) the work to run on this rank before each of its collective
+    /// communications on the runtime's communicator: every broadcast, all-reduce, all-gather and
+    /// barrier, so also before those inside [`Runtime::sync`], [`Runtime::fence`],
+    /// [`Runtime::alloc`], [`Runtime::free`], [`Runtime::agree`], [`Runtime::finalize`] and the
+    /// messages of sequential mode ([`Runtime::seq_send`]). The hook is not re-entered: its
+    /// own collective calls do not run it. Sequential mode's rank 0 uses it to send the
+    /// commands it has batched, so the other ranks run them and meet it in the same collective
+    /// call. Local.
+    pub fn set_collective_hook(&self, hook: Option<FlushHook>) {
+        *self.inner.collective_hook.borrow_mut() = hook;
+    }
+
+    /// Runs the collective hook, if any, marked as running while it does.
+    #[inline]
+    fn run_collective_hook(&self) -> Result<()> {
+        let Some(hook) = self.inner.collective_hook.borrow().clone() else {
+            return Ok(());
+        };
+        struct Running<'a>(&'a Cell<bool>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        self.inner.in_collective_hook.set(true);
+        let _running = Running(&self.inner.in_collective_hook);
+        hook(self)
+    }
+
     /// `MPI_Barrier` on the runtime's communicator. **Collective.** Orders nothing about RMA by
     /// itself: use [`Runtime::sync`] for that. Deferred work (see [`Runtime::set_flush_hook`])
     /// completes first.
@@ -903,6 +961,7 @@ impl Runtime {
             self.win_sync()?;
             self.abort_if_poisoned("finalize");
         }
+        self.set_collective_hook(None);
         let windows = std::mem::take(&mut i.heap.borrow_mut().windows);
         for w in windows {
             w.free().unwrap_or_else(|e| mpi_fatal("MPI_Win_free", &e));

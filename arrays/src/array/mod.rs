@@ -236,12 +236,14 @@ impl DistArray {
 
     /// The heap segment holding the base array's elements (each rank's part is its local block
     /// in C order). Owned by the array: never free it directly. Local. While the array is the
-    /// pending result of deferred operations (its storage is allocated when they run): with one
-    /// rank they run now; with several an `InvalidArgument` error (run them first: a
-    /// collective sync or flush), as for every one-sided access.
+    /// pending result of a deferred operation (it has no storage yet): an `InvalidArgument`
+    /// error naming the remedy ([`crate::flush`] or a sync first) with several ranks; with one,
+    /// the deferred operations run (as for one-sided accesses).
     pub fn segment(&self) -> Result<Seg> {
         self.check_live()?;
-        crate::engine::check_not_pending(self, false)?;
+        if self.base.seg.get().is_none() {
+            crate::engine::check_not_pending(self, true)?;
+        }
         self.base.seg()
     }
 

@@ -159,7 +159,10 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
     // could hold a reference the others do not, so the ranks agree — and check that they
     // recorded the same operations — in one small allreduce of fixed size: a flag per
     // operation, then a digest of the queue and its complement (a byte-wise maximum equal to
-    // both on every rank means every rank has the same digest).
+    // both on every rank means every rank has the same digest). When one program makes every
+    // rank's calls (`Runtime::is_lockstep`: sequential mode), the ranks hold the same
+    // references and record the same operations by construction: no agreement, and a flush of
+    // aligned operations communicates nothing.
     let mut refs: HashMap<*const Base, usize> = HashMap::new();
     for op in &ops {
         for a in &op.args {
@@ -180,7 +183,9 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
     for (b, x) in buf[QUEUE_LIMIT + 8..].iter_mut().zip(d) {
         *b = !x;
     }
-    rt.allreduce(&mut buf, distarr_runtime::ReduceOp::Max)?;
+    if !rt.is_lockstep() {
+        rt.allreduce(&mut buf, distarr_runtime::ReduceOp::Max)?;
+    }
     let same = buf[QUEUE_LIMIT..QUEUE_LIMIT + 8] == d && buf[QUEUE_LIMIT + 8..].iter().zip(d).all(|(&b, x)| b == !x);
     if !same {
         return Err(Error::new(

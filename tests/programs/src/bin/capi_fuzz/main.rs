@@ -3472,7 +3472,39 @@ impl Fuzz {
     }
 
     fn case_collectives(&mut self) {
-        match self.rng.below(5) {
+        match self.rng.below(6) {
+            5 => {
+                // deferred execution: run now, turn off or on (any non-zero is on), query
+                self.what = "flush_deferred / set_lazy / is_lazy / seq_stats".into();
+                let rc = distarr_flush_deferred();
+                self.check_coll("distarr_flush_deferred", rc, &Expect::ok());
+                let on = self.pick(&[1, 1, 1, 0, 7, -1, i32::MIN]);
+                let rc = distarr_set_lazy(on);
+                self.check_coll("distarr_set_lazy", rc, &Expect::ok());
+                let mut l = -5;
+                // SAFETY: writable.
+                let rc = unsafe { distarr_is_lazy(&mut l) };
+                self.ok("distarr_is_lazy", rc);
+                if l != i32::from(on != 0) {
+                    self.fail(format!("is_lazy gave {l} after set_lazy({on})"));
+                }
+                let mut ex = Expect::ok();
+                ex.bad(ERR_NULL);
+                // SAFETY: NULL is refused (checked).
+                let rc = unsafe { distarr_is_lazy(null_mut()) };
+                self.check_rc("distarr_is_lazy", rc, &ex);
+                let (mut m, mut c) = (u64::MAX, u64::MAX);
+                // SAFETY: writable, or NULL (refused).
+                unsafe {
+                    let rc = distarr_seq_stats(&mut m, &mut c);
+                    self.ok("distarr_seq_stats", rc);
+                    let rc = distarr_seq_stats(null_mut(), &mut c);
+                    self.check_rc("distarr_seq_stats", rc, &ex);
+                }
+                if m > c || (self.spmd && (m, c) != (0, 0)) {
+                    self.fail(format!("seq_stats: {m} messages, {c} commands"));
+                }
+            }
             0 => {
                 self.what = "sync".into();
                 self.sync();
