@@ -13,7 +13,8 @@
 #   4. python: the Python front end (.venv from scripts/setup.sh; skipped with a warning when
 #              missing, unless CI=true): pytest under mpirun at 1-4 ranks in sequential and SPMD
 #              mode (python/tests: Hypothesis differential tests against NumPy, API and error
-#              parity), the job-behaviour tests (python/tests_launch), and the examples of
+#              parity, hostile inputs: test_hostile.py), the job-behaviour tests
+#              (python/tests_launch), and the examples of
 #              examples/python under NumPy and distarr (scripts/check-python-examples.py).
 #              DISTARR_HYPOTHESIS_SCALE multiplies the number of Hypothesis cases of every run
 #              (default: 1, and 0.5 in SPMD mode at 3-4 ranks, where every rank runs Hypothesis);

@@ -813,10 +813,15 @@ fn rt_fault_diverge() {
 // gives the same results.
 mpi_test!(rt_ops_timeout, "rt_ops", [2, 3, 4], [("DISTARR_TIMEOUT", "120")]);
 mpi_test!(rt_stress_timeout, "rt_stress", [3], [("DISTARR_TIMEOUT", "120")]);
+// The heap poison test hook (guard zones, red zones, poisoned free memory) finds stray writes.
+mpi_test!(rt_poison, "rt_poison", [1, 2, 3], [("DISTARR_TEST_POISON", "1")]);
+mpi_test!(rt_poison_off, "rt_poison", [1, 2]);
 
 // --- distributed arrays (OpenMPI) ----------------------------------------------------------
 mpi_test!(arr_diff, "arr_diff", [1, 2, 3, 4]);
 mpi_test!(arr_io, "arr_io", [1, 2, 3, 4]);
+// Arrays of 2.2e9 uint8 elements (> 2^31) through the C ABI: 4.4 GB of heap on one rank.
+mpi_test!(arr_large, "arr_large", [1, 2], [("DISTARR_TEST_LARGE", "1")]);
 mpi_test!(arr_errors, "arr_errors", [1, 2, 3, 4]);
 mpi_test!(arr_engine, "arr_engine", [1, 2, 3, 4]);
 mpi_test!(arr_lazy, "arr_lazy", [1, 2, 3, 4]);
@@ -914,6 +919,33 @@ mpi_example!(example_nbody, "nbody", [1, 2, 3, 4], ["48", "4", "--check"]);
 mpi_example!(example_jacobi, "jacobi", [1, 2, 3, 4], ["50", "--check"]);
 mpi_example!(example_stencil, "stencil", [1, 2, 3, 4], ["30", "15", "--check"]);
 mpi_example!(example_chain, "chain", [1, 2, 3, 4], ["1000", "2", "--check"]);
+
+// --- C ABI: the hostile-input fuzz driver (tests/programs/src/bin/capi_fuzz), every rank driven by
+// one seeded generator, under the heap poison hook (a stray write outside a segment aborts the job
+// at the next sync). `DISTARR_FUZZ_CASES` (default 1500 per run) and `DISTARR_FUZZ_SEED` (default
+// 1) pass through from the environment: e.g. `DISTARR_FUZZ_CASES=50000 cargo test --release -p
+// distarr --test multirank -- capi_fuzz` for a long run. --------------------------------------------
+mpi_test!(
+    capi_fuzz,
+    "capi_fuzz",
+    [1, 2, 3],
+    [
+        ("DISTARR_TEST_POISON", "1"),
+        ("DISTARR_HEAP_SEGMENT", "4M"),
+        ("DISTARR_HEAP_LIMIT", "256M")
+    ]
+);
+mpi_test!(
+    capi_fuzz_sequential,
+    "capi_fuzz",
+    [2, 3],
+    [
+        ("DISTARR_MODE", "sequential"),
+        ("DISTARR_TEST_POISON", "1"),
+        ("DISTARR_HEAP_SEGMENT", "4M"),
+        ("DISTARR_HEAP_LIMIT", "256M")
+    ]
+);
 
 // --- C ABI: C and Fortran programs of c-api/tests (names start with `capi_`; Open MPI) -----------
 mpi_c_test!(capi_c_pgas, "c_pgas", [1, 2, 3, 4]);

@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 use crate::array::DistArray;
 use crate::dist::Layout;
+use crate::dtype::DType;
 use crate::engine::plan::Share;
 use crate::engine::{self, Ready, Run};
 use crate::error::{agree, Error, ErrorKind, Result};
@@ -13,9 +14,24 @@ use distarr_runtime::Runtime;
 use std::fs::OpenOptions;
 use std::path::Path;
 
+/// Most bytes of a `.npy` file read to find its header (NumPy's own reader refuses headers
+/// beyond 10000 bytes unless told otherwise).
+pub const MAX_HEADER_BYTES: u64 = 1 << 20;
+
+/// Alignment the typed kernels need for elements of `dt`.
+fn align_of(dt: DType) -> usize {
+    match dt {
+        DType::C64 => 4,
+        DType::C128 => 8,
+        d => d.size(),
+    }
+}
+
 /// Copies every row (last axis) of a cell between the array's memory and a C-order file image
-/// at `file` (the data part): `to_file` chooses the direction.
-fn copy_rows(c: &Ready<'_>, shape: &[usize], file: *mut u8, dt: crate::dtype::DType, to_file: bool) {
+/// at `file` (the data part): `to_file` chooses the direction. Reading from a file image whose
+/// data is not aligned for the dtype (a hand-made header of any length) goes byte by byte, and
+/// bool bytes read from a file become 0 or 1 (NumPy's `!= 0`), as every kernel assumes.
+fn copy_rows(c: &Ready<'_>, shape: &[usize], file: *mut u8, dt: DType, to_file: bool) {
     let nd = shape.len();
     let sz = dt.size();
     let cst = c_strides(shape);
@@ -24,6 +40,7 @@ fn copy_rows(c: &Ready<'_>, shape: &[usize], file: *mut u8, dt: crate::dtype::DT
     let outer_lo = &c.lo[..nd.saturating_sub(1)];
     let outer_hi = &c.hi[..nd.saturating_sub(1)];
     let f = crate::kernel::cast(dt, dt);
+    let bytewise = !to_file && (file as usize % align_of(dt) != 0 || dt == DType::Bool);
     crate::shape::for_each_index(outer_lo, outer_hi, |idx| {
         let off: isize = idx
             .iter()
@@ -40,6 +57,14 @@ fn copy_rows(c: &Ready<'_>, shape: &[usize], file: *mut u8, dt: crate::dtype::DT
             let img = file.add(flat * sz);
             if to_file {
                 f(n, mem, s, img, 1);
+            } else if bytewise {
+                for k in 0..n {
+                    let d = mem.offset(k as isize * s * sz as isize);
+                    std::ptr::copy_nonoverlapping(img.add(k * sz), d, sz);
+                    if dt == DType::Bool {
+                        *d = u8::from(*d != 0);
+                    }
+                }
             } else {
                 f(n, img, 1, mem, s);
             }
@@ -120,11 +145,28 @@ pub fn save_npy(a: &DistArray, path: &Path) -> Result<()> {
 /// the header are clear errors). **Collective.**
 pub fn load_npy(rt: &Runtime, path: &Path, layout: Layout) -> Result<DistArray> {
     let parsed = (|| -> Result<(npy::NpyHeader, std::fs::File)> {
+        // Only regular files: opening a FIFO would block, a device has no length to check.
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(Error::io(format!("{} is not a regular file", path.display())));
+        }
         let f = OpenOptions::new().read(true).open(path)?;
         let len = f.metadata()?.len();
-        let mut head = vec![0u8; len.min(1 << 20) as usize];
+        let mut head = vec![0u8; len.min(MAX_HEADER_BYTES) as usize];
         std::io::Read::read_exact(&mut &f, &mut head)?;
+        let (_, data_offset) = npy::header_len(&head)?;
+        if data_offset as u64 > MAX_HEADER_BYTES && len >= MAX_HEADER_BYTES {
+            return Err(Error::io(format!(
+                "npy header of {data_offset} bytes: distarr reads headers of at most {MAX_HEADER_BYTES} bytes"
+            )));
+        }
         let h = npy::parse_header(&head)?;
+        if h.shape.len() > crate::shape::MAX_NDIM {
+            return Err(Error::io(format!(
+                "npy array of {} dimensions: at most {} are supported",
+                h.shape.len(),
+                crate::shape::MAX_NDIM
+            )));
+        }
         npy::validate_len(&h, len)?;
         Ok((h, f))
     })();

@@ -127,8 +127,9 @@ pub fn header_len(prefix: &[u8]) -> Result<((u8, u8), usize)> {
 /// its encoding, and the dict: exactly the keys `'descr'`, `'fortran_order'`, `'shape'`; a
 /// supported little-endian dtype (big-endian, object, string and structured dtypes are
 /// rejected); `fortran_order` `False` (Fortran order is unsupported); a shape tuple of
-/// non-negative integers. All failures are `Io` errors (a file that cannot be loaded), unsupported
-/// dtypes included; their messages say what is unsupported.
+/// non-negative integers. Failures are `Io` errors (a malformed file), except a well-formed header
+/// whose dtype distarr lacks (big-endian, object, string, structured, float16 …): a `DType`
+/// error (the C ABI's `DISTARR_ERR_DTYPE`). Messages say what is wrong or unsupported.
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
     let (version, data_offset) = header_len(bytes)?;
     let start = if version.0 == 1 { 10 } else { 12 };
@@ -186,9 +187,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
     };
     let dtype = match descr {
         Lit::Str(s) => DType::from_npy_descr(&s)
-            .map_err(|e| Error::io(format!("npy file has an unsupported dtype: {}", e.message())))?,
+            .map_err(|e| Error::dtype(format!("npy file has an unsupported dtype: {}", e.message())))?,
         Lit::List(fields) => {
-            return Err(Error::io(format!(
+            return Err(Error::dtype(format!(
                 "structured npy dtypes ({} fields) are not supported",
                 fields.len()
             )))
@@ -590,7 +591,13 @@ mod tests {
         for (bytes, needle) in cases {
             let e = parse_header(&bytes).expect_err(needle);
             assert!(e.message().contains(needle), "expected {needle:?} in {:?}", e.message());
-            assert_eq!(e.kind(), crate::error::ErrorKind::Io, "{e}");
+            // A dtype distarr lacks in a well-formed header is a DType error, the rest Io.
+            let kind = if ["big-endian", "unsupported dtype", "structured"].contains(&needle) {
+                crate::error::ErrorKind::DType
+            } else {
+                crate::error::ErrorKind::Io
+            };
+            assert_eq!(e.kind(), kind, "{e}");
         }
         // Latin-1 (v1) header bytes above 0x7f decode; v3 requires UTF-8.
         let mut h = raw((3, 0), "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }");
@@ -683,6 +690,114 @@ mod tests {
             // any truncation of the header is rejected
             let cut = h.len() / 2;
             prop_assert!(parse_header(&h[..cut]).is_err());
+        }
+
+        /// Valid headers with random mutations (bytes changed, inserted, removed, the file cut,
+        /// the length field rewritten) never panic; what still parses is self-consistent, and
+        /// every failure is an `Io` or `DType` error.
+        #[test]
+        fn mutated_headers_never_panic(
+            code in 0i32..10,
+            shape in prop::collection::vec(0usize..100_000, 0..=5),
+            version in 1u8..=3,
+            muts in prop::collection::vec((0u8..6, any::<prop::sample::Index>(), any::<u32>()), 1..10),
+        ) {
+            let dt = DType::from_code(code).unwrap();
+            let dict = format!(
+                "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+                dt.npy_descr(),
+                shape_repr(&shape)
+            );
+            let mut h = raw((version, 0), &dict);
+            for (kind, idx, v) in muts {
+                let i = idx.index(h.len().max(1));
+                match kind {
+                    0 if !h.is_empty() => h[i] = v as u8,
+                    1 => h.insert(i.min(h.len()), v as u8),
+                    2 if !h.is_empty() => {
+                        h.remove(i);
+                    }
+                    3 => h.truncate(i),
+                    4 if h.len() >= 12 => {
+                        // the header length field: any value
+                        if h[6] == 1 {
+                            h[8..10].copy_from_slice(&(v as u16).to_le_bytes());
+                        } else {
+                            h[8..12].copy_from_slice(&v.to_le_bytes());
+                        }
+                    }
+                    _ => h.push(v as u8),
+                }
+            }
+            match parse_header(&h) {
+                Ok(p) => {
+                    prop_assert!(p.data_offset <= h.len());
+                    prop_assert!(!p.fortran_order);
+                    prop_assert!(crate::shape::checked_len(&p.shape).is_ok());
+                    // any file length: a clean answer
+                    for len in [0, h.len() as u64, p.data_offset as u64 + 7, u64::MAX] {
+                        let _ = validate_len(&p, len);
+                    }
+                }
+                Err(e) => prop_assert!(
+                    matches!(e.kind(), crate::error::ErrorKind::Io | crate::error::ErrorKind::DType),
+                    "{e}"
+                ),
+            }
+        }
+
+        /// Header text made of random fragments of the dict syntax never panics (deep nesting,
+        /// stray quotes and escapes, huge and signed integers, names).
+        #[test]
+        fn token_soup_never_panics(
+            tokens in prop::collection::vec(prop::sample::select(vec![
+                "{", "}", "(", ")", "[", "]", ",", ":", "'descr'", "'shape'", "'fortran_order'",
+                "'<f8'", "'|b1'", "'>i4'", "True", "False", "None", "3", "-1", "+7", "0", "L",
+                "99999999999999999999999999999999999999999", " ", "'", "\"", "\\", "\n", "1.5",
+                "x", "\u{e9}", "\u{ff}",
+            ]), 0..80),
+            version in 1u8..=3,
+        ) {
+            let _ = parse_header(&raw((version, 0), &tokens.concat()));
+        }
+
+        /// Shapes with huge extents: the header parses only when the element count fits
+        /// `usize`, and the data size is then computed without overflow (or refused).
+        #[test]
+        fn huge_shapes_are_refused_or_exact(
+            dims in prop::collection::vec(prop_oneof![
+                0u64..4,
+                Just(u64::MAX),
+                Just(1u64 << 62),
+                Just(1u64 << 32),
+                Just(i64::MAX as u64),
+            ], 0..5),
+            code in 0i32..10,
+            file_len in any::<u64>(),
+        ) {
+            let dt = DType::from_code(code).unwrap();
+            let shape: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+            let tuple = match shape.len() {
+                0 => "()".to_string(),
+                1 => format!("({},)", shape[0]),
+                _ => format!("({})", shape.join(", ")),
+            };
+            let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {tuple}, }}", dt.npy_descr());
+            let h = raw((1, 0), &dict);
+            let count = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+            match parse_header(&h) {
+                Ok(p) => {
+                    prop_assert_eq!(count, Some(crate::shape::checked_len(&p.shape).unwrap() as u64));
+                    let bytes = count.and_then(|n| n.checked_mul(dt.size() as u64));
+                    prop_assert_eq!(p.data_len().ok(), bytes);
+                    let want = bytes.and_then(|b| b.checked_add(h.len() as u64));
+                    prop_assert_eq!(validate_len(&p, file_len).is_ok(), want == Some(file_len));
+                }
+                Err(e) => {
+                    prop_assert!(count.is_none(), "refused a countable shape: {e}");
+                    prop_assert_eq!(e.kind(), crate::error::ErrorKind::Io);
+                }
+            }
         }
 
         #[test]

@@ -4,21 +4,38 @@
 
 use crate::error::{Error, Result};
 
-/// Row-major (C-order) strides, in elements, of a dense array of the given shape.
+/// Row-major (C-order) strides, in elements, of a dense array of the given shape. Saturating:
+/// only an empty array (an extent 0 after huge ones) can overflow, and its strides are never
+/// used to address anything.
 pub fn c_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1; shape.len()];
+    let mut strides = vec![1usize; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
+        strides[d] = strides[d + 1].saturating_mul(shape[d + 1]);
     }
     strides
 }
 
-/// Number of elements of a shape, or an error if it overflows `usize`.
+/// Most dimensions an array or view may have (NumPy's `NPY_MAXDIMS`): views refuse more
+/// (`OutOfBounds`, NumPy's `IndexError`), the engine's fixed-size index arrays hold this many.
+pub const MAX_NDIM: usize = 64;
+
+/// `OutOfBounds` unless `ndim <= MAX_NDIM`.
+pub fn check_ndim(ndim: usize) -> Result<()> {
+    if ndim > MAX_NDIM {
+        return Err(Error::out_of_bounds(format!(
+            "number of dimensions must be within [0, {MAX_NDIM}], but is {ndim}"
+        )));
+    }
+    Ok(())
+}
+
+/// Number of elements of a shape, or a `Shape` error if it overflows `usize` (as the C ABI
+/// documents for every call that makes a shape: a size overflow is a shape error).
 pub fn checked_len(shape: &[usize]) -> Result<usize> {
     shape
         .iter()
         .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| Error::invalid(format!("array of shape {shape:?} is too large")))
+        .ok_or_else(|| Error::shape(format!("array of shape {shape:?} is too large")))
 }
 
 /// Formats a shape as NumPy prints it: `(2,3)`, `(4,)`, `()`.

@@ -61,12 +61,17 @@ impl ViewSpec {
     /// The whole base array, in C order. Errors if the base has more than `isize::MAX`
     /// elements.
     pub fn full(base_shape: &[usize]) -> Result<ViewSpec> {
+        crate::shape::check_ndim(base_shape.len())?;
         let len = checked_len(base_shape)?;
-        isize::try_from(len).map_err(|_| Error::invalid("base array too large"))?;
+        isize::try_from(len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         Ok(ViewSpec {
             shape: base_shape.to_vec(),
-            // Every stride is at most `len`, which fits `isize`.
-            strides: c_strides(base_shape).into_iter().map(|s| s as isize).collect(),
+            // Every stride is at most `len`, which fits `isize`, unless the array is empty (an
+            // extent 0 after huge ones): then the strides are never used, and saturate.
+            strides: c_strides(base_shape)
+                .into_iter()
+                .map(|s| isize::try_from(s).unwrap_or(isize::MAX))
+                .collect(),
             offset: 0,
             base_shape: base_shape.to_vec(),
         })
@@ -83,8 +88,9 @@ impl ViewSpec {
         if shape.len() != strides.len() {
             return Err(Error::invalid("shape and strides differ in length"));
         }
+        crate::shape::check_ndim(shape.len())?;
         let base_len = checked_len(&base_shape)?;
-        isize::try_from(base_len).map_err(|_| Error::invalid("base array too large"))?;
+        isize::try_from(base_len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         let len = checked_len(&shape)?;
         if len > 0 {
             let mut lo = offset as i128;
@@ -215,6 +221,7 @@ impl ViewSpec {
         while d < self.ndim() {
             apply(SliceItem::FULL, &mut d, &mut shape, &mut strides)?;
         }
+        crate::shape::check_ndim(shape.len())?;
         let offset = if shape.contains(&0) {
             self.offset
         } else {
@@ -272,6 +279,7 @@ impl ViewSpec {
     /// a copy is needed, an error when the element counts differ. Use [`resolve_shape`] for a
     /// target containing `-1`.
     pub fn reshape(&self, new_shape: &[usize]) -> Result<Option<ViewSpec>> {
+        crate::shape::check_ndim(new_shape.len())?;
         let total = self.len();
         if checked_len(new_shape)? != total {
             return Err(Error::shape(format!(
@@ -585,6 +593,51 @@ pub fn broadcast_view(view: &ViewSpec, target: &[usize]) -> Result<ViewSpec> {
         };
     }
     ViewSpec::from_parts(target.to_vec(), strides, view.offset(), view.base_shape().to_vec())
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// Regressions found by the C ABI fuzz driver (issue 11).
+    #[test]
+    fn sizes_and_dimensions_beyond_the_limits() {
+        // more elements than usize holds, or than isize: a shape error (DISTARR_ERR_SHAPE)
+        assert_eq!(checked_len(&[usize::MAX, 2]).unwrap_err().kind(), ErrorKind::Shape);
+        assert_eq!(
+            ViewSpec::full(&[isize::MAX as usize, 2]).unwrap_err().kind(),
+            ErrorKind::Shape
+        );
+        // an empty array with huge extents: strides saturate instead of overflowing
+        assert_eq!(c_strides(&[0, usize::MAX, 4]), vec![usize::MAX, 4, 1]);
+        let v = ViewSpec::full(&[0, 1 << 62, 4]).unwrap();
+        assert_eq!(v.len(), 0);
+        // at most 64 dimensions (NumPy's limit), through slicing with new axes too
+        assert!(ViewSpec::full(&[1; 64]).is_ok());
+        assert_eq!(ViewSpec::full(&[1; 65]).unwrap_err().kind(), ErrorKind::OutOfBounds);
+        let v = ViewSpec::full(&[2, 3]).unwrap();
+        assert_eq!(v.slice(&[SliceItem::NewAxis; 62]).unwrap().shape().len(), 64);
+        let e = v.slice(&[SliceItem::NewAxis; 63]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfBounds, "{e}");
+        assert!(v.reshape(&[1; 65]).is_err());
+        // extreme slice bounds and steps (Python semantics, no overflow)
+        let w = v
+            .slice(&[
+                SliceItem::Range {
+                    start: Some(isize::MIN),
+                    stop: Some(isize::MAX),
+                    step: isize::MIN,
+                },
+                SliceItem::Range {
+                    start: Some(isize::MAX),
+                    stop: None,
+                    step: -isize::MAX,
+                },
+            ])
+            .unwrap();
+        assert_eq!(w.shape(), &[0, 1]);
+    }
 }
 
 #[cfg(test)]

@@ -809,7 +809,7 @@ int distarr_allreduce(void *buf, uint64_t count, int32_t dtype, int32_t op);
 // (one box per rank on a balanced process grid); else block-cyclic with block extents
 // `block[0..ndim]` (each >= 1). **Collective**, same arguments on every rank. The caller owns
 // the array until `distarr_free` (or `distarr_finalize`, which frees every array).
-// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32, block extent < 1), `DISTARR_ERR_SHAPE`
+// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64, block extent < 1), `DISTARR_ERR_SHAPE`
 // (negative extent, size overflow), `DISTARR_ERR_DTYPE`, `DISTARR_ERR_NULL`,
 // `DISTARR_ERR_NOMEM` (the heap cannot hold it).
 //
@@ -921,7 +921,12 @@ int distarr_dtype(distarr_array a, int32_t *dtype);
 
 // `*seg` = the global-memory segment holding the array's elements: each rank's part holds its
 // local block in C order, addressed by the byte offsets of `distarr_locate` (use with
-// `distarr_get`/`distarr_put`). Owned by the array: never `distarr_gmem_free` it. Local.
+// `distarr_get`/`distarr_put`). Owned by the array: never `distarr_gmem_free` it. Local. The
+// segment of an array that a collective operation just computed exists once the operation
+// has run: as for one-sided accesses (see SYNCHRONISATION), call `distarr_sync` between the
+// two in SPMD mode with several ranks, else `DISTARR_ERR_ARG` (sequential mode synchronises
+// itself; one rank runs the operation now). Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`,
+// `DISTARR_ERR_ARG`.
 //
 // # Safety
 // `seg` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
@@ -962,7 +967,8 @@ int distarr_view(distarr_array a,
 // every axis is indexed by an integer). **Collective** (a view, as `distarr_view`). Errors:
 // `DISTARR_ERR_ARG` (nitems outside 0..=64, unknown kind, zero step, an integer item with
 // `DISTARR_SLICE_NONE`, two ellipses), `DISTARR_ERR_BOUNDS` (an integer index out of range,
-// more range/integer items than `a` has axes), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
+// more range/integer items than `a` has axes, a view of more than 64 dimensions: NumPy's
+// limit), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
 // (`out`, `kind` with `nitems > 0`).
 //
 // # Safety
@@ -986,7 +992,7 @@ int distarr_transpose(distarr_array a, distarr_array *out);
 // A view of `a` with its axes permuted (`numpy.transpose(a, axes)`): axis `k` of the view is
 // axis `axes[k]` of `a` (negative axes count from the end). `ndim` must be `a`'s number of
 // dimensions and `axes` a permutation of its axes. **Collective** (a view, as `distarr_view`).
-// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32 or not `a`'s, an axis out of range or
+// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64 or not `a`'s, an axis out of range or
 // repeated), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.
 //
 // # Safety
@@ -1009,7 +1015,7 @@ int distarr_reshape(distarr_array a, int32_t ndim, const int64_t *shape, distarr
 // aligned at the end, new leading axes and axes of length 1 repeat `a`'s elements. Several
 // elements of the view are one element of `a`: treat it as read-only (NumPy's is; writing
 // through it writes those elements several times, in no specified order). **Collective** (see
-// the views above). Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32), `DISTARR_ERR_SHAPE`
+// the views above). Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64), `DISTARR_ERR_SHAPE`
 // (negative extent, `a` not broadcastable to `shape`), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.
 //
 // # Safety
@@ -1277,8 +1283,9 @@ int distarr_acc_region(distarr_array a,
 int distarr_locate(distarr_array a, const int64_t *index, int32_t *rank, uint64_t *offset);
 
 // This rank's part of an array as one box: `*ptr` = its elements in this rank's memory (C
-// order, dense), holding the global box `[lo, hi)` (`ndim` entries each; `lo == hi` when the
-// rank holds nothing). Direct loads and stores: the memory belongs to the array (never free
+// order, dense), holding the global box `[lo, hi)` (`ndim` entries each). When the rank holds
+// nothing, `*ptr` is NULL and `lo == hi` (for a 0-d array, whose box always holds one element,
+// NULL is the only sign). Direct loads and stores: the memory belongs to the array (never free
 // it), valid until the array is freed. Loads and stores through the pointer are one-sided
 // accesses: separate them from collective operations on the array with `distarr_sync` (see
 // SYNCHRONISATION; in sequential mode this call synchronises after collective operations, and

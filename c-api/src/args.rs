@@ -12,8 +12,8 @@ use std::ffi::{c_char, c_void, CStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Most dimensions an array argument may have (NumPy's limit is 64; distarr's C ABI takes 32).
-pub(crate) const MAX_NDIM: i32 = 32;
+/// Most dimensions an array argument may have (NumPy's limit, and the array engine's).
+pub(crate) const MAX_NDIM: i32 = 64;
 
 // --- pointers and counts ------------------------------------------------------------------------
 

@@ -3,10 +3,10 @@
 
 use crate::args::{i64s, ndim_arg, nonneg, nonnull_if, write_i64s};
 use crate::codes::{DISTARR_LAYOUT_BLOCK, DISTARR_LAYOUT_BLOCK_CYCLIC, DISTARR_LAYOUT_DEFERRED};
-use crate::collective::{collective, create_into};
+use crate::collective::{collective, create_into, onesided};
 use crate::exec::Local;
 use crate::handle::distarr_array;
-use crate::state::{lookup, running};
+use crate::state::{lookup, running, with_state};
 use crate::status::{boundary, nonnull, DISTARR_ERR_ARG, DISTARR_ERR_SHAPE};
 use crate::wire::Cmd;
 use std::ffi::c_int;
@@ -16,7 +16,7 @@ use std::ffi::c_int;
 /// (one box per rank on a balanced process grid); else block-cyclic with block extents
 /// `block[0..ndim]` (each >= 1). **Collective**, same arguments on every rank. The caller owns
 /// the array until `distarr_free` (or `distarr_finalize`, which frees every array).
-/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32, block extent < 1), `DISTARR_ERR_SHAPE`
+/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64, block extent < 1), `DISTARR_ERR_SHAPE`
 /// (negative extent, size overflow), `DISTARR_ERR_DTYPE`, `DISTARR_ERR_NULL`,
 /// `DISTARR_ERR_NOMEM` (the heap cannot hold it).
 ///
@@ -282,18 +282,26 @@ pub unsafe extern "C" fn distarr_dtype(a: distarr_array, dtype: *mut i32) -> c_i
 
 /// `*seg` = the global-memory segment holding the array's elements: each rank's part holds its
 /// local block in C order, addressed by the byte offsets of `distarr_locate` (use with
-/// `distarr_get`/`distarr_put`). Owned by the array: never `distarr_gmem_free` it. Local.
+/// `distarr_get`/`distarr_put`). Owned by the array: never `distarr_gmem_free` it. Local. The
+/// segment of an array that a collective operation just computed exists once the operation
+/// has run: as for one-sided accesses (see SYNCHRONISATION), call `distarr_sync` between the
+/// two in SPMD mode with several ranks, else `DISTARR_ERR_ARG` (sequential mode synchronises
+/// itself; one rank runs the operation now). Errors: `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`,
+/// `DISTARR_ERR_ARG`.
 ///
 /// # Safety
 /// `seg` is NULL (→ `DISTARR_ERR_NULL`) or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn distarr_segment(a: distarr_array, seg: *mut u32) -> c_int {
     boundary!("distarr_segment", {
-        running()?;
-        let a = lookup(a)?;
-        nonnull!(seg);
-        // SAFETY: non-null and writable (contract).
-        unsafe { seg.write(a.segment()?.raw()) };
-        Ok(())
+        with_state(|st| {
+            let a = lookup(a)?;
+            nonnull!(seg);
+            // Sequential mode: synchronise (and run deferred operations) first.
+            onesided(st)?;
+            // SAFETY: non-null and writable (contract).
+            unsafe { seg.write(a.segment()?.raw()) };
+            Ok(())
+        })
     })
 }

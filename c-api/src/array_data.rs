@@ -263,8 +263,9 @@ pub unsafe extern "C" fn distarr_locate(
 }
 
 /// This rank's part of an array as one box: `*ptr` = its elements in this rank's memory (C
-/// order, dense), holding the global box `[lo, hi)` (`ndim` entries each; `lo == hi` when the
-/// rank holds nothing). Direct loads and stores: the memory belongs to the array (never free
+/// order, dense), holding the global box `[lo, hi)` (`ndim` entries each). When the rank holds
+/// nothing, `*ptr` is NULL and `lo == hi` (for a 0-d array, whose box always holds one element,
+/// NULL is the only sign). Direct loads and stores: the memory belongs to the array (never free
 /// it), valid until the array is freed. Loads and stores through the pointer are one-sided
 /// accesses: separate them from collective operations on the array with `distarr_sync` (see
 /// SYNCHRONISATION; in sequential mode this call synchronises after collective operations, and

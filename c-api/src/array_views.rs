@@ -82,7 +82,8 @@ pub unsafe extern "C" fn distarr_view(
 /// every axis is indexed by an integer). **Collective** (a view, as `distarr_view`). Errors:
 /// `DISTARR_ERR_ARG` (nitems outside 0..=64, unknown kind, zero step, an integer item with
 /// `DISTARR_SLICE_NONE`, two ellipses), `DISTARR_ERR_BOUNDS` (an integer index out of range,
-/// more range/integer items than `a` has axes), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
+/// more range/integer items than `a` has axes, a view of more than 64 dimensions: NumPy's
+/// limit), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`
 /// (`out`, `kind` with `nitems > 0`).
 ///
 /// # Safety
@@ -102,10 +103,9 @@ pub unsafe extern "C" fn distarr_index(
         running()?;
         nonnull!(out);
         check!(
-            (0..=2 * MAX_NDIM).contains(&nitems),
+            (0..=MAX_NDIM).contains(&nitems),
             DISTARR_ERR_ARG,
-            "nitems {nitems} outside 0..={}",
-            2 * MAX_NDIM
+            "nitems {nitems} outside 0..={MAX_NDIM}"
         );
         let n = nitems as usize;
         nonnull_if(kind, n, "kind")?;
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn distarr_transpose(a: distarr_array, out: *mut distarr_a
 /// A view of `a` with its axes permuted (`numpy.transpose(a, axes)`): axis `k` of the view is
 /// axis `axes[k]` of `a` (negative axes count from the end). `ndim` must be `a`'s number of
 /// dimensions and `axes` a permutation of its axes. **Collective** (a view, as `distarr_view`).
-/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32 or not `a`'s, an axis out of range or
+/// Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64 or not `a`'s, an axis out of range or
 /// repeated), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.
 ///
 /// # Safety
@@ -206,7 +206,7 @@ pub unsafe extern "C" fn distarr_reshape(
 /// aligned at the end, new leading axes and axes of length 1 repeat `a`'s elements. Several
 /// elements of the view are one element of `a`: treat it as read-only (NumPy's is; writing
 /// through it writes those elements several times, in no specified order). **Collective** (see
-/// the views above). Errors: `DISTARR_ERR_ARG` (ndim outside 0..=32), `DISTARR_ERR_SHAPE`
+/// the views above). Errors: `DISTARR_ERR_ARG` (ndim outside 0..=64), `DISTARR_ERR_SHAPE`
 /// (negative extent, `a` not broadcastable to `shape`), `DISTARR_ERR_HANDLE`, `DISTARR_ERR_NULL`.
 ///
 /// # Safety

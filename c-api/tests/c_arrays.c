@@ -211,6 +211,18 @@ static void regions_locate_local(void) {
     OK(distarr_create_layout(1, n10, DISTARR_DTYPE_F64, DISTARR_LAYOUT_ON_RANK, NULL, np - 1, &on));
     OK(distarr_local_block(on, &p, blo, bhi));
     CHECK(bhi[0] - blo[0] == (me == np - 1 ? 10 : 0));
+    CHECK((p != NULL) == (me == np - 1)); /* NULL: nothing held */
+    /* a 0-d array: its box always holds one element, so NULL is the one sign of holding none */
+    distarr_array z = 0;
+    OK(distarr_create_layout(0, NULL, DISTARR_DTYPE_F64, DISTARR_LAYOUT_ON_RANK, NULL, np - 1, &z));
+    const double seven = 7;
+    OK(distarr_fill(z, &seven));
+    OK(distarr_sync());
+    p = (void *)1;
+    OK(distarr_local_block(z, &p, NULL, NULL));
+    CHECK((p != NULL) == (me == np - 1));
+    if (p) CHECK(*(double *)p == 7);
+    OK(distarr_free(z));
     OK(distarr_free(on));
     OK(distarr_free(rep));
     OK(distarr_free(bc));
@@ -716,7 +728,7 @@ static void error_paths(void) {
     EXPECT(distarr_create(2, NULL, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_NULL);
     EXPECT(distarr_create(2, neg, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_SHAPE);
     EXPECT(distarr_create(-1, shape, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_ARG);
-    EXPECT(distarr_create(33, shape, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_ARG);
+    EXPECT(distarr_create(65, shape, DISTARR_DTYPE_F64, NULL, &out), DISTARR_ERR_ARG);
     EXPECT(distarr_create(2, shape, 10, NULL, &out), DISTARR_ERR_DTYPE);
     EXPECT(distarr_create(2, shape, -1, NULL, &out), DISTARR_ERR_DTYPE);
     EXPECT(distarr_create(2, shape, DISTARR_DTYPE_F64, blk0, &out), DISTARR_ERR_ARG);

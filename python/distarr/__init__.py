@@ -26,7 +26,7 @@ import numpy as _np  # noqa: E402
 from ._lib import (DistArrayError, DistArrayValueError, DistArrayIndexError,  # noqa: E402,F401
                    DistArrayTypeError, DistArrayMemoryError, DistArrayRuntimeError,
                    DistArrayOSError, DistArrayOverflowError, DistArrayAxisError,
-                   DistArrayNotImplementedError)
+                   DistArrayNotImplementedError, DistArrayFileFormatError)
 from ._runtime import abort, scope, sync, flush, set_lazy, is_lazy  # noqa: E402,F401
 from ._array import ndarray, array, asarray, empty, full  # noqa: E402
 from . import _ops, _functions, _dispatch  # noqa: E402

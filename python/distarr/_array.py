@@ -146,18 +146,31 @@ class ndarray:
                             f" (this one has shape {self._shape})")
         return _read_box(self, (0,) * self.ndim, self._shape).reshape(())[()]
 
+    def _scalar_only(self, what):
+        if self._shape:
+            raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
+        return self._one(what)
+
     def __float__(self):
-        return float(self._one("float"))
+        v = self._scalar_only("float")
+        if self._dtype.kind == "c":
+            raise TypeError("float() argument must be a string or a real number, not 'complex'")
+        return float(v)
 
     def __int__(self):
-        return int(self._one("int"))
+        v = self._scalar_only("int")
+        if self._dtype.kind == "c":
+            raise TypeError("int() argument must be a string, a bytes-like object or a real number, "
+                            "not 'complex'")
+        return int(v)
 
     def __complex__(self):
-        return complex(self._one("complex"))
+        return complex(self._scalar_only("complex"))
 
     def __index__(self):
-        if self._dtype.kind not in "iub":
-            raise TypeError("only integer arrays with one element can be converted to an index")
+        # NumPy 2: 0-d integer arrays only
+        if self._dtype.kind not in "iu" or self._shape:
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
         return operator.index(self._one("int"))
 
     def __bool__(self):
@@ -169,10 +182,30 @@ class ndarray:
         return bool(self._one("bool"))
 
     def item(self, *args):
-        """One element as a Python scalar: ``a.item()`` (one-element arrays), ``a.item(i, j)``."""
-        if args:
-            return self[args if len(args) > 1 else args[0]].item()
-        return self._one("scalar").item()
+        """One element as a Python scalar, as NumPy: ``a.item()`` (one-element arrays),
+        ``a.item(k)`` (``k`` into the C-order flattening), ``a.item(i, j)`` / ``a.item((i, j))``."""
+        if len(args) == 1 and isinstance(args[0], tuple):
+            args = args[0]
+        if not args:
+            if self.size != 1:
+                raise DistArrayValueError("can only convert an array of size 1 to a Python scalar")
+            return self._one("scalar").item()
+        for k in args:
+            if isinstance(k, (bool, np.bool_)):
+                raise TypeError("an integer is required")
+            operator.index(k)
+        if len(args) == 1:
+            k, n = operator.index(args[0]), self.size
+            if not _lib.INT64_MIN <= k <= _lib.INT64_MAX:
+                raise _lib.DistArrayOverflowError("Python int too large to convert to C long")
+            if not -n <= k < n:
+                raise DistArrayIndexError(f"index {k} is out of bounds for size {n}")
+            args = tuple(int(i) for i in np.unravel_index(k % n, self._shape))
+        elif len(args) != self.ndim:
+            raise DistArrayValueError("incorrect number of indices for array")
+        if not args:
+            return self._one("scalar").item()
+        return self[tuple(args)].item()
 
     def tolist(self):
         return self.to_numpy().tolist()
@@ -218,16 +251,23 @@ class ndarray:
         return self.ravel(order).copy()
 
     def transpose(self, *axes):
+        # explicit: the axes came as one sequence (an empty one must then match a 0-d array)
+        explicit = len(axes) == 1 and isinstance(axes[0], (tuple, list))
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]
-        if not axes:
+        if axes is None or (not axes and self.ndim != 0 and not explicit):
             return _view(self, lib.distarr_transpose, self.handle)
-        axes = _normalize_axes(axes, self.ndim, allow_repeat=False)
+        if any(not _lib.INT64_MIN <= operator.index(x) <= _lib.INT64_MAX for x in axes):
+            raise DistArrayValueError("Maximum allowed dimension exceeded")
+        if len(axes) != self.ndim:
+            raise DistArrayValueError("axes don't match array")
+        axes = _normalize_axes(axes, self.ndim, allow_repeat=False, c_int=False)
         if len(axes) != self.ndim:
             raise DistArrayValueError("axes don't match array")
         return _view(self, lib.distarr_permute, self.handle, self.ndim, i64s(axes))
 
     def swapaxes(self, a1, a2):
+        a1, a2 = operator.index(a1), operator.index(a2)  # (types first, as NumPy)
         axes = list(range(self.ndim))
         a1, a2 = _normalize_axis(a1, self.ndim), _normalize_axis(a2, self.ndim)
         axes[a1], axes[a2] = axes[a2], axes[a1]
@@ -262,6 +302,9 @@ class ndarray:
                 lib.distarr_where_scalar(self.handle, mask.handle, self.handle, buf.ctypes.data,
                                          _dtypes.code(self._dtype), 1)
                 return
+            if np.ndim(value) > 1:
+                raise DistArrayTypeError("NumPy boolean array indexing assignment requires a 0 or "
+                                         f"1-dimensional input, input has {np.ndim(value)} dimensions")
             v = value if isinstance(value, ndarray) else asarray(value, self._dtype)
             lib.distarr_mask_assign(self.handle, mask.handle, v.handle)
             return
@@ -269,7 +312,7 @@ class ndarray:
         if scalar is not None:
             if isinstance(value, ndarray) or np.ndim(value) != 0:
                 v = value.to_numpy() if isinstance(value, ndarray) else np.asarray(value)
-                if v.size != 1:
+                if v.size != 1 or not scalar:  # (a 0-d array takes no sequence at all)
                     raise DistArrayValueError("setting an array element with a sequence.")
                 value = v.reshape(())[()]
             _write_one(self, scalar, value)
@@ -300,13 +343,15 @@ class ndarray:
 
 
 def _resolve_shape(shape, size, old):
-    """``shape`` with its -1 resolved; a ValueError as NumPy's when it cannot hold ``size``."""
+    """``shape`` with its unknown extent resolved; a ValueError as NumPy's when it cannot hold
+    ``size``. As NumPy, any negative extent stands for the unknown one (``-1`` by convention)."""
+    if any(not _lib.INT64_MIN <= s <= _lib.INT64_MAX for s in shape):
+        raise DistArrayValueError("Maximum allowed dimension exceeded")
     unknown = [i for i, s in enumerate(shape) if s < 0]
     known = _prod(s for s in shape if s >= 0)
     bad = DistArrayValueError(f"cannot reshape array of size {size} into shape {shape}")
-    if len(unknown) > 1 or any(s < -1 for s in shape):
-        raise DistArrayValueError("can only specify one unknown dimension" if len(unknown) > 1
-                                  else f"negative dimensions not allowed in {shape}")
+    if len(unknown) > 1:
+        raise DistArrayValueError("can only specify one unknown dimension")
     if unknown:
         if known == 0 or size % known:
             raise bad
@@ -415,7 +460,15 @@ def _create(shape, dtype, dist=True, layout=None, overwrite=False):
                 _pool_bytes[0] -= _key_bytes.get(key) or _prod(shape) * dtype.itemsize
                 return _wrap(hs.pop(), shape, dtype, None, dist, key)
     n = len(shape)
-    sh = (_c_i64 * n)(*shape)
+    sh = i64s(shape)
+    # NumPy's size check: the non-zero extents times the item size may not pass intp's largest
+    # value, even when another extent is 0
+    nbytes = dtype.itemsize
+    for s in shape:
+        nbytes *= s or 1
+        if nbytes > _lib.INT64_MAX:
+            raise DistArrayValueError("array is too big; `arr.size * arr.dtype.itemsize` is larger "
+                                      "than the maximum possible size.")
     code = _dtypes.code(dtype)
     # An array the caller overwrites by a collective operation gets its storage from that
     # operation: none at all when it is a temporary that dies in the deferred queue.
@@ -464,6 +517,12 @@ def _scalar_as(value, dtype):
     """``value`` as a one-element NumPy array of ``dtype`` (NumPy's unsafe cast, as assignment)."""
     if isinstance(value, ndarray):
         value = value._one("scalar")
+    if np.ndim(value) != 0:
+        # one element is read from the buffer: a sequence must not get there
+        if isinstance(value, np.ndarray):
+            raise DistArrayValueError("setting an array element with a sequence.")
+        raise DistArrayTypeError(f"{dtype.type.__name__}() argument must be a number, not "
+                                 f"'{type(value).__name__}'")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
@@ -481,7 +540,15 @@ def full(shape, fill_value, dtype=None, order="C", *, dist=None, layout=None):
         dtype = np.asarray(fill_value).dtype
         if not _dtypes.is_supported(dtype):
             raise DistArrayTypeError(f"distarr has no dtype {dtype} (fill value {fill_value!r})")
+    if to_dtype(dtype).kind == "b" and isinstance(fill_value, int) and \
+            not _lib.INT64_MIN <= fill_value <= _lib.INT64_MAX:
+        raise _lib.DistArrayOverflowError("Python int too large to convert to C long")  # NumPy's
     a = empty(shape, dtype, dist=dist, layout=layout)
+    if np.ndim(fill_value) > 0:
+        a[...] = np.asarray(fill_value)  # broadcast to the shape, as NumPy's full
+        return a
+    if isinstance(fill_value, (complex, np.complexfloating)) and a.dtype.kind != "c":
+        fill_value = fill_value.real  # NumPy's full casts unsafely: the imaginary part goes
     if not (isinstance(fill_value, (int, float, bool)) and fill_value == 0):
         a.fill(fill_value)
     return a
@@ -570,6 +637,17 @@ def _index_items(key, shape):
     ``distarr_index``, or ``(None, index)`` when ``key`` picks one element (all integers)."""
     if not isinstance(key, tuple):
         key = (key,)
+    # (checked first: NumPy reads a boolean scalar as a new axis of length 0 or 1)
+    if any(isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.dtype == bool) for k in key):
+        raise IndexError("distarr: boolean scalar indices are not supported")
+    for k in key:
+        # NumPy's reading of integers beyond intp, before anything else: an OverflowError for
+        # those a uint64 holds, an IndexError (not an integer index) for the others.
+        if isinstance(k, int) and not _lib.INT64_MIN <= k <= _lib.INT64_MAX:
+            if 0 < k < 2 ** 64:
+                raise _lib.DistArrayOverflowError("Python int too large to convert to C long")
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) "
+                             "and integer or boolean arrays are valid indices")
     nd = len(shape)
     consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
     if sum(1 for k in key if k is Ellipsis) > 1:
@@ -588,16 +666,21 @@ def _index_items(key, shape):
                 items.append((_lib.INDEX_RANGE, _lib.SLICE_NONE, _lib.SLICE_NONE, 1))
                 dim += 1
         elif isinstance(k, slice):
-            step = 1 if k.step is None else operator.index(k.step)
+            # Bounds and steps beyond int64 mean what the largest int64 ones do (the C ABI's
+            # int64_t would otherwise truncate 2**70 to 0).
+            step = 1 if k.step is None else _lib.clip_i64(operator.index(k.step))
             if step == 0:
                 raise DistArrayValueError("slice step cannot be zero")
-            start = _lib.SLICE_NONE if k.start is None else operator.index(k.start)
-            stop = _lib.SLICE_NONE if k.stop is None else operator.index(k.stop)
+            start = _lib.SLICE_NONE if k.start is None else _lib.clip_i64(operator.index(k.start))
+            stop = _lib.SLICE_NONE if k.stop is None else _lib.clip_i64(operator.index(k.stop))
             items.append((_lib.INDEX_RANGE, start, stop, step))
             dim += 1
         else:
             if isinstance(k, (bool, np.bool_)):
                 raise IndexError("distarr: boolean scalar indices are not supported")
+            if isinstance(k, (list, np.ndarray)):
+                raise IndexError("distarr: indexing with integer arrays (fancy indexing) is not "
+                                 "supported; use slices or boolean masks")
             try:
                 i = operator.index(k)
             except TypeError:
@@ -612,6 +695,10 @@ def _index_items(key, shape):
             dim += 1
     if len(ints) == nd and len(items) == nd and Ellipsis not in key:
         return None, tuple(ints)
+    result_ndim = nd - len(ints) + sum(1 for k in key if k is None)
+    if result_ndim > 64:
+        raise DistArrayIndexError(f"number of dimensions must be within [0, 64], indexing result "
+                                  f"would have {result_ndim}")
     while dim < nd:
         items.append((_lib.INDEX_RANGE, _lib.SLICE_NONE, _lib.SLICE_NONE, 1))
         dim += 1
@@ -631,6 +718,10 @@ def _index(a, items):
             return a
         return _view(a, lib.distarr_view, a.handle, n, (_c_i64 * n)(*(it[1] for it in items)),
                      (_c_i64 * n)(*(it[2] for it in items)), (_c_i64 * n)(*(it[3] for it in items)))
+    # Trailing whole axes need no item (the C ABI keeps unindexed axes whole).
+    while len(items) > 1 and items[-1] == _FULL:
+        items = items[:-1]
+    n = len(items)
     kinds = (_c_i32 * n)(*(it[0] for it in items))
     start = (_c_i64 * n)(*(it[1] for it in items))
     stop = (_c_i64 * n)(*(it[2] for it in items))
@@ -640,20 +731,27 @@ def _index(a, items):
 
 # --- axes ---------------------------------------------------------------------------------
 
-def _normalize_axis(axis, ndim):
+def _normalize_axis(axis, ndim, c_int=True):
+    """``axis`` as an index into ``ndim`` axes (negative from the end). As NumPy, which reads an
+    axis as a C ``int`` (``c_int``; ``intp`` for ``transpose``'s axes): beyond that an
+    ``OverflowError``, out of range an ``AxisError``."""
     try:
         ax = operator.index(axis)
     except TypeError:
         raise TypeError(f"'{type(axis).__name__}' object cannot be interpreted as an integer") from None
+    lim = 2 ** 31 if c_int else 2 ** 63
+    if not -lim <= ax < lim:
+        raise _lib.DistArrayOverflowError(
+            f"Python int too large to convert to C {'int' if c_int else 'long'}")
     if not -ndim <= ax < ndim:
         raise _lib.DistArrayAxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
     return ax + ndim if ax < 0 else ax
 
 
-def _normalize_axes(axes, ndim, allow_repeat=False):
+def _normalize_axes(axes, ndim, allow_repeat=False, c_int=True):
     if not isinstance(axes, (tuple, list)):
         axes = (axes,)
-    out = tuple(_normalize_axis(a, ndim) for a in axes)
+    out = tuple(_normalize_axis(a, ndim, c_int) for a in axes)
     if not allow_repeat and len(set(out)) != len(out):
         raise DistArrayValueError("repeated axis")
     return out

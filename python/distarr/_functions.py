@@ -24,7 +24,8 @@ def zeros(shape, dtype=float, order="C", *, dist=None, layout=None):
 
 
 def ones(shape, dtype=float, order="C", *, dist=None, layout=None):
-    return full(shape, 1, dtype, order, dist=dist, layout=layout)
+    # (dtype=None is float64, as NumPy's, not the fill value's int)
+    return full(shape, 1, float if dtype is None else dtype, order, dist=dist, layout=layout)
 
 
 def _like(a, dtype, shape):
@@ -55,6 +56,11 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
 
 def arange(start, stop=None, step=1, dtype=None, *, dist=None):
     """``numpy.arange`` (values ``start + i * step`` computed in double precision)."""
+    for v in (start, stop, step):
+        if v is not None and np.ndim(v) != 0:
+            raise TypeError("arange: scalar arguments expected instead of a tuple.")
+        if isinstance(v, int) and not _lib.INT64_MIN <= v <= _lib.INT64_MAX:
+            raise DistArrayValueError("Maximum allowed size exceeded")
     if stop is None:
         start, stop = 0, start
     if dtype is None:
@@ -66,6 +72,9 @@ def arange(start, stop=None, step=1, dtype=None, *, dist=None):
     if step == 0:
         raise ZeroDivisionError("division by zero")
     n = _b.max(0, math.ceil((stop - start) / step))
+    if dt == np.bool_ and n > 2:
+        raise _lib.DistArrayTypeError("arange() is only supported for booleans when the result has "
+                                      "at most length 2.")
     if _want_dist(dist, n):
         lib.distarr_arange(float(start), float(stop), float(step), _dtypes.code(dt), _out_cell)
         return _wrap_new(_out_cell.value)
@@ -81,6 +90,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     num = operator.index(num)
     if num < 0:
         raise DistArrayValueError(f"Number of samples, {num}, must be non-negative.")
+    if num > _lib.INT64_MAX:
+        raise DistArrayValueError("Maximum allowed size exceeded")
     div = (num - 1) if endpoint else num
     step = (stop - start) / div if div > 0 else float("nan")
     dt = to_dtype(np.result_type(type(start) if isinstance(start, (int, float)) else start,
@@ -95,7 +106,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 def eye(N, M=None, k=0, dtype=float, order="C", *, dist=None):
     M = N if M is None else M
     dt = to_dtype(dtype)
-    lib.distarr_eye(operator.index(N), operator.index(M), operator.index(k), _dtypes.code(dt), _out_cell)
+    N, M, k = operator.index(N), operator.index(M), operator.index(k)
+    if _b.max(N, M) > _lib.INT64_MAX or _b.min(N, M) < _lib.INT64_MIN:
+        raise DistArrayValueError("Maximum allowed dimension exceeded")
+    lib.distarr_eye(N, M, _lib.clip_i64(k), _dtypes.code(dt), _out_cell)
     return _wrap_new(_out_cell.value)
 
 
@@ -173,6 +187,8 @@ def expand_dims(a, axis):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     nd = a.ndim + len(axes)
     axes = sorted(_normalize_axis(x, nd) for x in axes)
+    if len(set(axes)) != len(axes):
+        raise DistArrayValueError("repeated axis")
     shp = list(a.shape)
     for x in axes:
         shp.insert(x, 1)
@@ -196,6 +212,8 @@ def _slices(nd, axis, lo, hi, step=1):
 
 
 def concatenate(arrays, axis=0, out=None, dtype=None):
+    if axis is not None:
+        operator.index(axis)  # a TypeError first, as NumPy
     arrays = [asarray(a) for a in arrays]
     if not arrays:
         raise DistArrayValueError("need at least one array to concatenate")
@@ -243,18 +261,29 @@ def stack(arrays, axis=0, out=None, dtype=None):
 def roll(a, shift, axis=None):
     """``numpy.roll`` (integer shifts; several axes one after the other)."""
     a = asarray(a)
-    if isinstance(axis, (tuple, list)) or isinstance(shift, (tuple, list)):
-        axes = axis if isinstance(axis, (tuple, list)) else (axis,) * len(shift)
-        shifts = shift if isinstance(shift, (tuple, list)) else (shift,) * len(axes)
-        if len(axes) != len(shifts):
+    if axis is not None and (isinstance(axis, (tuple, list)) or isinstance(shift, (tuple, list))):
+        # As NumPy: the axes normalised first, then shifts and axes broadcast together, the
+        # shifts of a repeated axis added.
+        axes = tuple(_normalize_axis(x, a.ndim) for x in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        try:
+            pairs = np.broadcast(np.asarray(shift, dtype=object), np.asarray(axes, dtype=object))
+        except ValueError:
+            raise DistArrayValueError("'shift' and 'axis' should be scalars or 1D sequences") from None
+        if pairs.nd > 1:
             raise DistArrayValueError("'shift' and 'axis' should be scalars or 1D sequences")
+        total = {}
+        for sh, ax in pairs:
+            total[ax] = total.get(ax, 0) + operator.index(sh)
         res = a
-        for ax, sh in zip(axes, shifts):
+        for ax, sh in total.items():
             res = roll(res, sh, ax)
         return res
     ax = _lib.AXIS_NONE if axis is None else _normalize_axis(axis, a.ndim)
+    # Any Python int shift: only its remainder modulo the rolled length matters.
+    n = a.size if axis is None else a.shape[ax]
+    shift = operator.index(shift) % n if n else 0
     res = empty(a.shape, a.dtype, dist=a.dist)
-    lib.distarr_roll(res.handle, a.handle, operator.index(shift), ax)
+    lib.distarr_roll(res.handle, a.handle, shift, ax)
     return res
 
 
@@ -264,13 +293,15 @@ def repeat(a, repeats, axis=None):
     if axis is None:
         a = a.ravel()
         axis = 0
+    ax = _normalize_axis(axis, a.ndim)  # (NumPy checks the axis first)
     if not isinstance(repeats, (int, np.integer)):
         from ._dispatch import fallback
         return fallback("repeat", np.repeat, (a, repeats), {"axis": axis})
     r = operator.index(repeats)
+    if not _lib.INT64_MIN <= r <= _lib.INT64_MAX:
+        raise _lib.DistArrayOverflowError("Python int too large to convert to C long")
     if r < 0:
         raise DistArrayValueError("negative dimensions are not allowed")
-    ax = _normalize_axis(axis, a.ndim)
     shp = a.shape[:ax] + (a.shape[ax] * r,) + a.shape[ax + 1:]
     res = empty(shp, a.dtype, dist=a.dist)
     if res.size:
@@ -433,14 +464,22 @@ def save(file, arr, allow_pickle=True):
     path = os.fspath(file)
     if not path.endswith(".npy"):
         path += ".npy"
+    if "\0" in path:
+        raise DistArrayValueError("embedded null byte")  # as NumPy's open() (C strings end there)
     a = asarray(arr)
-    lib.distarr_save_npy(a.handle, path.encode())
+    lib.distarr_save_npy(a.handle, os.fsencode(path))
 
 
 def load(file, mmap_mode=None, allow_pickle=False):
     """``numpy.load`` of a ``.npy`` file into a distributed array."""
     path = os.fspath(file)
+    if "\0" in path:
+        raise DistArrayValueError("embedded null byte")  # as NumPy's open()
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file or directory: {path!r}")
-    lib.distarr_load_npy(path.encode(), _out_cell)
+    try:
+        lib.distarr_load_npy(os.fsencode(path), _out_cell)
+    except _lib.DistArrayOSError as e:
+        # A malformed file: NumPy's np.load raises ValueError for those.
+        raise _lib.DistArrayFileFormatError(str(e), e.code) from None
     return _wrap_new(_out_cell.value)

@@ -14,6 +14,7 @@ __all__ = [
     "lib", "has", "library_path", "DistArrayError", "DistArrayValueError", "DistArrayIndexError",
     "DistArrayTypeError", "DistArrayMemoryError", "DistArrayRuntimeError", "DistArrayOSError",
     "DistArrayOverflowError", "DistArrayAxisError", "DistArrayNotImplementedError",
+    "DistArrayFileFormatError",
 ]
 
 # --- constants of distarr.h -----------------------------------------------------------------
@@ -78,6 +79,11 @@ class DistArrayRuntimeError(DistArrayError, RuntimeError):
 
 class DistArrayOSError(DistArrayError, OSError):
     """A file could not be read or written (``DISTARR_ERR_IO``)."""
+
+
+class DistArrayFileFormatError(DistArrayOSError, ValueError):
+    """A file ``load`` cannot read as a ``.npy`` array (``DISTARR_ERR_IO``): an ``OSError``, and
+    the ``ValueError`` NumPy raises for malformed files."""
 
 
 class DistArrayOverflowError(DistArrayError, OverflowError):
@@ -246,6 +252,21 @@ def has(name):
     return name not in _missing
 
 
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 def i64s(values):
-    """A C ``int64_t`` array holding ``values``."""
+    """A C ``int64_t`` array holding ``values`` (extents, axes): a value outside ``int64_t`` is
+    NumPy's ``ValueError`` ("Maximum allowed dimension exceeded"), never ctypes' silent
+    truncation (``2**70`` would become 0)."""
+    values = tuple(values)
+    for v in values:
+        if not INT64_MIN <= v <= INT64_MAX:
+            raise DistArrayValueError("Maximum allowed dimension exceeded")
     return (_i64 * len(values))(*values)
+
+
+def clip_i64(v):
+    """``v`` clipped into ``int64_t`` (above ``DISTARR_SLICE_NONE``): for slice bounds and steps
+    and diagonal offsets, where any value beyond an array's extent means the same."""
+    return max(INT64_MIN + 1, min(INT64_MAX, v))

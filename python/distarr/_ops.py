@@ -115,8 +115,8 @@ def binary(name, x, y, out=None):
                 return binary(name, s if first else arr, arr if first else s, out)
             s = s.item()
         return _binary_scalar(uf, name, code, arr, s, first, out)
+    dt = _dtypes.ufunc_result(uf, (x._dtype, y._dtype))  # (types first, as NumPy)
     shape = x._shape if x._shape == y._shape else broadcast_shapes(x._shape, y._shape)
-    dt = _dtypes.ufunc_result(uf, (x._dtype, y._dtype))
     return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
                  lib.distarr_binary, code, x.handle, y.handle)
 
@@ -208,6 +208,11 @@ def unary(name, x, out=None):
                 return out
             return r
     dt = _dtypes.ufunc_result(uf, (x._dtype,))
+    if isinstance(out, ndarray) and out._shape != x._shape:
+        # As NumPy, the input broadcasts to out's shape (not the other way round).
+        if broadcast_shapes(x._shape, out._shape) == out._shape:
+            from ._functions import broadcast_to
+            x = broadcast_to(x, out._shape)
     return _call(name, (x,), out, x._shape, dt, x._dist, lib.distarr_unary, UFUNC[name],
                  x.handle)
 
@@ -344,6 +349,8 @@ def reduce(name, a, axis=None, dtype=None, out=None, keepdims=False):
         from ._dispatch import fallback  # distarr does not order complex numbers
         kw = {"axis": axis, "keepdims": keepdims} if keepdims else {"axis": axis}
         return fallback(name, getattr(np, name), (a,), kw)
+    if isinstance(axis, list):
+        raise TypeError("'list' object cannot be interpreted as an integer")
     op = REDUCE[name]
     rdt = _dtypes.reduce_result(op, a._dtype)
     nd = a.ndim

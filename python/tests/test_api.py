@@ -27,8 +27,11 @@ def test_attributes_and_conversions():
     assert_same(a.ravel(), x.ravel())
     assert_same(a.flatten(), x.flatten())
     assert repr(a) == repr(x) and str(a) == str(x)
-    one = distarr.array([2.5])
+    one = distarr.array(2.5)
     assert float(one) == 2.5 and int(one) == 2 and bool(one) and complex(one) == 2.5
+    with pytest.raises(TypeError):  # NumPy 2: only 0-d arrays convert to Python scalars
+        float(distarr.array([2.5]))
+    assert bool(distarr.array([2.5]))
     assert a[1, 2, 3] == x[1, 2, 3] and type(a[1, 2, 3]) is np.float32
     assert [list(r.to_numpy()) for r in distarr.array([[1, 2], [3, 4]])] == [[1, 2], [3, 4]]
     with pytest.raises(TypeError):

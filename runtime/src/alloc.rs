@@ -52,6 +52,32 @@ impl Allocator {
         Some(off)
     }
 
+    /// The free blocks `(offset, len)`, in offset order.
+    pub fn free_blocks(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.free.iter().map(|(&o, &l)| (o, l))
+    }
+
+    /// Takes exactly `[off, off + len)` (`off` and `len` multiples of [`ALIGN`]) out of a free block; false
+    /// (nothing changed) when the range is not wholly free. For ranges kept out of use (the guard
+    /// zones of the `DISTARR_TEST_POISON` hook).
+    pub fn reserve(&mut self, off: u64, len: u64) -> bool {
+        let Some(end) = off.checked_add(len) else { return false };
+        let Some((&b, &bl)) = self.free.range(..=off).next_back() else {
+            return false;
+        };
+        if len == 0 || len % ALIGN != 0 || off % ALIGN != 0 || b + bl < end {
+            return false;
+        }
+        self.free.remove(&b);
+        if off > b {
+            self.free.insert(b, off - b);
+        }
+        if b + bl > end {
+            self.free.insert(end, b + bl - end);
+        }
+        true
+    }
+
     /// Returns `[off, off + round_up(len))` to the free list, merging with its neighbours.
     /// Returns false (and changes nothing) if the range is not wholly allocated.
     pub fn free(&mut self, off: u64, len: u64) -> bool {
@@ -107,6 +133,22 @@ mod tests {
         assert_eq!(a.alloc(1).unwrap(), 64, "first fit reuses the hole");
         assert!(a.alloc(2000).is_none());
         assert!(!a.free(4096, 1));
+    }
+
+    #[test]
+    fn reserve_carves_exact_ranges() {
+        let mut a = Allocator::new(1024);
+        assert!(a.reserve(0, 64));
+        assert!(a.reserve(960, 64));
+        assert!(!a.reserve(960, 64), "already taken");
+        assert!(!a.reserve(100, 64), "unaligned offset");
+        assert!(!a.reserve(128, 10), "length not a multiple of the unit");
+        assert_eq!(a.free_blocks().collect::<Vec<_>>(), vec![(64, 896)]);
+        assert_eq!(a.alloc(896), Some(64));
+        assert!(a.alloc(1).is_none());
+        assert!(a.free(64, 896));
+        assert!(a.reserve(128, 128));
+        assert_eq!(a.free_blocks().collect::<Vec<_>>(), vec![(64, 64), (256, 704)]);
     }
 
     proptest! {

@@ -71,10 +71,6 @@ pub struct Config {
     /// handlers for fatal signals and, with several ranks, a guardian process per rank (see
     /// the runtime's `fault` module).
     pub fault_report: bool,
-    /// Test hook (`DISTARR_TEST_CANARY=1`): guard bytes before and after every rank's part of
-    /// every allocation, checked at `free` and `finalize` (the job aborts when one changed) and
-    /// by [`crate::Runtime::check_canaries`].
-    pub heap_canaries: bool,
 }
 
 impl Default for Config {
@@ -90,7 +86,6 @@ impl Default for Config {
             threads: 1,
             timeout: None,
             fault_report: true,
-            heap_canaries: false,
         }
     }
 }
@@ -183,9 +178,6 @@ impl Config {
         }
         if let Some(v) = var("DISTARR_FAULT_REPORT") {
             c.fault_report = parse_bool("DISTARR_FAULT_REPORT", &v)?;
-        }
-        if let Some(v) = var("DISTARR_TEST_CANARY") {
-            c.heap_canaries = parse_bool("DISTARR_TEST_CANARY", &v)?;
         }
         Ok(c)
     }

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     /// Work a layer above the runtime deferred (array operations) failed when a
     /// synchronisation ran it.
     Deferred,
+    /// Heap memory outside every live segment was written (found by the `DISTARR_TEST_POISON`
+    /// test hook: a bug in distarr).
+    HeapCorrupted,
 }
 
 /// An error from the runtime: a kind and a message saying what and why.

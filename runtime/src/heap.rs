@@ -50,9 +50,6 @@ pub(crate) struct Allocation {
     pub window: usize,
     pub offset: u64,
     pub len: u64,
-    /// Guard bytes before `offset` and after `offset + len` (rounded up to the alignment) that
-    /// belong to the allocation (`DISTARR_TEST_CANARY`; 0 otherwise).
-    pub pad: u64,
 }
 
 impl Allocation {
@@ -314,17 +311,14 @@ impl Heap {
         Ok(a)
     }
 
+    /// Every live allocation.
+    pub fn allocations(&self) -> impl Iterator<Item = &Allocation> + '_ {
+        self.slots.iter().filter_map(|s| s.alloc.as_ref())
+    }
+
     /// Live allocations (for finalize diagnostics).
     pub fn live(&self) -> usize {
         self.slots.iter().filter(|s| s.alloc.is_some()).count()
-    }
-
-    /// Every live allocation with its handle.
-    pub fn allocations(&self) -> impl Iterator<Item = (Seg, Allocation)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(k, s)| s.alloc.map(|a| (Seg::new(k, s.gen), a)))
     }
 }
 
@@ -341,7 +335,6 @@ mod tests {
                 window: 0,
                 offset: 0,
                 len: 8,
-                pad: 0,
             })
             .unwrap();
         assert!(h.resolve(a).is_ok());
@@ -352,7 +345,6 @@ mod tests {
                 window: 0,
                 offset: 64,
                 len: 8,
-                pad: 0,
             })
             .unwrap();
         assert_ne!(a, b, "a reused slot gets a new generation");
@@ -373,7 +365,7 @@ mod tests {
 
         #[test]
         fn bounds_check_is_exact(len in 0u64..10_000, off in 0u64..20_000, n in 0u64..20_000) {
-            let a = Allocation { window: 0, offset: 640, len, pad: 0 };
+            let a = Allocation { window: 0, offset: 640, len };
             let r = a.disp(off, n);
             prop_assert_eq!(r.is_ok(), off + n <= len);
             if let Ok(d) = r { prop_assert_eq!(d, 640 + off); }
@@ -381,7 +373,7 @@ mod tests {
 
         #[test]
         fn overflowing_ranges_are_refused(off in (u64::MAX - 100)..=u64::MAX, n in 1u64..1000) {
-            let a = Allocation { window: 0, offset: 0, len: u64::MAX, pad: 0 };
+            let a = Allocation { window: 0, offset: 0, len: u64::MAX };
             prop_assert!(a.disp(off, n).is_err() || off.checked_add(n).is_some());
         }
     }

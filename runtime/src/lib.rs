@@ -32,6 +32,7 @@ mod fault;
 mod heap;
 mod logger;
 mod ops;
+mod poison;
 mod runtime;
 mod seq;
 

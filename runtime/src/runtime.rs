@@ -1,9 +1,9 @@
 //! The runtime: initialisation, the symmetric heap's collective calls, epochs, collectives.
-use crate::alloc::round_up;
 use crate::config::{Config, Progress, WindowKind};
 use crate::elem::{Elem, ReduceOp};
 use crate::error::{ensure, Error, ErrorKind, Result};
 use crate::heap::{Allocation, Heap, HeapWindow, Seg};
+use crate::poison;
 use distarr_ffi::{self as ffi, Arrival, Arrivals, Comm, Equivalence, Flavor, Notice, ProgressComm, ThreadLevel, Win};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -85,8 +85,6 @@ pub(crate) struct Inner {
     timeout: Option<Duration>,
     /// Synchronisations (collective calls) so far, counted only under a timeout.
     sync_seq: Cell<u64>,
-    /// `DISTARR_TEST_CANARY`: guard bytes around every allocation.
-    canaries: bool,
     /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
     flush_hook: RefCell<Option<FlushHook>>,
     /// Run before every collective communication (see [`Runtime::set_collective_hook`]), and
@@ -186,15 +184,6 @@ impl Call {
     }
 }
 
-/// Bytes of guard pattern before and after every allocation under `DISTARR_TEST_CANARY`.
-const CANARY: u64 = 64;
-
-/// The guard byte at window offset `at`: position-dependent, so a shifted copy is caught too.
-#[inline]
-fn canary_byte(at: u64) -> u8 {
-    (at.wrapping_mul(29) as u8) ^ 0xA5
-}
-
 impl Drop for Inner {
     /// A runtime that ends without [`Runtime::finalize`] — its process is exiting early, e.g. a
     /// C program returning from `main` after an error, or a thread's locals being destroyed —
@@ -292,58 +281,6 @@ fn physical_memory() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kb.checked_mul(1024)
-}
-
-/// The guard ranges of allocation `a` in this rank's memory of window `w`, as (start, end)
-/// window offsets: before the allocation, and from its end to the end of its padding.
-fn canary_ranges(a: &Allocation) -> [(u64, u64); 2] {
-    let end = a.offset + a.len;
-    let pad_end = a.offset + round_up(a.len).unwrap_or(a.len) + a.pad;
-    [(a.offset - a.pad, a.offset), (end, pad_end)]
-}
-
-/// Writes the guard bytes of `a` (nothing without padding). Nobody else touches them: they lie
-/// outside every segment.
-fn fill_canaries(w: &HeapWindow, a: &Allocation) {
-    if a.pad == 0 {
-        return;
-    }
-    let base = w.local_base();
-    for (lo, hi) in canary_ranges(a) {
-        for at in lo..hi {
-            // SAFETY: the padded allocation lies inside this rank's window memory (allocator
-            // invariant), and only this rank accesses the guard bytes.
-            unsafe { base.add(at as usize).write(canary_byte(at)) };
-        }
-    }
-}
-
-/// Checks the guard bytes of `a`; describes the first changed byte.
-fn check_canaries(w: &HeapWindow, a: &Allocation) -> std::result::Result<(), String> {
-    if a.pad == 0 {
-        return Ok(());
-    }
-    let base = w.local_base();
-    for (k, (lo, hi)) in canary_ranges(a).into_iter().enumerate() {
-        for at in lo..hi {
-            // SAFETY: as in `fill_canaries`; a volatile read, since another rank's stray
-            // one-sided write is exactly what this looks for.
-            let v = unsafe { base.add(at as usize).read_volatile() };
-            if v != canary_byte(at) {
-                let (side, dist) = if k == 0 {
-                    ("before", a.offset - at)
-                } else {
-                    ("after", at - (a.offset + a.len) + 1)
-                };
-                return Err(format!(
-                    "guard byte {dist} {side} the segment changed ({:#04x}, expected {:#04x})",
-                    v,
-                    canary_byte(at)
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Runtime {
@@ -457,7 +394,6 @@ impl Runtime {
             arrivals: RefCell::new(arrivals),
             timeout: config.timeout,
             sync_seq: Cell::new(0),
-            canaries: config.heap_canaries,
             flush_hook: RefCell::new(None),
             collective_hook: RefCell::new(None),
             in_collective_hook: Cell::new(false),
@@ -736,25 +672,19 @@ impl Runtime {
     pub fn alloc_keyed(&self, bytes: u64, key: u64) -> Result<Seg> {
         let i = self.live()?;
         self.agree_all("allocation sizes or keys", &[bytes, key])?;
-        let pad = if i.canaries { CANARY } else { 0 };
-        let len = round_up(bytes)
-            .and_then(|l| l.checked_add(2 * pad))
-            .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
+        let len = poison::unit(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
         let mut heap = i.heap.borrow_mut();
         for (wi, w) in heap.windows.iter_mut().enumerate() {
             if let Some(off) = w.alloc.alloc(len) {
-                let a = Allocation {
+                return heap.insert(Allocation {
                     window: wi,
-                    offset: off + pad,
+                    offset: off,
                     len: bytes,
-                    pad,
-                };
-                fill_canaries(&heap.windows[wi], &a);
-                return heap.insert(a);
+                });
             }
         }
         let page = 1u64 << 21;
-        let wsize = len.max(i.segment_bytes).div_ceil(page) * page;
+        let wsize = (len + 2 * poison::guard()).max(i.segment_bytes).div_ceil(page) * page;
         ensure!(
             heap.total_bytes.checked_add(wsize).is_some_and(|t| t <= i.heap_limit),
             OutOfMemory,
@@ -774,32 +704,11 @@ impl Runtime {
         heap.windows.push(w);
         heap.total_bytes += wsize;
         let wi = heap.windows.len() - 1;
-        let a = Allocation {
+        heap.insert(Allocation {
             window: wi,
-            offset: off + pad,
+            offset: off,
             len: bytes,
-            pad,
-        };
-        fill_canaries(&heap.windows[wi], &a);
-        heap.insert(a)
-    }
-
-    /// `DISTARR_TEST_CANARY`: checks the guard bytes around this rank's part of every live
-    /// allocation; describes the first change found. Local: call it when no other rank writes
-    /// (after [`Runtime::sync`]). `Ok` when canaries are off.
-    pub fn check_canaries(&self) -> std::result::Result<(), String> {
-        let i = self.live().map_err(|e| e.to_string())?;
-        let heap = i.heap.borrow();
-        for (seg, a) in heap.allocations() {
-            check_canaries(&heap.windows[a.window], &a)
-                .map_err(|m| format!("rank {}: segment {:#x} ({} bytes): {m}", i.rank, seg.raw(), a.len))?;
-        }
-        Ok(())
-    }
-
-    /// Whether allocations carry guard bytes (`DISTARR_TEST_CANARY`). Local.
-    pub fn canaries(&self) -> bool {
-        self.inner.canaries
+        })
     }
 
     fn create_window(&self, size: usize) -> Result<HeapWindow> {
@@ -927,6 +836,19 @@ impl Runtime {
                 };
             }
         }
+        let mut hw = hw;
+        if poison::enabled() {
+            let g = poison::GUARD;
+            let reserved = hw.alloc.reserve(0, g) && hw.alloc.reserve(size as u64 - g, g);
+            ensure!(
+                reserved,
+                OutOfMemory,
+                "window of {size} bytes too small for the poison guards"
+            );
+            // SAFETY: local_base() points to `size` bytes of this rank's window memory, which
+            // nobody else accesses before the barrier below.
+            unsafe { poison::fill(hw.local_base(), 0, size as u64) };
+        }
         hw.rma().sync()?;
         comm.barrier()?;
         Ok(hw)
@@ -946,14 +868,18 @@ impl Runtime {
             .unwrap_or_else(|e| mpi_fatal("MPI_Win_flush_all", &e.into()));
         // Everybody's accesses to the segment are complete before anyone may reuse the memory.
         self.barrier_only().unwrap_or_else(|e| mpi_fatal("MPI_Barrier", &e));
-        if let Err(m) = check_canaries(&heap.windows[a.window], &a) {
-            log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside segment {:#x} ({} bytes) on rank {}: {m}; aborting the job", seg.raw(), a.len, i.rank);
-            abort(77)
-        }
         heap.remove(seg)?;
-        let span = round_up(a.len).map_or(0, |l| l + 2 * a.pad);
-        let freed = heap.windows[a.window].alloc.free(a.offset - a.pad, span);
+        let unit = poison::unit(a.len).unwrap_or(a.len);
+        let w = &mut heap.windows[a.window];
+        let freed = w.alloc.free(a.offset, unit);
         debug_assert!(freed, "allocator and slot table disagree");
+        if poison::enabled() && freed {
+            // SAFETY: the unit lies in this rank's window memory (allocator invariant) and is
+            // free: every rank's accesses to the segment completed before the barrier above, and
+            // no rank can allocate it again before this rank joins the next (collective) alloc.
+            unsafe { poison::fill(w.local_base(), a.offset, unit) };
+            w.rma().sync()?;
+        }
         Ok(())
     }
 
@@ -1171,7 +1097,49 @@ impl Runtime {
         self.barrier_only()?;
         self.win_sync()?;
         self.inner.syncs.set(self.inner.syncs.get() + 1);
+        if poison::enabled() {
+            self.abort_if_poisoned("sync");
+        }
         Ok(())
+    }
+
+    /// Test hook `DISTARR_TEST_POISON=1` (see the `poison` module): verifies that the heap
+    /// memory of this rank that no live segment addresses (guard zones, free blocks, the red zone
+    /// after each segment) still holds the poison pattern; the error names the first byte that
+    /// does not. Call it when no rank is writing (e.g. after [`Runtime::sync`], which runs it
+    /// itself and aborts the job on a failure). Local. Without the hook: `Ok(())`, nothing read.
+    #[doc(hidden)]
+    pub fn check_heap_poison(&self) -> Result<()> {
+        if !poison::enabled() {
+            return Ok(());
+        }
+        let i = self.live()?;
+        let heap = i.heap.borrow();
+        let mut views: Vec<poison::WindowView<'_>> = heap
+            .windows
+            .iter()
+            .map(|w| poison::WindowView {
+                base: w.local_base(),
+                size: w.size,
+                alloc: &w.alloc,
+                live: Vec::new(),
+            })
+            .collect();
+        for a in heap.allocations() {
+            if let Some(v) = views.get_mut(a.window) {
+                v.live.push((a.offset, a.len));
+            }
+        }
+        poison::check(&views).map_err(|msg| Error::new(ErrorKind::HeapCorrupted, format!("rank {}: {msg}", i.rank)))
+    }
+
+    /// [`Runtime::check_heap_poison`], aborting the job with its report on a failure.
+    fn abort_if_poisoned(&self, at: &str) {
+        if let Err(e) = self.check_heap_poison() {
+            log::error!(target: "distarr", "DISTARR_TEST_POISON check at {at}: {}", e.message());
+            eprintln!("distarr: DISTARR_TEST_POISON check at {at} failed: {}", e.message());
+            ffi::abort(86);
+        }
     }
 
     /// The synchronisation epoch: 1 + the number of [`Runtime::sync`] calls completed so far.
@@ -1258,13 +1226,11 @@ impl Runtime {
         }
         self.flush_all()?;
         self.barrier()?;
-        self.set_collective_hook(None);
-        if i.canaries {
-            if let Err(m) = self.check_canaries() {
-                log::error!(target: "distarr", "DISTARR_TEST_CANARY: a write outside a segment: {m}; aborting the job");
-                abort(77)
-            }
+        if poison::enabled() {
+            self.win_sync()?;
+            self.abort_if_poisoned("finalize");
         }
+        self.set_collective_hook(None);
         if let Some(a) = i.arrivals.borrow_mut().take() {
             a.free()?;
         }

@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 impl DistArray {
     /// This rank's elements as one box, for direct loads and stores (the C ABI's
     /// `distarr_local_block`): `Some((ptr, lo, hi))` where `ptr` points at this rank's part of
-    /// the segment, holding the global box `[lo, hi)` densely in C order. `lo == hi` (an empty
-    /// box) when the rank holds nothing. `None` when `self` is a view (not the base array) or
+    /// the segment, holding the global box `[lo, hi)` densely in C order. When the rank holds
+    /// nothing, `ptr` is null and `lo == hi` (an empty box; for a 0-d array the null pointer is
+    /// the only sign, as its box `[(), ())` holds one element). `None` when `self` is a view (not the base array) or
     /// the rank's elements are not one box (block-cyclic with several blocks per rank along a
     /// dimension). The memory stays valid until the array is freed. Local; accesses through
     /// the pointer follow the rules of [`DistArray::with_local_block_mut`].
@@ -25,7 +26,7 @@ impl DistArray {
         let nd = self.ndim();
         let (ptr, _) = self.base.rt.local_ptr(self.base.seg()?)?;
         if dist.local_len(me) == 0 {
-            return Ok(Some((ptr, vec![0; nd], vec![0; nd])));
+            return Ok(Some((std::ptr::null_mut(), vec![0; nd], vec![0; nd])));
         }
         let (mut lo, mut hi) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
         for d in 0..nd {

@@ -158,7 +158,15 @@ impl DistArray {
         dtype: DType,
         layout: crate::dist::Layout,
     ) -> Result<DistArray> {
-        crate::shape::checked_len(shape)?;
+        let len = crate::shape::checked_len(shape)?;
+        // As NumPy: an array of more than isize::MAX bytes is a shape error ("array is too big"),
+        // one that fits that but not the heap is out of memory.
+        if !matches!(len.checked_mul(dtype.size()), Some(b) if isize::try_from(b).is_ok()) {
+            return Err(Error::shape(format!(
+                "array is too big: shape {shape:?} of {} has more than isize::MAX bytes",
+                dtype.name()
+            )));
+        }
         // Every rank must create the same array: the allocation also agrees on a digest of
         // shape, dtype and layout (same allreduce), so a mismatch is an error on every rank
         // rather than silently different arrays that happen to need the same storage.
@@ -232,6 +240,7 @@ impl DistArray {
     /// error naming the remedy ([`crate::flush`] or a sync first) with several ranks; with one,
     /// the deferred operations run (as for one-sided accesses).
     pub fn segment(&self) -> Result<Seg> {
+        self.check_live()?;
         if self.base.seg.get().is_none() {
             crate::engine::check_not_pending(self, true)?;
         }

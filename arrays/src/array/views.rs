@@ -48,11 +48,19 @@ impl DistArray {
     }
 
     /// A broadcast view of this array with `shape` (stride 0 along broadcast dimensions).
-    /// Local.
+    /// Local. As NumPy, a view of more than `isize::MAX` bytes is refused (a `Shape` error):
+    /// only a broadcast makes a view larger than its array.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<DistArray> {
         self.check_live()?;
         if self.shape() == shape {
             return Ok(self.clone());
+        }
+        let n = crate::shape::checked_len(shape)?;
+        if !matches!(n.checked_mul(self.dtype().size()), Some(b) if isize::try_from(b).is_ok()) {
+            return Err(Error::shape(format!(
+                "array is too big: a view of shape {shape:?} of {} would have more than isize::MAX bytes",
+                self.dtype().name()
+            )));
         }
         Ok(self.with_view(crate::view::broadcast_view(&self.view, shape)?))
     }

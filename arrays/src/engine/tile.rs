@@ -107,8 +107,8 @@ impl TileBufs {
     }
 }
 
-/// Most axes of an array (NumPy's limit).
-pub(crate) const MAX_DIMS: usize = 32;
+/// Most axes of an array (NumPy's limit; views refuse more: `crate::shape::check_ndim`).
+pub(crate) const MAX_DIMS: usize = crate::shape::MAX_NDIM;
 
 /// One stream of a tile walk: pointer, element size, strides per (merged) axis.
 #[derive(Clone, Copy)]

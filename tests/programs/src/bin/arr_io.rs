@@ -123,10 +123,16 @@ fn check_loads(rt: &Runtime, path: &Path, dt: DType, shape: &[usize], data: &[u8
 /// Asserts an `Io` error whose message contains `needle` (on every rank that read the file).
 #[track_caller]
 fn expect_io<T: std::fmt::Debug>(r: distarr_arrays::Result<T>, needle: &str, what: &str) {
+    // A well-formed file of a dtype distarr lacks is a DType error, a malformed one an Io error.
+    let kind = if ["big-endian", "unsupported dtype", "structured"].contains(&needle) {
+        ErrorKind::DType
+    } else {
+        ErrorKind::Io
+    };
     match r {
-        Ok(v) => check(false, || format!("{what}: expected an Io error, got Ok({v:?})")),
-        Err(e) => check(e.kind() == ErrorKind::Io && e.message().contains(needle), || {
-            format!("{what}: expected an Io error containing {needle:?}, got {e}")
+        Ok(v) => check(false, || format!("{what}: expected an {kind:?} error, got Ok({v:?})")),
+        Err(e) => check(e.kind() == kind && e.message().contains(needle), || {
+            format!("{what}: expected an {kind:?} error containing {needle:?}, got {e}")
         }),
     }
 }
@@ -580,6 +586,162 @@ fn bad_files(rt: &Runtime, dir: &Path) {
     );
 }
 
+/// A version `major`.0 `.npy` file whose header is `dict` plus `pad` spaces and a newline (any
+/// length: the data need not be aligned), followed by `data`.
+fn npy_with(major: u8, dict: &str, pad: usize, data: &[u8]) -> Vec<u8> {
+    let text = format!("{dict}{}\n", " ".repeat(pad));
+    let mut f = b"\x93NUMPY".to_vec();
+    f.extend([major, 0]);
+    if major == 1 {
+        f.extend((text.len() as u16).to_le_bytes());
+    } else {
+        f.extend((text.len() as u32).to_le_bytes());
+    }
+    f.extend(text.as_bytes());
+    f.extend(data);
+    f
+}
+
+/// Hostile files (regression tests of the loader's fixes): data at every misalignment (the
+/// typed kernels need aligned elements), bool bytes other than 0 and 1 (read as NumPy's
+/// `!= 0`), a FIFO (opening one blocks: refused before), more dimensions than NumPy allows,
+/// headers beyond what distarr reads, and seeded random mutations of a good file (any error
+/// but a clean one, every rank alike, then a good load). **Collective.**
+fn hostile_files(rt: &Runtime, dir: &Path) {
+    let write = |name: &str, bytes: &[u8]| -> PathBuf {
+        let p = dir.join(name);
+        if rt.rank() == 0 {
+            std::fs::write(&p, bytes).unwrap();
+        }
+        p
+    };
+    // Unaligned data, every dtype, every offset modulo 16.
+    let mut paths = Vec::new();
+    for dt in DType::ALL {
+        for pad in 0..16 {
+            let dict = format!(
+                "{{'descr': '{}', 'fortran_order': False, 'shape': (3, 5), }}",
+                dt.npy_descr()
+            );
+            let data = expected(dt, 15);
+            paths.push((
+                dt,
+                data.clone(),
+                write(
+                    &format!("unaligned_{}_{pad}.npy", dt.name()),
+                    &npy_with(1 + (pad % 2) as u8, &dict, pad, &data),
+                ),
+            ));
+        }
+    }
+    // Bool bytes other than 0/1.
+    let raw_bools = [0u8, 1, 2, 255, 7, 0, 128];
+    let bools = write(
+        "bools.npy",
+        &npy_with(
+            1,
+            "{'descr': '|b1', 'fortran_order': False, 'shape': (7,), }",
+            3,
+            &raw_bools,
+        ),
+    );
+    // More dimensions than NumPy's 64; exactly 64 loads.
+    let ones = |n: usize| format!("({})", vec!["1"; n].join(", "));
+    let too_many = write(
+        "ndim65.npy",
+        &npy_with(
+            1,
+            &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {}, }}", ones(65)),
+            0,
+            &[0; 8],
+        ),
+    );
+    let ndim64 = write(
+        "ndim64.npy",
+        &npy_with(
+            1,
+            &format!("{{'descr': '<i4', 'fortran_order': False, 'shape': {}, }}", ones(64)),
+            0,
+            &7i32.to_le_bytes(),
+        ),
+    );
+    // A version 2.0 header longer than the 1 MiB distarr reads.
+    let long = write(
+        "long_header.npy",
+        &npy_with(
+            2,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+            2 << 20,
+            &[0; 8],
+        ),
+    );
+    let fifo = dir.join("fifo.npy");
+    if rt.rank() == 0 {
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path; mkfifo only creates a file system entry.
+        let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+        check(rc == 0, || format!("mkfifo {}", fifo.display()));
+    }
+    rt.barrier().unwrap();
+    for (dt, data, path) in &paths {
+        check_loads(rt, path, *dt, &[3, 5], data, &format!("unaligned {}", path.display()));
+    }
+    let b = load_npy(rt, &bools, Layout::Block).unwrap();
+    check(all_bytes(&b) == [0, 1, 1, 1, 1, 0, 1], || {
+        format!("bools read as {:?}", all_bytes(&b))
+    });
+    b.free().unwrap();
+    expect_io(load_npy(rt, &too_many, Layout::Block), "dimensions", "65 dimensions");
+    let b = load_npy(rt, &ndim64, Layout::Block).unwrap();
+    check(b.ndim() == 64 && all_bytes(&b) == 7i32.to_le_bytes(), || {
+        "64 dimensions".into()
+    });
+    b.free().unwrap();
+    expect_io(load_npy(rt, &long, Layout::Block), "at most", "a 2 MiB header");
+    expect_io(load_npy(rt, &fifo, Layout::Block), "not a regular file", "a FIFO");
+    expect_io(
+        load_npy(rt, Path::new("/dev/zero"), Layout::Block),
+        "not a regular file",
+        "a device",
+    );
+    // Seeded mutations of a good file: every rank gets the same outcome, never a crash.
+    let good = npy_with(
+        1,
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }",
+        5,
+        &expected(DType::I32, 6),
+    );
+    let mut rng = distarr_mpitests::Rng::new(7, 7);
+    for k in 0..60 {
+        let mut f = good.clone();
+        for _ in 0..1 + rng.below(3) {
+            let i = rng.below(f.len() as u64) as usize;
+            match rng.below(4) {
+                0 => f[i] = rng.below(256) as u8,
+                1 => f.truncate(i),
+                2 => f.insert(i, rng.below(256) as u8),
+                _ => f[i] ^= 1 << rng.below(8),
+            }
+        }
+        let p = write(&format!("mutant{k}.npy"), &f);
+        rt.barrier().unwrap();
+        match load_npy(rt, &p, Layout::Block) {
+            Ok(a) => {
+                // what loads is what the (mutated) header says
+                let h = npy::parse_header(&f).unwrap();
+                check(a.shape() == h.shape && a.dtype() == h.dtype, || {
+                    format!("mutant {k}: {a:?}")
+                });
+                a.free().unwrap();
+            }
+            Err(e) => check(
+                matches!(e.kind(), ErrorKind::Io | ErrorKind::DType | ErrorKind::OutOfMemory),
+                || format!("mutant {k}: {e}"),
+            ),
+        }
+    }
+}
+
 fn main() {
     abort_on_panic();
     let rt = Runtime::init().unwrap();
@@ -604,6 +766,7 @@ fn main() {
         numpy_writes(&rt, py, &dir);
     }
     bad_files(&rt, &dir);
+    hostile_files(&rt, &dir);
     rt.barrier().unwrap();
     if rt.rank() == 0 {
         std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot remove {}: {e}", dir.display()));
