@@ -1174,7 +1174,11 @@ fn capi_c_lazy_valgrind() {
                 leaks.join("\n\n")
             );
         }
-        assert!(files >= 2, "valgrind wrote {files} logs for 2 ranks in {}", logs.display());
+        assert!(
+            files >= 2,
+            "valgrind wrote {files} logs for 2 ranks in {}",
+            logs.display()
+        );
     }
 }
 
