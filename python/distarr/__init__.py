@@ -15,9 +15,22 @@ Element-wise operations are deferred and fused by the library until a value is n
 Environment: ``DISTARR_LIBRARY`` (the library to load), ``DISTARR_MODE``, ``DISTARR_LAZY``,
 ``DISTARR_FALLBACK_MAX`` (largest input, in elements, that a NumPy function distarr lacks may
 be computed by NumPy on gathered data), ``DISTARR_REPORT_COVERAGE=1`` (report at exit), and the
-library's own (see README.md).
+library's own (see README.md). Under ``mpirun`` with several ranks, ``import distarr`` before
+NumPy sets ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` to 1 where they
+are unset, so that the ranks of a node do not each start a BLAS thread per core.
 """
-from . import _lib, _runtime
+import os as _os
+import sys as _sys
+
+# Several ranks on one node each starting NumPy's BLAS thread pool (one thread per core) would
+# oversubscribe the cores: under a launcher that starts more than one rank, BLAS gets one thread
+# per rank unless the user chose otherwise (or NumPy was imported first).
+_launched = (_os.environ.get("OMPI_COMM_WORLD_SIZE") or _os.environ.get("PMI_SIZE") or "1").strip()
+if "numpy" not in _sys.modules and _launched.isdigit() and int(_launched) > 1:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        _os.environ.setdefault(_var, "1")
+
+from . import _lib, _runtime  # noqa: E402
 
 _runtime.init()  # Sequential-mode workers stay here until rank 0 finishes, then exit 0.
 

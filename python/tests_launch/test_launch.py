@@ -2,7 +2,6 @@
 small program and checks exit status, output and timing. Run with plain pytest (not under
 mpirun): ``.venv/bin/python -m pytest python/tests_launch``. Every launch is under a timeout."""
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ def launch(code, n=None, mode=None, env=None, args=()):
     if mode:
         full["DISTARR_MODE"] = mode
     full.update(env or {})
+    full = {k: v for k, v in full.items() if v is not None}  # None: unset
     cmd = [sys.executable, "-c", textwrap.dedent(code)] + list(args)
     if n is not None:
         cmd = [MPIRUN, "-n", str(n)] + cmd
@@ -52,11 +52,30 @@ def test_sequential_prints_once_and_workers_exit_0(n):
     assert p.stdout.splitlines() == [f"total 700.0 {n}"]
 
 
-def test_spmd_every_rank_runs():
-    p = launch("import distarr as np; print('rank', np.rank, float(np.ones(10).sum()))", n=3, mode="spmd")
+def test_spmd_every_rank_runs(tmp_path):
+    # Each rank writes its own file: lines that several ranks print may interleave.
+    p = launch(f"""
+        import distarr as np
+        total = float(np.ones(10).sum())
+        with open({str(tmp_path)!r} + f"/rank{{np.rank}}", "w") as f:
+            f.write(f"{{np.rank}} {{np.nranks}} {{total}}")
+    """, n=3, mode="spmd")
     assert p.returncode == 0, p.stderr
-    # The ranks' lines may interleave.
-    assert sorted(re.findall(r"rank (\d) 10\.0", p.stdout)) == ["0", "1", "2"], p.stdout
+    got = sorted(f.read_text() for f in tmp_path.iterdir())
+    assert got == ["0 3 10.0", "1 3 10.0", "2 3 10.0"], (got, p.stdout)
+
+
+@pytest.mark.parametrize("user", [None, "2"])
+def test_blas_threads_limited_under_mpirun(user):
+    """Several ranks: BLAS gets one thread each unless the user set the variable."""
+    env = {"OPENBLAS_NUM_THREADS": user}
+    p = launch("""
+        import os
+        import distarr as np
+        print(np.nranks, os.environ.get("OPENBLAS_NUM_THREADS"))
+    """, n=2, env=env, mode="sequential")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["2", user or "1"], p.stdout
 
 
 def live_processes_with(token):
