@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from ._array import ndarray, empty, _shape_arg
+from ._array import ndarray, empty, _shape_arg, _create, _want_dist, _prod
 from ._dtypes import to_dtype
 from ._lib import lib, DistArrayValueError
 from ._ops import binary
@@ -53,7 +53,9 @@ class Generator:
         dt = to_dtype(dtype)
         if dt.kind not in "fc":
             raise DistArrayValueError(f"random numbers of dtype {dt} are not supported (floating point only)")
-        a = empty(_shape_arg(size), dt, dist=dist)
+        shape = _shape_arg(size)
+        # Every element is written by the generator: no zero fill first.
+        a = _create(shape, dt, _want_dist(dist, _prod(shape)), overwrite=True)
         (lib.distarr_random_normal if normal else lib.distarr_random)(a.handle, self._key())
         return a
 

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     timeout: Option<Duration>,
     /// Synchronisations (collective calls) so far, counted only under a timeout.
     sync_seq: Cell<u64>,
+    /// The most heap bytes allocated at once (see [`Runtime::heap_peak`]).
+    heap_peak: Cell<u64>,
     /// Run before every synchronisation (see [`Runtime::set_flush_hook`]).
     flush_hook: RefCell<Option<FlushHook>>,
     /// Run before every collective communication (see [`Runtime::set_collective_hook`]), and
@@ -394,6 +396,7 @@ impl Runtime {
             arrivals: RefCell::new(arrivals),
             timeout: config.timeout,
             sync_seq: Cell::new(0),
+            heap_peak: Cell::new(0),
             flush_hook: RefCell::new(None),
             collective_hook: RefCell::new(None),
             in_collective_hook: Cell::new(false),
@@ -670,6 +673,14 @@ impl Runtime {
     /// same `key` (a caller's digest of what the memory is for, e.g. an array's shape and
     /// dtype). **Collective.**
     pub fn alloc_keyed(&self, bytes: u64, key: u64) -> Result<Seg> {
+        let seg = self.alloc_segment(bytes, key)?;
+        let used = self.heap_usage()?.0;
+        self.inner.heap_peak.set(self.inner.heap_peak.get().max(used));
+        Ok(seg)
+    }
+
+    /// [`Runtime::alloc_keyed`] without the high-water mark.
+    fn alloc_segment(&self, bytes: u64, key: u64) -> Result<Seg> {
         let i = self.live()?;
         self.agree_all("allocation sizes or keys", &[bytes, key])?;
         let len = poison::unit(bytes).ok_or_else(|| Error::new(ErrorKind::OutOfMemory, format!("{bytes} bytes")))?;
@@ -890,6 +901,20 @@ impl Runtime {
         let free: u64 = heap.windows.iter().map(|w| w.alloc.free_bytes()).sum();
         debug_assert_eq!(heap.windows.iter().map(|w| w.alloc.size()).sum::<u64>(), total);
         Ok((total - free, total))
+    }
+
+    /// The most heap bytes allocated on this rank at any time since initialisation or the last
+    /// [`Runtime::reset_heap_peak`] (the high-water mark of [`Runtime::heap_usage`]'s first
+    /// value). Local.
+    pub fn heap_peak(&self) -> Result<u64> {
+        Ok(self.live()?.heap_peak.get())
+    }
+
+    /// Restarts [`Runtime::heap_peak`] from the bytes allocated now. Local.
+    pub fn reset_heap_peak(&self) -> Result<()> {
+        let used = self.heap_usage()?.0;
+        self.inner.heap_peak.set(used);
+        Ok(())
     }
 
     /// Size in bytes of an allocation (local).

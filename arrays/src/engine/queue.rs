@@ -261,7 +261,8 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
         }
         gi += 1;
     }
-    let ran = run_steps(&ops, &groups, &steps);
+    let mut ops = ops;
+    let ran = run_steps(&mut ops, &groups, &steps);
     // Gets issued ahead for a pass that did not run as planned (an error, a fallback) are
     // completed before their buffer is reused.
     let cancelled = super::cancel_prefetch(rt);
@@ -284,38 +285,59 @@ enum Step {
     Pass { gi: usize, outputs: Vec<usize> },
 }
 
-/// Runs the steps of a flush in order.
-fn run_steps(ops: &[Deferred], groups: &[Vec<usize>], steps: &[Step]) -> Result<()> {
-    let reduce_now = |rk: usize| -> Result<()> {
-        let r = &ops[rk];
-        let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
-        crate::reduce::reduce_axis_now(&r.args[1], op, axis, &r.args[0])
-    };
+/// Runs the steps of a flush in order. After each step the queue lets go of that step's
+/// arrays: storage that nothing else refers to any more (a temporary the program freed while
+/// the operation was pending, such as the previous iteration's result) is freed there and
+/// then, so that the next step's new arrays reuse it instead of growing the heap by one array
+/// per iteration. The steps and their order are the same on every rank, so these frees
+/// (collective) are too.
+fn run_steps(ops: &mut [Deferred], groups: &[Vec<usize>], steps: &[Step]) -> Result<()> {
     for (si, step) in steps.iter().enumerate() {
-        match step {
-            Step::Reduce(rk) => reduce_now(*rk)?,
-            Step::Fused { gi, xk, rk, outputs } => {
-                let r = &ops[*rk];
-                let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
-                if !fused_reduce(ops, &groups[*gi], *xk, op, axis, &r.args[0])? {
-                    run_group(ops, &groups[*gi], outputs)?;
-                    reduce_now(*rk)?;
-                }
-            }
-            Step::Pass { gi, outputs } => {
-                // Latency hiding across passes: the next pass's remote blocks travel while
-                // this one computes, when nothing this pass writes is among them.
-                if let Some(Step::Pass { gi: ni, outputs: no }) = steps.get(si + 1) {
-                    if fusable(ops, &groups[*ni], no) {
-                        let written: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
-                        with_pass(ops, &groups[*ni], no, |_, r| super::prefetch(r, &written))?;
-                    }
-                }
-                run_group(ops, &groups[*gi], outputs)?;
-            }
+        run_step(ops, groups, steps, si)?;
+        let (done, reduction): (&[usize], Option<usize>) = match step {
+            Step::Reduce(rk) => (std::slice::from_ref(rk), None),
+            Step::Fused { gi, rk, .. } => (&groups[*gi], Some(*rk)),
+            Step::Pass { gi, .. } => (&groups[*gi], None),
+        };
+        for &k in done.iter().chain(&reduction) {
+            drop(std::mem::take(&mut ops[k].args));
         }
     }
     Ok(())
+}
+
+/// The axis reduction `ops[rk]`, run on its own.
+fn reduce_now(ops: &[Deferred], rk: usize) -> Result<()> {
+    let r = &ops[rk];
+    let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
+    crate::reduce::reduce_axis_now(&r.args[1], op, axis, &r.args[0])
+}
+
+/// Runs step `si` of [`run_steps`].
+fn run_step(ops: &[Deferred], groups: &[Vec<usize>], steps: &[Step], si: usize) -> Result<()> {
+    match &steps[si] {
+        Step::Reduce(rk) => reduce_now(ops, *rk),
+        Step::Fused { gi, xk, rk, outputs } => {
+            let r = &ops[*rk];
+            let (op, axis) = r.reduce.ok_or_else(|| Error::internal("not a reduction"))?;
+            if !fused_reduce(ops, &groups[*gi], *xk, op, axis, &r.args[0])? {
+                run_group(ops, &groups[*gi], outputs)?;
+                reduce_now(ops, *rk)?;
+            }
+            Ok(())
+        }
+        Step::Pass { gi, outputs } => {
+            // Latency hiding across passes: the next pass's remote blocks travel while this one
+            // computes, when nothing this pass writes is among them.
+            if let Some(Step::Pass { gi: ni, outputs: no }) = steps.get(si + 1) {
+                if fusable(ops, &groups[*ni], no) {
+                    let written: Vec<&DistArray> = outputs.iter().map(|&k| ops[k].out()).collect();
+                    with_pass(ops, &groups[*ni], no, |_, r| super::prefetch(r, &written))?;
+                }
+            }
+            run_group(ops, &groups[*gi], outputs)
+        }
+    }
 }
 
 /// Whether pass `group` with `outputs` runs as one fused pass (else operation by operation).

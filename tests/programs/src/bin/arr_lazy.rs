@@ -803,6 +803,70 @@ fn temporaries(rt: &Runtime) {
     set_lazy(rt, true).unwrap();
 }
 
+/// A stencil written the NumPy way, `work = (c + n + s + w + e) * 0.2; c[...] = work`, with
+/// every iteration's `work` freed by the program while pending: inside the one flush each
+/// iteration's storage is freed once its copy has run, so the next iteration reuses it: the
+/// heap's high-water mark stays at one `work` array, not one per iteration (ten iterations of
+/// six operations: one flush). The values match the same steps computed by ndarray.
+fn iteration_storage_reused(rt: &Runtime) {
+    let (n, steps) = (96, 10);
+    let mut r = Rng::new(7, 7);
+    let gr = random_ref(&mut r, &[n, n]);
+    let g = from_ref(rt, &gr, Layout::Block);
+    let inner = span(1, n - 1);
+    let view = |rows: SliceItem, cols: SliceItem| g.slice(&[rows, cols]).unwrap();
+    let center = view(inner, inner);
+    let sides = [
+        view(span(0, n - 2), inner),
+        view(span(2, n), inner),
+        view(inner, span(0, n - 2)),
+        view(inner, span(2, n)),
+    ];
+    flush(rt).unwrap();
+    let one = {
+        let before = used(rt);
+        let t = DistArray::empty(rt, center.shape(), DType::F64, Layout::Block).unwrap();
+        let grew = used(rt) - before;
+        t.free().unwrap();
+        grew
+    };
+    let base = used(rt);
+    rt.reset_heap_peak().unwrap();
+    for _ in 0..steps {
+        let mut work = binary(BinaryOp::Add, Operand::Array(&center), Operand::Array(&sides[0]), None).unwrap();
+        for side in &sides[1..] {
+            work = binary(BinaryOp::Add, Operand::Array(&work), Operand::Array(side), None).unwrap();
+        }
+        let work = binary(
+            BinaryOp::Multiply,
+            Operand::Array(&work),
+            Operand::Scalar(Scalar::F64(0.2)),
+            None,
+        )
+        .unwrap();
+        center.copy_from(&work).unwrap();
+        work.free().unwrap();
+    }
+    check(distarr_arrays::engine_pending(&g), || "the iterations ran before the flush".into());
+    flush(rt).unwrap();
+    let peak = rt.heap_peak().unwrap() - base;
+    check(peak <= one, || {
+        format!("{steps} iterations of a pending stencil took {peak} bytes at the peak; one work array is {one}")
+    });
+    check(used(rt) == base, || "the iterations' storage was not freed".into());
+    let mut want = gr.clone();
+    for _ in 0..steps {
+        let old = want.clone();
+        for i in 1..n - 1 {
+            for j in 1..n - 1 {
+                want[[i, j]] =
+                    (old[[i, j]] + old[[i - 1, j]] + old[[i + 1, j]] + old[[i, j - 1]] + old[[i, j + 1]]) * 0.2;
+            }
+        }
+    }
+    check(same_bits(&values(&g), &want), || "stencil values".into());
+}
+
 // --- mismatched programs -------------------------------------------------------------------
 
 fn mismatch(rt: &Runtime) {
@@ -946,6 +1010,7 @@ fn main() {
     temporaries(&rt);
     prefetch(&rt);
     free_while_pending(&rt);
+    iteration_storage_reused(&rt);
     mismatch(&rt);
     finish(&rt);
 }

@@ -417,6 +417,12 @@ fn heap(rt: &Runtime) {
     rt.get_elems(&mut v, me, big, before).unwrap();
     check(v[0] == ((me + n - 1) % n) as u64, || "put into grown heap".to_string());
     rt.free(big).unwrap();
+    // The high-water mark saw the big segment; reset, it follows what is allocated now.
+    let now = rt.heap_usage().unwrap().0;
+    let peak = rt.heap_peak().unwrap();
+    check(peak >= used && now < used, || format!("heap peak {peak}, allocated {used} then {now}"));
+    rt.reset_heap_peak().unwrap();
+    check(rt.heap_peak().unwrap() == now, || "heap peak after a reset".to_string());
     for &s in segs.iter().skip(1).step_by(2) {
         rt.free(s).unwrap();
     }
