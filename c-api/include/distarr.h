@@ -42,10 +42,12 @@
  * MPI_Bcast of a 64-byte header; a second one for a longer batch) only when the other ranks
  * must act: before rank 0 itself communicates collectively (a reduction to a scalar, a gather,
  * an allocation, a synchronisation, a flush of deferred operations that must synchronise, ...),
- * at distarr_finalize, or when the batch is full (64 KiB); distarr_seq_stats counts them. A
- * flush of aligned deferred operations needs no communication in sequential mode (one program
- * makes every rank's calls: there is nothing to agree on), so a loop of element-wise calls
- * costs no message until the other ranks must act, and then one. One-sided
+ * before rank 0 computes its share of an operation of 65,536 elements or more (so that every
+ * rank computes at once), at distarr_finalize, or when the batch is full (64 KiB);
+ * distarr_seq_stats counts them. A flush of small aligned deferred operations needs no
+ * communication in sequential mode (one program makes every rank's calls: there is nothing to
+ * agree on), so a loop of element-wise calls on small arrays costs no message until the other
+ * ranks must act, and then one. One-sided
  * calls run on rank 0 alone, synchronised with the collective ones automatically (see
  * SYNCHRONISATION). distarr_bcast and
  * distarr_allreduce, which exchange the program's own data between ranks, return

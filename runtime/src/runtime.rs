@@ -545,6 +545,17 @@ impl Runtime {
         self.with_comm_only(f)
     }
 
+    /// Call before this rank's share of the work of a collective operation: runs the collective
+    /// hook (see [`Runtime::set_collective_hook`]) as a collective communication would. In
+    /// sequential mode that sends rank 0's batched commands now, so the other ranks compute
+    /// their shares while rank 0 computes its own, rather than after it, when the operation's
+    /// first communication (a reduction's all-reduce) would have sent them. Local by itself;
+    /// nothing happens without a hook.
+    #[inline]
+    pub fn before_work(&self) -> Result<()> {
+        self.collective_hook_first()
+    }
+
     /// Runs the collective hook unless it is running (see [`Runtime::set_collective_hook`]).
     #[inline]
     fn collective_hook_first(&self) -> Result<()> {

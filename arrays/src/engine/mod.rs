@@ -569,6 +569,11 @@ pub(crate) fn run_now<R: Send>(
 ) -> Result<Vec<R>> {
     let rt = run.anchor.runtime();
     let me = rt.rank();
+    // Sequential mode: the other ranks get the command now and work alongside this one, when
+    // the work is worth a message (small work waits for the next communication, as before).
+    if run.shape.iter().product::<usize>() >= BEFORE_WORK_MIN {
+        rt.before_work()?;
+    }
     // Outputs get their storage now; so do inputs that were never written (an array created
     // to be written, read first: its values are unspecified, as `empty`'s).
     for a in run.args {
@@ -1098,6 +1103,11 @@ pub(crate) fn defer_reduce(x: &DistArray, op: crate::reduce::ReduceOp, axis: usi
     };
     defer(x.runtime(), d)
 }
+
+/// Elements of a run from which its ranks are brought in before this rank computes its share
+/// (see [`Runtime::before_work`]): about 50 µs of memory-bound work, against a few µs for the
+/// message.
+const BEFORE_WORK_MIN: usize = 1 << 16;
 
 thread_local! {
     /// Above 0 while an operation outside the cell pipeline runs ([`collective`]): engine

@@ -847,7 +847,9 @@ fn iteration_storage_reused(rt: &Runtime) {
         center.copy_from(&work).unwrap();
         work.free().unwrap();
     }
-    check(distarr_arrays::engine_pending(&g), || "the iterations ran before the flush".into());
+    check(distarr_arrays::engine_pending(&g), || {
+        "the iterations ran before the flush".into()
+    });
     flush(rt).unwrap();
     let peak = rt.heap_peak().unwrap() - base;
     check(peak <= one, || {

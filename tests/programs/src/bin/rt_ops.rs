@@ -420,7 +420,9 @@ fn heap(rt: &Runtime) {
     // The high-water mark saw the big segment; reset, it follows what is allocated now.
     let now = rt.heap_usage().unwrap().0;
     let peak = rt.heap_peak().unwrap();
-    check(peak >= used && now < used, || format!("heap peak {peak}, allocated {used} then {now}"));
+    check(peak >= used && now < used, || {
+        format!("heap peak {peak}, allocated {used} then {now}")
+    });
     rt.reset_heap_peak().unwrap();
     check(rt.heap_peak().unwrap() == now, || "heap peak after a reset".to_string());
     for &s in segs.iter().skip(1).step_by(2) {

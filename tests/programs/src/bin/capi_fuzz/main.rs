@@ -4120,7 +4120,10 @@ fn expect_state(me: usize, when: &str) -> u64 {
 extern "C" fn worker_ok() {
     // Sequential-mode workers exit inside distarr_init: their success line comes from here.
     if let Ok(r) = std::env::var("OMPI_COMM_WORLD_RANK").or_else(|_| std::env::var("PMI_RANK")) {
-        println!("distarr-test: ok rank={r}");
+        // One write: at exit Rust's stdout is unbuffered, and `println!` would write the line in
+        // pieces that other ranks' lines can come between.
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(format!("distarr-test: ok rank={r}\n").as_bytes());
     }
 }
 
