@@ -189,6 +189,32 @@ pub(crate) fn merge_axes(shape: &[usize], streams: &mut [Stream], out: usize) ->
     (ext, n)
 }
 
+/// Rows shorter than this are packed by [`copy_rows`] (same dtype) instead of a kernel call per
+/// row.
+const SHORT_ROWS: usize = 32;
+
+/// Copies `k` rows of `n` elements of type `T`, strided by `inner` within a row and `row`
+/// between rows (in elements, possibly 0 or negative), from `src` into `dst`, densely.
+///
+/// # Safety
+/// Every element addressed from `src` is readable as a `T`; `dst` is writable for `n * k`
+/// values of `T` and does not overlap the source.
+unsafe fn copy_rows<T: Copy>(src: *const u8, inner: isize, row: isize, n: usize, k: usize, dst: *mut u8) {
+    let (src, dst) = (src.cast::<T>(), dst.cast::<T>());
+    for r in 0..k {
+        // SAFETY: row r and its n elements are inside the source; the destination row inside
+        // the buffer (contract). Unaligned accesses: the buffer and heap are aligned for every
+        // dtype, but nothing here needs it.
+        unsafe {
+            let s = src.offset(r as isize * row);
+            let d = dst.add(r * n);
+            for j in 0..n {
+                d.add(j).write_unaligned(s.offset(j as isize * inner).read_unaligned());
+            }
+        }
+    }
+}
+
 /// Most streams of one walk (operands, outputs and the flat index).
 pub(crate) const MAX_STREAMS: usize = 16;
 
@@ -279,6 +305,25 @@ impl<'a> TileAt<'a> {
             // SAFETY: the tile's elements are `total` elements with the inner stride in the
             // operand; the buffer holds `total` of `to`.
             unsafe { f(self.total(), self.at(si), self.inner(si), dst, 1) };
+            return dst;
+        }
+        if from == to && from != DType::Bool && self.n < SHORT_ROWS {
+            // Short rows (a broadcast `x[:, None, :]` of 3 columns, a `w[:, :, None]`): one
+            // inline loop over the tile rather than a kernel call per row (bool: the kernel
+            // makes every true byte 1).
+            let (src, inner, row) = (self.at(si).cast_const(), self.inner(si), self.row(si));
+            let (n, k) = (self.n, self.k);
+            // SAFETY: the tile's k rows of n elements (these strides, in elements) lie in the
+            // operand; the buffer holds total elements of `to`, the same type.
+            unsafe {
+                match to.size() {
+                    1 => copy_rows::<u8>(src, inner, row, n, k, dst),
+                    2 => copy_rows::<u16>(src, inner, row, n, k, dst),
+                    4 => copy_rows::<u32>(src, inner, row, n, k, dst),
+                    8 => copy_rows::<u64>(src, inner, row, n, k, dst),
+                    _ => copy_rows::<[u64; 2]>(src, inner, row, n, k, dst),
+                }
+            }
             return dst;
         }
         for r in 0..self.k {
@@ -605,4 +650,31 @@ pub(crate) unsafe fn strided_copy(
             )
         };
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_rows;
+
+    #[test]
+    fn copy_rows_follows_the_strides() {
+        let src: Vec<u64> = (0..12).collect();
+        let mut dst = vec![0u64; 6];
+        // 3 rows of 2: inner stride 2, rows 4 apart; then a row repeated (row stride 0) and an
+        // element repeated along the row (inner stride 0).
+        // SAFETY: every index stays below 12; the destination holds 6.
+        unsafe { copy_rows::<u64>(src.as_ptr().cast(), 2, 4, 2, 3, dst.as_mut_ptr().cast()) };
+        assert_eq!(dst, [0, 2, 4, 6, 8, 10]);
+        // SAFETY: as above.
+        unsafe { copy_rows::<u64>(src.as_ptr().add(9).cast(), 1, 0, 3, 2, dst.as_mut_ptr().cast()) };
+        assert_eq!(dst, [9, 10, 11, 9, 10, 11]);
+        // SAFETY: as above.
+        unsafe { copy_rows::<u64>(src.as_ptr().add(11).cast(), 0, -1, 2, 3, dst.as_mut_ptr().cast()) };
+        assert_eq!(dst, [11, 11, 10, 10, 9, 9]);
+        let pairs: Vec<[u64; 2]> = (0..4).map(|k| [k, 100 + k]).collect();
+        let mut out = vec![[0u64; 2]; 4];
+        // SAFETY: 16-byte elements (complex128), 2 rows of 2 in reverse order.
+        unsafe { copy_rows::<[u64; 2]>(pairs.as_ptr().add(3).cast(), -1, -2, 2, 2, out.as_mut_ptr().cast()) };
+        assert_eq!(out, [[3, 103], [2, 102], [1, 101], [0, 100]]);
+    }
 }

@@ -360,6 +360,10 @@ unsafe fn fold_lanes_avx2<T: Num>(
     unsafe { fold_lanes_body(op, acc, arg, cnt, x, ts, ni, is, i0) }
 }
 
+/// Positions per lane up to which [`fold_lanes`]' contiguous-lane sums go position by position
+/// instead of through the transposed blocks.
+const SHORT_LANES: usize = 8;
+
 /// Lanes and positions of one transposed block of [`fold_lanes`]' contiguous-lane path.
 const TLANES: usize = 16;
 const TCOLS: usize = 64;
@@ -382,6 +386,18 @@ unsafe fn fold_lanes_body<T: Num>(
     i0: i64,
 ) {
     let nt = acc.len();
+    if is == 1 && nt > 1 && ni <= SHORT_LANES && arg.is_empty() && matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+        // Short lanes (a sum over an axis of 3): position by position over all lanes, the
+        // accumulators staying in cache; each lane still adds its elements in order.
+        for c in 0..ni {
+            for (t, l) in acc.iter_mut().enumerate() {
+                // SAFETY: lane t, position c is valid (contract).
+                let v = unsafe { *x.offset(t as isize * ts + c as isize) };
+                *l = T::binary(BinaryOp::Add, *l, v);
+            }
+        }
+        return;
+    }
     if is == 1 && nt > 1 && arg.is_empty() && matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
         // Lanes contiguous along i (a sum along the last axis): blocks of TLANES lanes ×
         // TCOLS positions are transposed through a small buffer, so one vector addition
@@ -526,6 +542,28 @@ mod tests {
             fold_lanes(ReduceOp::Min, &mut acc, &mut [], 2, m.as_ptr().add(2), 4, 2, 1, 2);
         }
         assert_eq!(acc, [1.0, 5.0, 9.0]);
+    }
+
+    #[test]
+    fn contiguous_lane_sums_match_left_to_right() {
+        // Lanes along the last axis (is = 1, lane stride ts = ni): the short-lane path (ni up to
+        // SHORT_LANES), the transposed blocks (longer) and lane counts around TLANES give the
+        // bits of adding each lane's elements in order, onto an accumulator already holding a
+        // value.
+        let val = |k: usize| ((k * 7919 % 1000) as f64 - 500.0) * 10f64.powi((k % 9) as i32 - 4);
+        for ni in [1, 2, 3, SHORT_LANES, SHORT_LANES + 1, 70, 130] {
+            for nt in [2, 5, TLANES, TLANES + 3, 40] {
+                let x: Vec<f64> = (0..nt * ni).map(val).collect();
+                let mut acc: Vec<f64> = (0..nt).map(|t| val(t + 12345)).collect();
+                let want: Vec<f64> = (0..nt)
+                    .map(|t| x[t * ni..(t + 1) * ni].iter().fold(acc[t], |a, &v| a + v))
+                    .collect();
+                // SAFETY: lane t, position i at t * ni + i < nt * ni.
+                unsafe { fold_lanes(ReduceOp::Sum, &mut acc, &mut [], 1, x.as_ptr(), ni as isize, ni, 1, 0) };
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&acc), bits(&want), "ni {ni}, nt {nt}");
+            }
+        }
     }
 
     #[test]
