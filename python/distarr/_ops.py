@@ -86,7 +86,7 @@ def binary(name, x, y, out=None):
         key = (uf, (x._dtype, y._dtype))
         dt = (_ufunc_cache[key] if key in _ufunc_cache else _dtypes.ufunc_types(*key))[1]
         return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
-                     _binary_fn, code, x.handle, y.handle)
+                     _binary_fn, code, x._h or x.handle, y._h or y.handle)
     if ty in _PYSCALAR and tx is ndarray:
         return _binary_scalar(uf, name, code, x, y, False, out)
     if tx in _PYSCALAR and ty is ndarray:
