@@ -46,7 +46,7 @@
 //! computes), and temporaries that die before it are never allocated. Every other collective
 //! operation flushes first (reductions to a scalar, gathers, matrix products, I/O), and so do
 //! [`Runtime::sync`](distarr_runtime::Runtime::sync), `barrier`, `fence` and `finalize`;
-//! [`flush`] does it on request, and a queue of 64 operations flushes itself. `free` of an array
+//! [`flush`] does it on request, and a queue of 256 operations flushes itself. `free` of an array
 //! the queue still uses does not flush: the storage goes with the queue (or is never allocated).
 //! One-sided and local-block accesses to an array with pending deferred operations return an
 //! `InvalidArgument` error rather than stale data (flushing is collective, so a one-sided call

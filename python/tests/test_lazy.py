@@ -118,7 +118,7 @@ def _save_load(b, x):
 
 def _full_queue(b, x):
     t = distarr.zeros(50, layout="block")
-    for _ in range(64):
+    for _ in range(256):  # the engine's queue limit
         t += 1.0
     return t
 

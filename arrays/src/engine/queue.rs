@@ -34,7 +34,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 /// Operations kept before a flush is forced (also the size of the agreement at a flush).
-pub(crate) const QUEUE_LIMIT: usize = 64;
+pub(crate) const QUEUE_LIMIT: usize = 256;
 /// Most operations fused into one pass.
 const MAX_FUSED: usize = 24;
 
