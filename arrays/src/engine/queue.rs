@@ -512,7 +512,8 @@ fn program<'a>(
         let kernel_dt = match instrs[i].work {
             Work::Kernel { res_dt, .. } => res_dt == instrs[i].reg_dt,
             Work::Copy => true,
-            Work::Generate { .. } => false,
+            // Generators make f64: straight into an f64 output.
+            Work::Generate { .. } => instrs[i].reg_dt == DType::F64,
         };
         if lone && unread && kernel_dt && instrs[i].reg_dt == args[arg].dtype() {
             direct[i] = Some(arg);
@@ -888,11 +889,18 @@ impl Program {
                 }
                 Work::Generate { f, params } => {
                     let idx = t.indices(ns - 1, flat0, bufs, index);
-                    let g = bufs.get(scratch, total * 8);
-                    // SAFETY: the scratch buffer holds `total` f64; the register `total` values.
-                    unsafe {
-                        f(&params, total, idx, g.cast());
-                        kernel::cast(DType::F64, ins.reg_dt)(total, g, 1, reg, 1);
+                    if ins.reg_dt == DType::F64 {
+                        // SAFETY: the register (a buffer, or the output's contiguous memory)
+                        // holds `total` f64.
+                        unsafe { f(&params, total, idx, reg.cast()) };
+                    } else {
+                        let g = bufs.get(scratch, total * 8);
+                        // SAFETY: the scratch buffer holds `total` f64; the register `total`
+                        // values of its dtype.
+                        unsafe {
+                            f(&params, total, idx, g.cast());
+                            kernel::cast(DType::F64, ins.reg_dt)(total, g, 1, reg, 1);
+                        }
                     }
                 }
             }
