@@ -48,18 +48,8 @@ class ndarray:
         if state.gc_free:
             if _runtime.scopes:
                 _runtime.forget(h)
-            key = self._pool
-            if key is not None:
-                # _pool_put's common case inline: a loop's result goes back to its key's list.
-                hs = _pool.get(key)
-                nbytes = _key_bytes.get(key)
-                if (hs is not None and nbytes is not None and len(hs) < POOL_MAX_PER_KEY
-                        and nbytes <= POOL_MAX_BYTES and _pool_bytes[0] + nbytes <= POOL_MAX_TOTAL):
-                    hs.append(h)
-                    _pool_bytes[0] += nbytes
-                    return
-                if _pool_put(key, h):
-                    return
+            if self._pool is not None and _pool_put(self._pool, h):
+                return
             try:
                 lib.distarr_free(h)
             except Exception:  # noqa: BLE001 - nothing can be reported from __del__

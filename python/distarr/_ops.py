@@ -11,8 +11,7 @@ import numpy as np
 
 from . import _dtypes
 from ._dtypes import _ufunc_cache
-from ._array import (ndarray, _create, _key_bytes, _normalize_axes, _pool, _pool_bytes, _prod,
-                     _read_box, _wrap, array, asarray, full)
+from ._array import (ndarray, _create, _normalize_axes, _prod, _read_box, array, asarray, full)
 from ._lib import (DistArrayTypeError, DistArrayValueError, REDUCE, UFUNC, lib)
 
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
@@ -138,13 +137,7 @@ def _call(name, operands, out, shape, dt, dist, fn, code, *args):
         if out is not None:
             fn(code, out.handle, *args)
             return out
-        key = (shape, dt, dist)
-        hs = _pool.get(key)
-        if hs:  # (_create's pool path, inline: the common case of a loop)
-            _pool_bytes[0] -= _key_bytes[key]
-            o = _wrap(hs.pop(), shape, dt, None, dist, key)
-        else:
-            o = _create(shape, dt, dist, overwrite=True)
+        o = _create(shape, dt, dist, overwrite=True)  # from the result pool when it can
         try:
             fn(code, o._h, *args)
             return o
