@@ -38,6 +38,20 @@ pub fn checked_len(shape: &[usize]) -> Result<usize> {
         .ok_or_else(|| Error::shape(format!("array of shape {shape:?} is too large")))
 }
 
+/// The element count of `shape` for elements of `dtype`, checked as NumPy does: more than
+/// `isize::MAX` bytes is a `Shape` error ("array is too big"), naming `what` (an array, a
+/// view).
+pub fn checked_len_bytes(shape: &[usize], dtype: crate::dtype::DType, what: &str) -> Result<usize> {
+    let len = checked_len(shape)?;
+    if !matches!(len.checked_mul(dtype.size()), Some(b) if isize::try_from(b).is_ok()) {
+        return Err(Error::shape(format!(
+            "array is too big: {what} of shape {shape:?} of {} has more than isize::MAX bytes",
+            dtype.name()
+        )));
+    }
+    Ok(len)
+}
+
 /// Formats a shape as NumPy prints it: `(2,3)`, `(4,)`, `()`.
 pub fn shape_str(shape: &[usize]) -> String {
     match shape {

@@ -158,15 +158,9 @@ impl DistArray {
         dtype: DType,
         layout: crate::dist::Layout,
     ) -> Result<DistArray> {
-        let len = crate::shape::checked_len(shape)?;
         // As NumPy: an array of more than isize::MAX bytes is a shape error ("array is too big"),
         // one that fits that but not the heap is out of memory.
-        if !matches!(len.checked_mul(dtype.size()), Some(b) if isize::try_from(b).is_ok()) {
-            return Err(Error::shape(format!(
-                "array is too big: shape {shape:?} of {} has more than isize::MAX bytes",
-                dtype.name()
-            )));
-        }
+        crate::shape::checked_len_bytes(shape, dtype, "an array")?;
         // Every rank must create the same array: the allocation also agrees on a digest of
         // shape, dtype and layout (same allreduce), so a mismatch is an error on every rank
         // rather than silently different arrays that happen to need the same storage.

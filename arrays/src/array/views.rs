@@ -55,13 +55,7 @@ impl DistArray {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        let n = crate::shape::checked_len(shape)?;
-        if !matches!(n.checked_mul(self.dtype().size()), Some(b) if isize::try_from(b).is_ok()) {
-            return Err(Error::shape(format!(
-                "array is too big: a view of shape {shape:?} of {} would have more than isize::MAX bytes",
-                self.dtype().name()
-            )));
-        }
+        crate::shape::checked_len_bytes(shape, self.dtype(), "a view")?;
         Ok(self.with_view(crate::view::broadcast_view(&self.view, shape)?))
     }
 }
