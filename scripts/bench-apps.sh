@@ -4,8 +4,9 @@
 # 1 and 2 threads, as distarr's Rust examples (deferred execution on and off) and C examples at 1-4
 # ranks (and 1 rank x 2 threads), and as the NumPy programs themselves through `import distarr as
 # np` (sequential mode, 1 and 2 ranks); a fused chain of element-wise operations (time and peak
-# memory), issue 9's 4000^2 stencil, two engine kernels, and STREAM-like copy/add at 1 and 2
-# processes. Times as ratios, peak RSS per run, each answer checked against NumPy's.
+# memory), issue 9's 4000^2 stencil, two engine kernels, the cost of a recorded operation through
+# Python (python/bench/recorded_ops.py, 2 ranks), and STREAM-like copy/add at 1 and 2 processes.
+# Times as ratios, peak RSS per run, each answer checked against NumPy's.
 #
 #   bash scripts/bench-apps.sh                  the full run (see docs/APPS.md for its duration)
 #   bash scripts/bench-apps.sh --quick          small sizes, 1 repetition (a smoke test, ~2 min)
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 started="$(date +%s)"
 
 usage() {
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0

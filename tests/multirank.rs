@@ -1742,6 +1742,19 @@ fn check_apps_report(text: &str, ci: bool) -> Result<Vec<String>, String> {
             return Err(format!("the fused chain allocates temporaries: {r:?}"));
         }
     }
+    // The cost of a recorded operation (python/bench/recorded_ops.py): a number of µs, or n/a
+    // only where the Python layer is optional.
+    let r = has("Python, sequential mode, 2 ranks: ≤ 3 µs per recorded operation")
+        .ok_or("no issue 10 target row for the cost of a recorded operation")?;
+    match r[1].split(' ').next().map(str::parse::<f64>) {
+        Some(Ok(us)) if us.is_finite() && us > 0.0 => {
+            if !text.contains("## Recorded operations") {
+                return Err("no Recorded operations section".into());
+            }
+        }
+        _ if r[1].starts_with("n/a") && !ci => warnings.push(format!("recorded operations not measured: {}", r[1])),
+        _ => return Err(format!("recorded operations: {:?}", r[1])),
+    }
     Ok(warnings)
 }
 
@@ -1782,6 +1795,8 @@ fn synthetic_apps_report() -> String {
             "| chain, distarr Rust, {ranks}: no array-sized temporary (peak RSS ≤ 4.5 arrays of n above start-up) | 3.50 arrays | met |\n"
         );
     }
+    t += "| Python, sequential mode, 2 ranks: ≤ 3 µs per recorded operation amortised (loops then `flush()`, median) \
+          | 2.10 µs in the slowest loop | met |\n";
     t += "\n## Memory bandwidth (STREAM-like)\n\n| C add `c = a + b` | 15.0 | 30.0 | 15.0 | 2.00 | x |\n\n\
           **2-to-1-process bandwidth ratio (add): 2.00**\n\n## Applications\n\n";
     for (app, layers) in APPS_TABLES {
@@ -1827,6 +1842,7 @@ fn synthetic_apps_report() -> String {
         }
         t += "\n";
     }
+    t += "## Recorded operations\n\n| loop | n | deferred: flush |\n|---|---:|---:|\n| `c = a + b` | 1 | 2.10 / 2.00 |\n\n";
     t += "## Correctness\n\nNo disagreement in this run.\n";
     t
 }
@@ -1879,6 +1895,12 @@ fn apps_report_checker_rejects_bad_reports() {
             "### stencil4k: something",
             "### stencil4k-renamed: x",
             "an app table missing",
+        ),
+        ("| 2.10 µs in the slowest loop |", "| - |", "no recorded-operation cost"),
+        (
+            "## Recorded operations",
+            "## Recorded",
+            "no recorded operations section",
         ),
     ] {
         assert!(check_apps_report(&bad(from, to), false).is_err(), "accepted: {why}");

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::shape::{adjust_slice, c_strides, checked_len, normalize_axis, shape_str};
+use std::rc::Rc;
 
 /// One entry of a NumPy basic index (`a[1:5:2, -1, np.newaxis, ...]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,12 +50,15 @@ impl SliceItem {
 }
 
 /// A strided view of a base array's index space. See the [module docs](self).
+///
+/// The extents and strides are shared (`Rc`): the deferred queue keeps a copy of every
+/// argument of every operation it records, and a copy then costs no allocation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ViewSpec {
-    shape: Vec<usize>,
-    strides: Vec<isize>,
+    shape: Rc<[usize]>,
+    strides: Rc<[isize]>,
     offset: usize,
-    base_shape: Vec<usize>,
+    base_shape: Rc<[usize]>,
 }
 
 impl ViewSpec {
@@ -65,7 +69,7 @@ impl ViewSpec {
         let len = checked_len(base_shape)?;
         isize::try_from(len).map_err(|_| Error::shape(format!("array of shape {base_shape:?} is too large")))?;
         Ok(ViewSpec {
-            shape: base_shape.to_vec(),
+            shape: base_shape.into(),
             // Every stride is at most `len`, which fits `isize`, unless the array is empty (an
             // extent 0 after huge ones): then the strides are never used, and saturate.
             strides: c_strides(base_shape)
@@ -73,7 +77,7 @@ impl ViewSpec {
                 .map(|s| isize::try_from(s).unwrap_or(isize::MAX))
                 .collect(),
             offset: 0,
-            base_shape: base_shape.to_vec(),
+            base_shape: base_shape.into(),
         })
     }
 
@@ -108,10 +112,10 @@ impl ViewSpec {
             }
         }
         Ok(ViewSpec {
-            shape,
-            strides,
+            shape: shape.into(),
+            strides: strides.into(),
             offset,
-            base_shape,
+            base_shape: base_shape.into(),
         })
     }
 
@@ -228,8 +232,8 @@ impl ViewSpec {
             usize::try_from(offset).map_err(|_| Error::internal("slice produced a negative base offset"))?
         };
         Ok(ViewSpec {
-            shape,
-            strides,
+            shape: shape.into(),
+            strides: strides.into(),
             offset,
             base_shape: self.base_shape.clone(),
         })
@@ -259,8 +263,8 @@ impl ViewSpec {
     /// Reverses the axis order (`a.T`).
     pub fn reversed_axes(&self) -> ViewSpec {
         let mut v = self.clone();
-        v.shape.reverse();
-        v.strides.reverse();
+        v.shape = self.shape.iter().rev().copied().collect();
+        v.strides = self.strides.iter().rev().copied().collect();
         v
     }
 
@@ -268,10 +272,14 @@ impl ViewSpec {
     pub fn swapaxes(&self, a: isize, b: isize) -> Result<ViewSpec> {
         let a = normalize_axis(a, self.ndim())?;
         let b = normalize_axis(b, self.ndim())?;
-        let mut v = self.clone();
-        v.shape.swap(a, b);
-        v.strides.swap(a, b);
-        Ok(v)
+        let (mut shape, mut strides) = (self.shape.to_vec(), self.strides.to_vec());
+        shape.swap(a, b);
+        strides.swap(a, b);
+        Ok(ViewSpec {
+            shape: shape.into(),
+            strides: strides.into(),
+            ..self.clone()
+        })
     }
 
     /// Reshapes in C order without copying, if the strides allow it (NumPy's
@@ -288,8 +296,8 @@ impl ViewSpec {
             )));
         }
         let make = |strides: Vec<isize>| ViewSpec {
-            shape: new_shape.to_vec(),
-            strides,
+            shape: new_shape.into(),
+            strides: strides.into(),
             offset: self.offset,
             base_shape: self.base_shape.clone(),
         };
@@ -301,7 +309,7 @@ impl ViewSpec {
         let (olddims, oldstrides): (Vec<usize>, Vec<isize>) = self
             .shape
             .iter()
-            .zip(&self.strides)
+            .zip(self.strides.iter())
             .filter(|(&n, _)| n != 1)
             .map(|(&n, &s)| (n, s))
             .unzip();
@@ -360,7 +368,7 @@ impl ViewSpec {
                 self.ndim()
             )));
         }
-        if view_idx.iter().zip(&self.shape).any(|(&i, &n)| i >= n) {
+        if view_idx.iter().zip(self.shape.iter()).any(|(&i, &n)| i >= n) {
             return Err(Error::out_of_bounds(format!(
                 "index {view_idx:?} is out of bounds for view of shape {:?}",
                 self.shape
@@ -368,7 +376,7 @@ impl ViewSpec {
         }
         // All reachable offsets lie in 0..base_len <= isize::MAX.
         let mut off = self.offset as isize;
-        for (&i, &s) in view_idx.iter().zip(&self.strides) {
+        for (&i, &s) in view_idx.iter().zip(self.strides.iter()) {
             off += i as isize * s;
         }
         usize::try_from(off).map_err(|_| Error::internal("view offset below the base start"))
@@ -378,7 +386,7 @@ impl ViewSpec {
     pub fn base_index(&self, view_idx: &[usize]) -> Result<Vec<usize>> {
         let mut lin = self.base_offset(view_idx)?;
         let mut idx = vec![0; self.base_shape.len()];
-        for (slot, &n) in idx.iter_mut().zip(&self.base_shape).rev() {
+        for (slot, &n) in idx.iter_mut().zip(self.base_shape.iter()).rev() {
             *slot = lin % n;
             lin /= n;
         }
@@ -411,10 +419,10 @@ impl ViewSpec {
             origin[k] = lin % self.base_shape[k];
             lin /= self.base_shape[k];
         }
-        let cs = c_strides(&self.base_shape);
+        let cs = c_strides(&self.base_shape[..]);
         let mut used = vec![false; bnd];
         let mut axes = Vec::with_capacity(self.ndim());
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+        for (&n, &s) in self.shape.iter().zip(self.strides.iter()) {
             if n <= 1 || s == 0 {
                 axes.push(None);
                 continue;
@@ -450,7 +458,7 @@ impl ViewSpec {
             return false;
         }
         let mut expect: isize = 1;
-        for (&n, &s) in self.shape.iter().zip(&self.strides).rev() {
+        for (&n, &s) in self.shape.iter().zip(self.strides.iter()).rev() {
             if n != 1 && s != expect {
                 return false;
             }

@@ -567,6 +567,44 @@ def run_stream(r: Runner, session: str, stream: Optional[Dict] = None) -> Dict:
     return stream
 
 
+# Issue 10's cost of a recorded operation: python/bench/recorded_ops.py --lines, sequential mode.
+RECORDED_RANKS = 2
+RECORDED_GOAL_US = 3.0
+RECORDED_LOOPS = {"add": "`c = a + b`", "iadd": "`a += 1.0`", "chain": "chain of 5"}
+
+
+def run_recorded(r: Runner, layers: List[Layer]) -> Dict:
+    """Runs `python/bench/recorded_ops.py --lines` at RECORDED_RANKS ranks in sequential mode
+    with the Python layer's environment: {"rows": [{loop, n, deferred, flush_median, ...}],
+    "error": why there are none, "command": ...}."""
+    a = r.a
+    py = layers_by_key(layers).get("python")
+    rec: Dict = {"rows": [], "error": "", "command": ""}
+    if py is None or py.unavailable:
+        rec["error"] = py.unavailable if py else "no Python layer"
+        return rec
+    env = dict(py.env, OPS="200" if a.quick else "1000", REPS="3" if a.quick else "21")
+    env.pop("DISTARR_REPORT_COVERAGE", None)
+    argv = [a.mpirun, "-n", str(RECORDED_RANKS), a.python,
+            os.path.join("python", "bench", "recorded_ops.py"), "--lines"]
+    rec["command"] = " ".join(f"{k}={v}" for k, v in sorted(env.items())) + " " + " ".join(argv)
+    status, out, _ = r.run(argv, env, "recorded-ops.log")
+    if status != 0:
+        rec["error"] = "timeout" if status == 124 else f"exit status {status} (see recorded-ops.log)"
+        return rec
+    for line in out.splitlines():
+        if line.startswith("recorded: "):
+            kv = dict(w.split("=", 1) for w in line.split()[1:])
+            rec["rows"].append({k: (v if k == "loop" else float(v)) for k, v in kv.items()})
+    if not rec["rows"]:
+        rec["error"] = "no result lines (see recorded-ops.log)"
+    for row in rec["rows"]:
+        if row["deferred"]:
+            print(f"bench-apps:   recorded {row['loop']:6s} n={row['n']:<5.0f} "
+                  f"{row['flush_median']:.2f} us per operation (median)", flush=True)
+    return rec
+
+
 # --- the report --------------------------------------------------------------------------------
 
 def esc(text: str) -> str:
@@ -746,6 +784,20 @@ def fusion_targets(a, layers: List[Layer], results, stream) -> List[Tuple[str, s
                 rows.append((f"chain, {layer.label}, {plural(ranks)}: no array-sized temporary "
                              "(peak RSS ≤ 4.5 arrays of n above start-up)", m,
                              verdict(None if k is None else k <= 4.5)))
+    rec = a.recorded_result
+    if rec is not None:
+        deferred = [x for x in rec["rows"] if x["deferred"]]
+        what = (f"Python, sequential mode, {RECORDED_RANKS} ranks: ≤ {RECORDED_GOAL_US:g} µs per "
+                "recorded operation amortised (loops then `flush()`, median)")
+        if deferred:
+            worst = max(deferred, key=lambda x: x["flush_median"])
+            sync = max(x["sync_median"] for x in deferred)
+            m = (f"{worst['flush_median']:.2f} µs in the slowest loop ({RECORDED_LOOPS[worst['loop']]}, "
+                 f"n = {worst['n']:.0f}); {sync:.2f} µs with the other ranks' replay at a "
+                 "following `sync()` (see [Recorded operations](#recorded-operations))")
+            rows.append((what, m, verdict(worst["flush_median"] <= RECORDED_GOAL_US)))
+        else:
+            rows.append((what, f"n/a ({rec['error']})", verdict(None)))
     by_key = layers_by_key(layers)
     for app in [x for x in a.apps if x in SEED_APPS + ("chain",)]:
         for lazy, eager in (("rust", "rust-eager"), ("python", "python-eager")):
@@ -799,7 +851,8 @@ def write_report(a, layers, results, stream, facts, elapsed):
       "(`examples/*.rs`, deferred execution on and off) and C examples (`examples/c/*.c`) at 1-4 ranks, "
       "and as the NumPy programs themselves through `import distarr as np` (sequential mode, 1 and 2 "
       "ranks), same algorithm and sizes; plus a fused chain of element-wise operations (time and peak "
-      "memory), issue 9's larger stencil and two engine kernels. Each time is the program's own timing "
+      "memory), issue 9's larger stencil, two engine kernels, and the cost of a recorded operation "
+      "through Python. Each time is the program's own timing "
       "of its timed loop up to the value it prints (set-up and start-up excluded; distarr defers "
       "element-wise work until a value is needed, so the clock stops after the reduction that "
       "gives the answer, in every version), the **best** of up to "
@@ -932,6 +985,31 @@ def write_report(a, layers, results, stream, facts, elapsed):
                   f"{c.rss_text()} |{more} {esc(chk)} |")
         w("")
 
+    rec = a.recorded_result
+    if rec is not None:
+        w("## Recorded operations\n")
+        w(f"`python/bench/recorded_ops.py` at {RECORDED_RANKS} ranks, sequential mode: loops of "
+          "element-wise operations on arrays of n elements (1 and 8: on rank 0, as distarr places "
+          "small arrays; 4096: distributed), then `distarr.flush()`; microseconds per operation, "
+          "median and best of the runs. *flush*: the loop and its flush, what the program waits "
+          "for; *+ sync*: then `distarr.sync()` too (the other ranks replay the batch of commands "
+          "they receive there). Deferred execution on, and off (`distarr.set_lazy(False)`).\n")
+        if rec["command"]:
+            w(f"Command: `{rec['command']}`\n")
+        if rec["error"]:
+            w(f"n/a: {esc(rec['error'])}\n")
+        w("| loop | n | deferred: flush | deferred: + sync | at once: flush | at once: + sync | messages |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        by = {(x["loop"], x["n"], x["deferred"]): x for x in rec["rows"]}
+        for key, label in RECORDED_LOOPS.items():
+            for n in sorted({x["n"] for x in rec["rows"] if x["loop"] == key}):
+                on, off = by.get((key, n, 1.0)), by.get((key, n, 0.0))
+                cell = lambda x, k: f"{x[k + '_median']:.2f} / {x[k + '_best']:.2f}" if x else "n/a"  # noqa: E731
+                msgs = "/".join(f"{x['messages']:.0f}" for x in (on, off) if x)
+                w(f"| {label} | {n:.0f} | {cell(on, 'flush')} | {cell(on, 'sync')} | {cell(off, 'flush')} "
+                  f"| {cell(off, 'sync')} | {msgs} |")
+        w("")
+
     w("## Correctness\n")
     w("Every run's printed answer is compared with the NumPy run's; a disagreement is marked "
       "**DISAGREES** in the tables above and listed here. The rules:\n")
@@ -1025,6 +1103,8 @@ def main():
     p.add_argument("--mpirun", default=os.environ.get("DISTARR_MPIRUN", "mpirun"))
     p.add_argument("--facts", default="", help="JSON list of [name, value] lines for the report")
     p.add_argument("--started", type=float, default=0.0, help="epoch seconds when the script began")
+    p.add_argument("--no-recorded", action="store_true",
+                   help="skip python/bench/recorded_ops.py (issue 10's cost of a recorded operation)")
     a = p.parse_args()
     if a.list_apps:
         print(" ".join(APPS))
@@ -1066,6 +1146,10 @@ def main():
                                 same_data=lk in same)
                 if c.check[0] == "DISAGREES":
                     print(f"bench-apps: !!! {app} {lk}: answer DISAGREES with NumPy: {c.check[1]}", flush=True)
+    a.recorded_result = None
+    if not a.no_recorded:
+        print(f"bench-apps: recorded operations (Python, {RECORDED_RANKS} ranks)", flush=True)
+        a.recorded_result = run_recorded(runner, layers)
     print("bench-apps: STREAM, after the apps", flush=True)
     stream = run_stream(runner, "after", stream)
 
@@ -1091,6 +1175,7 @@ def main():
                                  "fallbacks": c.fallbacks, "command": c.command}
                                 for (lk, r, t), c in results[app].items()]}
                  for app in a.apps},
+        "recorded": a.recorded_result,
     }
     with open(os.path.join(a.raw, "results.json"), "w") as f:
         json.dump(record, f, indent=1)

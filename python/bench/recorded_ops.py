@@ -20,6 +20,10 @@ on it, which other jobs on the machine do not inflate), and of the loop, the flu
 the calls when they must act, here at the sync, or when a batch of 64 KiB is full), as the
 median and the best of ``REPS`` runs (on a machine shared with other jobs the median measures
 them too); in sequential mode also the command messages rank 0 sent per loop, sync included.
+
+``--lines`` prints, after the table, one line per loop, size and mode for scripts
+(``scripts/bench-apps.sh``): ``recorded: loop=add n=1 deferred=1 flush_median=... flush_best=...
+cpu_median=... sync_median=... sync_best=... messages=...`` (microseconds per operation).
 """
 import os
 import statistics
@@ -91,7 +95,9 @@ def main():
     print(f"{'loop':14s} {'n':>5s} {'flush (cpu)':>21s} {'+ sync':>14s}  {'flush (cpu)':>21s} "
           f"{'+ sync':>14s}" + ("  messages" if seq else ""))
     initial = np.is_lazy()
-    for name, loop in (("c = a + b", add_new), ("a += 1", add_inplace), ("chain of 5", chain)):
+    lines = []
+    for key, name, loop in (("add", "c = a + b", add_new), ("iadd", "a += 1", add_inplace),
+                            ("chain", "chain of 5", chain)):
         for n in (1, 8, 4096):
             cols, msgs = [], []
             for on in (True, False):
@@ -99,10 +105,17 @@ def main():
                 flushed, cpu, synced, m = measure(loop, n)
                 cols += [cell(flushed, cpu), cell(synced)]
                 msgs.append(f"{m:.0f}")
+                med = statistics.median
+                lines.append(f"recorded: loop={key} n={n} deferred={int(on)} "
+                             f"flush_median={med(flushed):.3f} flush_best={min(flushed):.3f} "
+                             f"cpu_median={med(cpu):.3f} sync_median={med(synced):.3f} "
+                             f"sync_best={min(synced):.3f} messages={m:.0f}")
             print(f"{name:14s} {n:5d} {cols[0]:>21s} {cols[1]:>14s}  {cols[2]:>21s} {cols[3]:>14s}"
                   + (f"  {'/'.join(msgs):>8s}" if seq else ""))
             sys.stdout.flush()
     np.set_lazy(initial)
+    if "--lines" in sys.argv[1:]:
+        print("\n".join(lines))
 
 
 main()

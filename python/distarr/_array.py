@@ -447,6 +447,15 @@ def _pool_put(key, h):
     return True
 
 
+def _pool_take(key):
+    """A pooled array's handle for ``key``, or 0."""
+    hs = _pool.get(key)
+    if not hs:
+        return 0
+    _pool_bytes[0] -= _key_bytes.get(key) or _prod(key[0]) * key[1].itemsize
+    return hs.pop()
+
+
 def _create(shape, dtype, dist=True, layout=None, overwrite=False):
     """A new zero-filled array. ``dist``: block layout, else all on rank 0; ``layout`` (advanced:
     ``'block'``, ``('block_cyclic', blocks)``, ``'replicated'``, ``('on_rank', r)``) wins.
@@ -455,10 +464,9 @@ def _create(shape, dtype, dist=True, layout=None, overwrite=False):
     if layout is None:
         key = (shape, dtype, bool(dist))
         if overwrite:
-            hs = _pool.get(key)
-            if hs:
-                _pool_bytes[0] -= _key_bytes.get(key) or _prod(shape) * dtype.itemsize
-                return _wrap(hs.pop(), shape, dtype, None, dist, key)
+            h = _pool_take(key)
+            if h:
+                return _wrap(h, shape, dtype, None, dist, key)
     n = len(shape)
     sh = i64s(shape)
     # NumPy's size check: the non-zero extents times the item size may not pass intp's largest

@@ -247,6 +247,19 @@ for _name, _args, _res in BINDINGS:
     setattr(lib, _name, _f)
 
 
+_ARGTYPES = {name: args for name, args, _ in BINDINGS}
+
+
+def unchecked(name):
+    """A second binding of status-returning function ``name`` that returns the status instead
+    of raising: for hot paths that test it themselves (a Python-level ``errcheck`` call per
+    operation is measurable when the operation is only recorded)."""
+    f = _dll[name]  # a new function object, not the checked one
+    f.argtypes = _ARGTYPES[name]
+    f.restype = STATUS
+    return f
+
+
 def has(name):
     """Whether the loaded library exports ``name`` (a function of :data:`BINDINGS`)."""
     return name not in _missing

@@ -11,13 +11,16 @@ import numpy as np
 
 from . import _dtypes
 from ._dtypes import _ufunc_cache
-from ._array import (ndarray, _create, _normalize_axes, _prod, _read_box, array, asarray, full)
-from ._lib import (DistArrayTypeError, DistArrayValueError, REDUCE, UFUNC, lib)
+from ._array import (ndarray, _create, _normalize_axes, _pool_put, _pool_take, _prod, _read_box,
+                     _wrap, array, asarray, full)
+from ._lib import (DistArrayTypeError, DistArrayValueError, INT64_MAX, INT64_MIN, REDUCE, UFUNC, lib,
+                   unchecked)
 
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
 _binary_fn = lib.distarr_binary
 _binary_scalar_fn = lib.distarr_binary_scalar
 _pack_f64 = struct.Struct("<d").pack
+_pack_i64 = struct.Struct("<q").pack
 _PYSCALAR = (bool, int, float, complex)
 _KIND_TYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
@@ -84,8 +87,11 @@ def binary(name, x, y, out=None):
         shape = xs if xs == ys else broadcast_shapes(xs, ys)
         key = (uf, (x._dtype, y._dtype))
         dt = (_ufunc_cache[key] if key in _ufunc_cache else _dtypes.ufunc_types(*key))[1]
-        return _call(name, (x, y), out, shape, dt, x._dist or y._dist,
-                     _binary_fn, code, x._h or x.handle, y._h or y.handle)
+        r = _call(name, (x, y), out, shape, dt, x._dist or y._dist,
+                  _binary_fn, code, x._h or x.handle, y._h or y.handle)
+        if _in_library(name, (x, y), dt):
+            _fast_types[(code, x._dtype, y._dtype)] = (dt, None, None)
+        return r
     if ty in _PYSCALAR and tx is ndarray:
         return _binary_scalar(uf, name, code, x, y, False, out)
     if tx in _PYSCALAR and ty is ndarray:
@@ -128,12 +134,17 @@ def _lacking_key(name, operands):
     return (name, tuple(getattr(o, "_dtype", type(o)) for o in operands))
 
 
+def _in_library(name, operands, dt):
+    """Whether the library computes ufunc ``name`` of ``operands`` (giving ``dt``) itself."""
+    return not (name == "power" and dt.kind == "c"  # the engine has no complex power
+                or _lacking and _lacking_key(name, operands) in _lacking)
+
+
 def _call(name, operands, out, shape, dt, dist, fn, code, *args):
     """Creates the result (unless ``out``) and runs the library's element-wise ``fn``; when the
     library lacks the dtype combination NumPy defines (e.g. complex ``sqrt``), NumPy computes
     it on gathered data (``_dispatch.fallback``: size limit, RuntimeWarning)."""
-    if not (name == "power" and dt.kind == "c"  # the engine has no complex power
-            or _lacking and _lacking_key(name, operands) in _lacking):
+    if _in_library(name, operands, dt):
         if out is not None:
             fn(code, out.handle, *args)
             return out
@@ -152,10 +163,15 @@ def _binary_scalar(uf, name, code, arr, s, first, out):
     kind = type(s)
     key = (uf, (kind, arr._dtype) if first else (arr._dtype, kind))
     loop, dt = _ufunc_cache[key] if key in _ufunc_cache else _dtypes.ufunc_types(*key)
+    operands = (s, arr) if first else (arr, s)
     if kind is float:
         # The common case: no range to check.
-        return _call(name, (s, arr) if first else (arr, s), out, arr._shape, dt, arr._dist,
-                     _binary_scalar_fn, code, arr.handle, _pack_f64(s), 7, first)
+        r = _call(name, operands, out, arr._shape, dt, arr._dist,
+                  _binary_scalar_fn, code, arr.handle, _pack_f64(s), 7, first)
+        if _in_library(name, operands, dt):
+            _fast_types[(code, arr._dtype, float, first)] = (dt, None, None)
+        return r
+    lo, hi = INT64_MIN, INT64_MAX  # the ints the fast path may take (as int64)
     if kind is int:
         sdt = loop[0] if first else loop[1]
         if sdt.kind == "b" and not -2 ** 63 <= s < 2 ** 63:
@@ -167,9 +183,75 @@ def _binary_scalar(uf, name, code, arr, s, first, out):
                 if name in _COMPARISONS and arr._dtype.kind in "iu":
                     return _compare_out_of_range(name, arr, s, first, out)
                 raise _dtypes.DistArrayOverflowError(f"Python integer {s} out of bounds for {sdt.name}")
+            lo, hi = max(lo, int(info.min)), min(hi, int(info.max))
     buf, scode = _dtypes.scalar_bytes(s, kind)
-    return _call(name, (s, arr) if first else (arr, s), out, arr._shape, dt, arr._dist,
-                 lib.distarr_binary_scalar, code, arr.handle, buf, scode, first)
+    r = _call(name, operands, out, arr._shape, dt, arr._dist,
+              lib.distarr_binary_scalar, code, arr.handle, buf, scode, first)
+    if kind is int and _in_library(name, operands, dt):
+        _fast_types[(code, arr._dtype, int, first)] = (dt, lo, hi)
+    return r
+
+
+# --- the operators' fast path --------------------------------------------------------------------
+# A recorded operation costs the library well under a microsecond, so in a loop of small
+# operations the Python around the call is most of the time. The operators (``_operator``)
+# therefore take a fast path first: an array with an array of the same shape, or with a Python
+# float or int, for dtype combinations the general path has already run in the library
+# (``_fast_types``), the result taken from the pool, the library called without further
+# checks; anything else, or a call the library refuses, goes the general way (which raises
+# the error).
+
+#: (ufunc code, array dtype, other's dtype or Python type, [scalar first]) -> (result dtype,
+#: smallest and largest int scalar the fast path passes as int64, or None)
+_fast_types = {}
+_fast_binary = unchecked("distarr_binary")
+_fast_binary_scalar = unchecked("distarr_binary_scalar")
+
+
+def _operator(name, reflected=False, inplace=False):
+    """The operator method of ufunc ``name`` (``x.__add__``; ``reflected``: ``x.__radd__``;
+    ``inplace``: ``x.__iadd__``) with the fast path inline: ``x`` with ``y`` an array of ``x``'s
+    shape (not reflected), a Python float or int, into ``x`` itself (``inplace``) or a pooled
+    array; anything else through :func:`binary`."""
+    code = UFUNC[name]
+
+    def op(x, y):
+        t = type(y)
+        h = x._h
+        if t is float:
+            dt = _fast_types.get((code, x._dtype, float, reflected))
+            args = None if dt is None or not h else (h, _pack_f64(y), 7, reflected)
+            fn, dist = _fast_binary_scalar, x._dist
+        elif t is ndarray:
+            dt = None if reflected or y._shape != x._shape or not h or not y._h else \
+                _fast_types.get((code, x._dtype, y._dtype))
+            args = None if dt is None else (h, y._h)
+            fn, dist = _fast_binary, x._dist or y._dist
+        elif t is int:
+            dt = _fast_types.get((code, x._dtype, int, reflected))
+            args = None if dt is None or not h or not dt[1] <= y <= dt[2] else \
+                (h, _pack_i64(y), 2, reflected)
+            fn, dist = _fast_binary_scalar, x._dist
+        else:
+            args = None
+        if args is not None:
+            dt = dt[0]
+            if inplace:
+                if x._dtype is dt and not fn(code, h, *args):
+                    return x
+            else:
+                key = (x._shape, dt, True if dist else False)
+                oh = _pool_take(key)
+                if oh:
+                    if not fn(code, oh, *args):
+                        return _wrap(oh, x._shape, dt, None, dist, key)
+                    if not _pool_put(key, oh):  # (it always fits: it was just taken)
+                        lib.distarr_free(oh)
+        # The general path (which also raises the error of a call the library refused).
+        if reflected:
+            return binary(name, y, x)
+        return binary(name, x, y, x) if inplace else binary(name, x, y)
+    return op
 
 
 def _compare_out_of_range(name, arr, s, first, out):
@@ -263,28 +345,16 @@ UFUNCS = {name: ufunc(name, 2 if code < 64 else 1) for name, code in UFUNC.items
 # --- operators ----------------------------------------------------------------------------------
 
 def _install_operators():
-    def fwd(name):
-        return lambda self, other: binary(name, self, other)
-
-    def rev(name):
-        return lambda self, other: binary(name, other, self)
-
-    def inplace(name):
-        def op(self, other):
-            r = binary(name, self, other, self)
-            return r
-        return op
-
     for dunder, name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
                          ("truediv", "divide"), ("floordiv", "floor_divide"),
                          ("mod", "remainder"), ("pow", "power"), ("and", "bitwise_and"),
                          ("or", "bitwise_or"), ("xor", "bitwise_xor")]:
-        setattr(ndarray, f"__{dunder}__", fwd(name))
-        setattr(ndarray, f"__r{dunder}__", rev(name))
-        setattr(ndarray, f"__i{dunder}__", inplace(name))
+        setattr(ndarray, f"__{dunder}__", _operator(name))
+        setattr(ndarray, f"__r{dunder}__", _operator(name, reflected=True))
+        setattr(ndarray, f"__i{dunder}__", _operator(name, inplace=True))
     for dunder, name in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
                          ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
-        setattr(ndarray, f"__{dunder}__", fwd(name))
+        setattr(ndarray, f"__{dunder}__", _operator(name))
     ndarray.__hash__ = None
     ndarray.__neg__ = lambda self: unary("negative", self)
     ndarray.__pos__ = lambda self: unary("positive", self)

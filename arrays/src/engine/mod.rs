@@ -1121,11 +1121,20 @@ pub(crate) fn flush(rt: &Runtime) -> Result<()> {
     let Some(c) = existing_ctx(rt) else {
         return Ok(());
     };
-    let ops = match c.try_borrow_mut() {
+    let mut ops = match c.try_borrow_mut() {
         Ok(mut c) if !c.queue.is_empty() => std::mem::take(&mut c.queue),
         _ => return Ok(()),
     };
-    queue::execute(rt, ops)
+    let r = queue::execute(rt, &mut ops);
+    ops.clear();
+    // The emptied queue goes back for the next operations: recording then never grows a
+    // vector (a queue of small operations would otherwise pay a reallocation every doubling).
+    if let Ok(mut c) = c.try_borrow_mut() {
+        if c.queue.is_empty() {
+            c.queue = ops;
+        }
+    }
+    r
 }
 
 /// Whether deferred operations write `arr`'s storage (`writes_only`), or refer to it at all.

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::kernel::{self, Src};
 use distarr_runtime::Runtime;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 /// Operations kept before a flush is forced (also the size of the agreement at a flush).
@@ -108,50 +108,76 @@ fn same_view(a: &DistArray, b: &DistArray) -> bool {
     base_ptr(a) == base_ptr(b) && a.view == b.view
 }
 
-/// Whether `op` may join the pass `group` (operations of `ops`).
-fn can_join(ops: &[Deferred], group: &[usize], k: usize) -> bool {
-    let op = &ops[k];
-    if group.len() >= MAX_FUSED
-        || op.reduce.is_some()
-        || ops[group[0]].reduce.is_some()
-        || op.out().shape() != ops[group[0]].out().shape()
-    {
-        return false;
+/// What a pass being formed writes and reads, to decide in a few comparisons whether the next
+/// operation may join it ([`Pass::admits`]).
+struct Pass<'a> {
+    /// Operations in the pass.
+    len: usize,
+    /// The pass is an axis reduction (which stands alone).
+    reduce: bool,
+    /// The iteration space: the first operation's output shape.
+    shape: &'a [usize],
+    /// Each storage the pass writes, with the view it writes through (one per storage: a
+    /// write through another view is refused).
+    written: Vec<(*const Base, &'a DistArray)>,
+    /// Each storage the pass reads, with every distinct view it reads through.
+    read: Vec<(*const Base, &'a DistArray)>,
+}
+
+impl<'a> Pass<'a> {
+    /// A pass of the one operation `op`.
+    fn new(op: &'a Deferred) -> Pass<'a> {
+        let mut p = Pass {
+            len: 0,
+            reduce: op.reduce.is_some(),
+            shape: op.out().shape(),
+            written: Vec::new(),
+            read: Vec::new(),
+        };
+        p.add(op);
+        p
     }
-    // Every input written earlier in the pass must be read through the very view it was
-    // written through (then it is a register), and every earlier read of the storage this
-    // operation writes must be through the view it writes.
-    for inp in &op.inputs {
-        if let Input::Arg { arg, .. } = inp {
-            let v = &op.args[*arg];
-            let writer = group.iter().rev().find(|&&j| base_ptr(ops[j].out()) == base_ptr(v));
-            if let Some(&j) = writer {
-                if !same_view(ops[j].out(), v) {
-                    return false;
+
+    fn add(&mut self, op: &'a Deferred) {
+        self.len += 1;
+        let out = op.out();
+        if !self.written.iter().any(|&(b, _)| b == base_ptr(out)) {
+            self.written.push((base_ptr(out), out));
+        }
+        for inp in &op.inputs {
+            if let Input::Arg { arg, .. } = inp {
+                let v = &op.args[*arg];
+                if !self.read.iter().any(|&(b, r)| b == base_ptr(v) && r.view == v.view) {
+                    self.read.push((base_ptr(v), v));
                 }
             }
         }
     }
-    let out = op.out();
-    for &j in group {
-        let earlier = &ops[j];
-        if base_ptr(earlier.out()) == base_ptr(out) && !same_view(earlier.out(), out) {
+
+    /// Whether `op` may join the pass: every input written earlier in the pass is read
+    /// through the very view it was written through (then it is a register), and every
+    /// earlier read or write of the storage this operation writes is through the view it
+    /// writes.
+    fn admits(&self, op: &Deferred) -> bool {
+        if self.len >= MAX_FUSED || self.reduce || op.reduce.is_some() || op.out().shape() != self.shape {
             return false;
         }
-        for inp in &earlier.inputs {
+        for inp in &op.inputs {
             if let Input::Arg { arg, .. } = inp {
-                let v = &earlier.args[*arg];
-                if base_ptr(v) == base_ptr(out) && !same_view(v, out) {
+                let v = &op.args[*arg];
+                if self.written.iter().any(|&(b, w)| b == base_ptr(v) && w.view != v.view) {
                     return false;
                 }
             }
         }
+        let out = op.out();
+        let other_view = |&(b, a): &(*const Base, &DistArray)| b == base_ptr(out) && a.view != out.view;
+        !self.written.iter().any(other_view) && !self.read.iter().any(other_view)
     }
-    true
 }
 
 /// Runs the recorded operations. **Collective.**
-pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
+pub(crate) fn execute(rt: &Runtime, ops: &mut [Deferred]) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
     }
@@ -163,44 +189,52 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
     // rank's calls (`Runtime::is_lockstep`: sequential mode), the ranks hold the same
     // references and record the same operations by construction: no agreement, and a flush of
     // aligned operations communicates nothing.
-    let mut refs: HashMap<*const Base, usize> = HashMap::new();
-    for op in &ops {
+    let mut refs: HashMap<*const Base, usize, BuildHasherDefault<super::Fx>> = HashMap::default();
+    for op in ops.iter() {
         for a in &op.args {
             *refs.entry(base_ptr(a)).or_default() += 1;
         }
     }
-    let mut h = super::Fx::default();
-    ops.len().hash(&mut h);
-    for op in &ops {
-        op.digest(&mut h);
-    }
-    let d = h.finish().to_le_bytes();
     let mut buf = [0u8; QUEUE_LIMIT + 16];
-    for (b, op) in buf.iter_mut().zip(&ops) {
+    for (b, op) in buf.iter_mut().zip(ops.iter()) {
         *b = u8::from(Rc::strong_count(&op.out().base) > refs[&base_ptr(op.out())]);
     }
-    buf[QUEUE_LIMIT..QUEUE_LIMIT + 8].copy_from_slice(&d);
-    for (b, x) in buf[QUEUE_LIMIT + 8..].iter_mut().zip(d) {
-        *b = !x;
-    }
     if !rt.is_lockstep() {
+        let mut h = super::Fx::default();
+        ops.len().hash(&mut h);
+        for op in ops.iter() {
+            op.digest(&mut h);
+        }
+        let d = h.finish().to_le_bytes();
+        buf[QUEUE_LIMIT..QUEUE_LIMIT + 8].copy_from_slice(&d);
+        for (b, x) in buf[QUEUE_LIMIT + 8..].iter_mut().zip(d) {
+            *b = !x;
+        }
         rt.allreduce(&mut buf, distarr_runtime::ReduceOp::Max)?;
-    }
-    let same = buf[QUEUE_LIMIT..QUEUE_LIMIT + 8] == d && buf[QUEUE_LIMIT + 8..].iter().zip(d).all(|(&b, x)| b == !x);
-    if !same {
-        return Err(Error::new(
-            crate::error::ErrorKind::CollectiveMismatch,
-            "ranks recorded different array operations since the last flush (shapes, dtypes or order differ)",
-        ));
+        let same =
+            buf[QUEUE_LIMIT..QUEUE_LIMIT + 8] == d && buf[QUEUE_LIMIT + 8..].iter().zip(d).all(|(&b, x)| b == !x);
+        if !same {
+            return Err(Error::new(
+                crate::error::ErrorKind::CollectiveMismatch,
+                "ranks recorded different array operations since the last flush (shapes, dtypes or order differ)",
+            ));
+        }
     }
     let live = &buf[..ops.len()];
     // Passes: runs of element-wise operations that may share a tile walk; an axis reduction
     // is a pass of its own, fused into the pass before it when that pass computes its input.
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for k in 0..ops.len() {
-        match groups.last_mut() {
-            Some(g) if can_join(&ops, g, k) => g.push(k),
-            _ => groups.push(vec![k]),
+    let mut pass: Option<Pass<'_>> = None;
+    for (k, op) in ops.iter().enumerate() {
+        match (groups.last_mut(), &mut pass) {
+            (Some(g), Some(p)) if p.admits(op) => {
+                g.push(k);
+                p.add(op);
+            }
+            _ => {
+                groups.push(vec![k]);
+                pass = Some(Pass::new(op));
+            }
         }
     }
     // Whether storage `b` is referred to by an operation of the passes from `from` on.
@@ -261,8 +295,7 @@ pub(crate) fn execute(rt: &Runtime, ops: Vec<Deferred>) -> Result<()> {
         }
         gi += 1;
     }
-    let mut ops = ops;
-    let ran = run_steps(&mut ops, &groups, &steps);
+    let ran = run_steps(ops, &groups, &steps);
     // Gets issued ahead for a pass that did not run as planned (an error, a fallback) are
     // completed before their buffer is reused.
     let cancelled = super::cancel_prefetch(rt);
