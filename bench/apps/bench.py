@@ -90,7 +90,7 @@ APPS: Dict[str, App] = {
     # reproducible sum.
     "uniform": App("uniform", "random_uniform of N doubles (a new array)", "kernel", 100_000_000, None,
                   (1_000_000, None), "{size} doubles"),
-    "sum": App("sum", "sum of N doubles (reproducible in distarr)", "kernel", 100_000_000, 5,
+    "sum": App("sum", "sum of N doubles (reproducible in distarr)", "kernel", 100_000_000, 10,
                (1_000_000, 2), "{size} doubles, best of {steps}"),
 }
 # The chain's baseline run (start-up, libraries, the heap's first segment): this many elements.

@@ -2,7 +2,7 @@
 //! batch (framed by `wire::Cmd::encode_frame`) and sends the batch to the other ranks as one
 //! message (`Runtime::seq_send`) only when they must act: just before rank 0 itself enters a
 //! collective communication (the runtime's collective hook, installed by [`Batch::install`]),
-//! at finalize, or when the batch is full ([`BATCH_BYTES`]).
+//! at finalize, or when the batch is full ([`BATCH_BYTES_OWN_CPUS`], [`BATCH_BYTES`]).
 //!
 //! Why that is enough: the workers replay the batch in order and so reach, in the last command
 //! sent, the collective call rank 0 is entering. A command that has communicated collectively
@@ -33,6 +33,15 @@ use std::rc::Rc;
 /// `DISTARR_TEST_SEQ_BATCH_BYTES` lowers it for tests (batches sent because they are full).
 pub(crate) const BATCH_BYTES: usize = 64 << 10;
 
+/// The batch limit when every rank of rank 0's node has a CPU of its own (about 500 small
+/// commands): the workers then replay one batch while rank 0 records the next, so a program
+/// that synchronises after a long loop waits for the replay of the last batch only. On an
+/// oversubscribed node the replay would take CPU time from rank 0, so batches stay at
+/// [`BATCH_BYTES`] there. (2 ranks on 2 cores, `python/bench/recorded_ops.py`: `c = a + b`
+/// with the `sync()` 2.4 µs per operation against 2.8 µs; 3-4 ranks: rank 0 slower with small
+/// batches.)
+pub(crate) const BATCH_BYTES_OWN_CPUS: usize = 16 << 10;
+
 /// Where [`Batch::push`] appended a command: its offset in the batch, and the number of
 /// messages sent when it was appended.
 #[derive(Clone, Copy, Debug)]
@@ -57,11 +66,15 @@ impl Batch {
     /// A new batch that `rt`'s collective hook sends: `rt` must be rank 0 of sequential mode
     /// with several ranks. Local.
     pub(crate) fn install(rt: &Runtime) -> Rc<Batch> {
+        // SAFETY: sysconf has no preconditions; it returns -1 when the value is unknown.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        let own_cpus = usize::try_from(cpus).is_ok_and(|c| rt.info().node_size <= c);
+        let default = if own_cpus { BATCH_BYTES_OWN_CPUS } else { BATCH_BYTES };
         let limit = std::env::var("DISTARR_TEST_SEQ_BATCH_BYTES")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|&n| n > 0)
-            .map_or(BATCH_BYTES, |n| n.min(BATCH_BYTES));
+            .map_or(default, |n| n.min(BATCH_BYTES));
         let b = Rc::new(Batch {
             buf: RefCell::new(Vec::with_capacity(limit.min(4096))),
             pending: Cell::new(0),

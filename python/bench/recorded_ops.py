@@ -17,7 +17,8 @@ For each, with deferral on and off (``distarr.set_lazy``), the microseconds per 
 the loop and its flush (what the program waits for; in parentheses the CPU time this rank spent
 on it, which other jobs on the machine do not inflate), and of the loop, the flush and a
 ``distarr.sync()`` (every rank has done everything: in sequential mode the other ranks replay
-the calls when they must act, here at the sync, or when a batch of 64 KiB is full), as the
+the calls when they must act, here at the sync, or when a batch of 16 KiB is full: 64 KiB
+when the node has more ranks than CPUs), as the
 median and the best of ``REPS`` runs (on a machine shared with other jobs the median measures
 them too); in sequential mode also the command messages rank 0 sent per loop, sync included.
 
