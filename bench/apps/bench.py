@@ -173,6 +173,7 @@ C_PATTERNS = {
     "pi": rf"pi ~ (?P<pi>{NUM}) .* in (?P<seconds>{NUM}) s",
     "stencil": rf"mean temperature (?P<mean>{NUM}) in (?P<seconds>{NUM}) s",
     "jacobi": rf"(?P<iters>\d+) iterations on \d+ ranks, max residual (?P<own_residual>{NUM}) in (?P<seconds>{NUM}) s",
+    "nbody": rf"in (?P<seconds>{NUM}) s .*\|total momentum\| (?P<momentum>{NUM})",
 }
 
 
@@ -259,9 +260,7 @@ def make_layers(a) -> List[Layer]:
               source=lambda app: f"{rust_src(app)} with `DISTARR_LAZY=0`"),
         Layer("c", "distarr C", lambda app: [os.path.join(a.c_dir, app.prog)],
               parse_regex(C_PATTERNS), DISTARR_CONFIGS, mpi=True, unavailable=a.c_reason, issue8=True,
-              missing={"nbody": "no C N-body example: the C ABI has no `newaxis`/reshape view, "
-                                "which `x[:, None, :]` and `w[:, :, None]` need",
-                       "chain": "Rust and Python only", **kernel},
+              missing={"chain": "Rust and Python only", **kernel},
               source=lambda app: f"`examples/c/{app.prog}.c`"),
         Layer("python", "distarr Python", python, parse_keyvalue, ONE_TWO, mpi=True,
               env=python_env, unavailable=a.numpy_reason or a.python_reason, source=python_src),
