@@ -1152,8 +1152,18 @@ mpi_c_test!(
     [("DISTARR_CHECK", "1"), ("DISTARR_MODE", "sequential")]
 );
 mpi_c_test!(example_f_pi_arrays, "pi_arrays", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
-mpi_c_test!(example_f_jacobi_arrays, "jacobi_arrays", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
-mpi_c_test!(example_f_nbody_arrays, "nbody_arrays", [1, 2, 3, 4], [("DISTARR_CHECK", "1")]);
+mpi_c_test!(
+    example_f_jacobi_arrays,
+    "jacobi_arrays",
+    [1, 2, 3, 4],
+    [("DISTARR_CHECK", "1")]
+);
+mpi_c_test!(
+    example_f_nbody_arrays,
+    "nbody_arrays",
+    [1, 2, 3, 4],
+    [("DISTARR_CHECK", "1")]
+);
 
 /// The C PGAS test under valgrind at 2 ranks, in both modes: no error may be reported (only
 /// MPI-internal reports are suppressed, see `c-api/tests/valgrind.supp`).

@@ -363,7 +363,8 @@ fn zero_d(rt: &Runtime) {
     }
 }
 
-/// Live heap bytes must not grow over 1,000 operations once plans and buffers are warm.
+/// Live heap bytes must not grow over 1,000 operations once plans and buffers are warm (in the
+/// cleanest of three windows: see below).
 fn no_growth(rt: &Runtime) {
     let x = DistArray::random_uniform(rt, &[200, 300], 3, DType::F64, Layout::Block).unwrap();
     let y = DistArray::zeros(rt, &[198, 298], DType::F64, Layout::Block).unwrap();
@@ -387,12 +388,18 @@ fn no_growth(rt: &Runtime) {
     };
     ops(20);
     rt.barrier().unwrap();
-    let before = LIVE.load(Ordering::Relaxed);
-    ops(200); // 1,000 operations
-    rt.barrier().unwrap();
-    let grown = LIVE.load(Ordering::Relaxed) - before;
-    check(grown < 64 * 1024, || {
-        format!("live heap grew by {grown} bytes over 1,000 operations")
+    // Three windows of 1,000 operations: a leak grows the heap in every one. A worker thread's
+    // tile buffers grow once, the first time the pool gives that thread a job, which under load
+    // may happen late (after the warm-up); at most one window per idle thread sees it.
+    let mut grown = Vec::new();
+    for _ in 0..3 {
+        let before = LIVE.load(Ordering::Relaxed);
+        ops(200);
+        rt.barrier().unwrap();
+        grown.push(LIVE.load(Ordering::Relaxed) - before);
+    }
+    check(grown.iter().min().is_some_and(|&g| g < 64 * 1024), || {
+        format!("live heap grew by {grown:?} bytes over three windows of 1,000 operations")
     });
 }
 
