@@ -83,6 +83,11 @@ pub fn shape_str_signed(shape: &[isize]) -> String {
 /// The error message follows NumPy: `operands could not be broadcast together with shapes
 /// (2,3) (4,)`.
 pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    if let [first, rest @ ..] = shapes {
+        if rest.iter().all(|s| s == first) {
+            return Ok(first.to_vec());
+        }
+    }
     let nd = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = vec![1usize; nd];
     for s in shapes {

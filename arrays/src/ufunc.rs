@@ -11,6 +11,7 @@ use crate::engine::{self, Input, Ready, Work};
 use crate::error::{Error, Result};
 pub use crate::kernel::ops::{BinaryOp, UnaryOp};
 use crate::kernel::{self, Src};
+use smallvec::SmallVec;
 
 /// NumPy's `same_kind` casting rule for writing results into an `out` array.
 pub fn can_cast_same_kind(from: DType, to: DType) -> bool {
@@ -43,10 +44,10 @@ impl Operand<'_> {
         }
     }
 
-    fn shape(&self) -> Vec<usize> {
+    fn shape(&self) -> &[usize] {
         match self {
-            Operand::Array(a) => a.shape().to_vec(),
-            Operand::Scalar(_) => Vec::new(),
+            Operand::Array(a) => a.shape(),
+            Operand::Scalar(_) => &[],
         }
     }
 }
@@ -72,7 +73,8 @@ fn effective_dtype(this: &Operand<'_>, other: &Operand<'_>) -> DType {
 /// inputs are broadcast to `out`'s shape, which may have more or longer dimensions than
 /// `shape`; `out` itself is never broadcast.
 fn check_out(out: &DistArray, shape: &[usize], result: DType) -> Result<()> {
-    let fits = crate::shape::broadcast_shapes(&[shape, out.shape()]).is_ok_and(|s| s == out.shape());
+    let fits =
+        shape == out.shape() || crate::shape::broadcast_shapes(&[shape, out.shape()]).is_ok_and(|s| s == out.shape());
     if !fits {
         return Err(Error::shape(format!(
             "non-broadcastable output operand with shape {:?} doesn't match the broadcast shape {shape:?}",
@@ -89,14 +91,19 @@ fn check_out(out: &DistArray, shape: &[usize], result: DType) -> Result<()> {
     Ok(())
 }
 
-/// The kernel sources and engine arguments of the operands: arrays become arguments (numbered
-/// from 1: argument 0 is the output), broadcast to `shape` where their shape differs (a new
-/// view, kept in `owned`); scalars become constants in the kernel dtype of their position.
+/// An operation's engine arguments (the output first) and kernel sources.
+type Sources<'a> = (SmallVec<[&'a DistArray; 4]>, SmallVec<[Input; 3]>);
+
+/// The engine arguments and kernel sources of the operands for output `out`: `out` is
+/// argument 0, arrays become arguments 1, 2, … (broadcast to `out`'s shape where their shape
+/// differs: a new view, kept in `owned`), scalars become constants in the kernel dtype of their
+/// position. Inline vectors: an operation allocates nothing here.
 fn sources<'a>(
+    out: &'a DistArray,
     ops: &[(&'a Operand<'a>, DType)],
-    shape: &[usize],
     owned: &'a mut [Option<DistArray>; 3],
-) -> Result<(Vec<&'a DistArray>, Vec<Input>)> {
+) -> Result<Sources<'a>> {
+    let shape = out.shape();
     for (slot, (o, _)) in owned.iter_mut().zip(ops) {
         if let Operand::Array(a) = o {
             if a.shape() != shape {
@@ -104,17 +111,18 @@ fn sources<'a>(
             }
         }
     }
-    let mut args = Vec::with_capacity(ops.len());
-    let mut inputs = Vec::with_capacity(ops.len());
+    let mut args = SmallVec::new();
+    args.push(out);
+    let mut inputs = SmallVec::new();
     for ((o, kdt), slot) in ops.iter().zip(owned.iter()) {
         match o {
             Operand::Array(a) => {
-                args.push(slot.as_ref().unwrap_or(*a));
                 inputs.push(Input::Arg {
                     arg: args.len(),
                     dt: a.dtype(),
                     kdt: *kdt,
                 });
+                args.push(slot.as_ref().unwrap_or(*a));
             }
             Operand::Scalar(s) => inputs.push(Input::constant(*s, *kdt)),
         }
@@ -172,7 +180,7 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
             anchor.check_peer(a)?;
         }
     }
-    let shape = crate::shape::broadcast_shapes(&[&x.shape(), &y.shape()])?;
+    let shape = crate::shape::broadcast_shapes(&[x.shape(), y.shape()])?;
     let (lt, res) = op.types(effective_dtype(&x, &y), effective_dtype(&y, &x))?;
     let negative = || Error::invalid(format!("{op:?}: integers to negative integer powers are not allowed"));
     if op.can_fail(lt) {
@@ -185,9 +193,7 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
     }
     let out = output(anchor, out, &shape, res)?;
     let mut owned = [None, None, None];
-    let (args, inputs) = sources(&[(&x, lt), (&y, lt)], out.shape(), &mut owned)?;
-    let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args);
+    let (all, inputs) = sources(&out, &[(&x, lt), (&y, lt)], &mut owned)?;
     let work = Work::Kernel {
         f: kernel::binary(op, lt),
         res_dt: res,
@@ -199,6 +205,7 @@ pub fn binary(op: BinaryOp, x: Operand<'_>, y: Operand<'_>, out: Option<&DistArr
     let check = |c: &Ready<'_>| exp_arg.map_or(true, |(a, dt)| !cell_has_negative(c, a, dt));
     let check: Option<&(dyn Fn(&Ready<'_>) -> bool + Sync)> = if exp_arg.is_some() { Some(&check) } else { None };
     engine::map(&all, &inputs, work, check, negative)?;
+    drop(all); // (it borrows `out`)
     Ok(out)
 }
 
@@ -209,14 +216,13 @@ pub fn unary(op: UnaryOp, x: &DistArray, out: Option<&DistArray>) -> Result<Dist
     let out = output(x, out, x.shape(), res)?;
     let xo = Operand::Array(x);
     let mut owned = [None, None, None];
-    let (args, inputs) = sources(&[(&xo, lt)], out.shape(), &mut owned)?;
-    let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args);
+    let (all, inputs) = sources(&out, &[(&xo, lt)], &mut owned)?;
     let work = Work::Kernel {
         f: kernel::unary(op, lt),
         res_dt: res,
     };
     engine::map(&all, &inputs, work, None, || Error::internal("unary ops cannot fail"))?;
+    drop(all); // (it borrows `out`)
     Ok(out)
 }
 
@@ -232,20 +238,19 @@ pub fn where_(cond: Operand<'_>, x: Operand<'_>, y: Operand<'_>, out: Option<&Di
             anchor.check_peer(a)?;
         }
     }
-    let shape = crate::shape::broadcast_shapes(&[&cond.shape(), &x.shape(), &y.shape()])?;
+    let shape = crate::shape::broadcast_shapes(&[cond.shape(), x.shape(), y.shape()])?;
     let res = match (&x, &y) {
         (Operand::Scalar(_), Operand::Scalar(_)) => DType::promote(x.dtype(), y.dtype()),
         _ => DType::promote(effective_dtype(&x, &y), effective_dtype(&y, &x)),
     };
     let out = output(anchor, out, &shape, res)?;
     let mut owned = [None, None, None];
-    let (args, inputs) = sources(&[(&cond, DType::Bool), (&x, res), (&y, res)], out.shape(), &mut owned)?;
-    let mut all: Vec<&DistArray> = vec![&out];
-    all.extend(args);
+    let (all, inputs) = sources(&out, &[(&cond, DType::Bool), (&x, res), (&y, res)], &mut owned)?;
     let work = Work::Kernel {
         f: kernel::select(res),
         res_dt: res,
     };
     engine::map(&all, &inputs, work, None, || Error::internal("where cannot fail"))?;
+    drop(all); // (it borrows `out`)
     Ok(out)
 }

@@ -19,6 +19,8 @@ from ._dtypes import to_dtype
 from ._lib import DistArrayIndexError, DistArrayTypeError, DistArrayValueError, lib, i64s
 from ._runtime import state
 
+_scopes = _runtime.scopes  # (a list the scopes are pushed onto and popped off: never rebound)
+
 _c_i64 = ctypes.c_int64
 _c_i32 = ctypes.c_int32
 #: Arrays with fewer elements than this are created on one rank when ``dist`` is not given
@@ -46,10 +48,16 @@ class ndarray:
         if not h or not state.running:
             return
         if state.gc_free:
-            if _runtime.scopes:
+            if _scopes:
                 _runtime.forget(h)
-            if self._pool is not None and _pool_put(self._pool, h):
-                return
+            key = self._pool
+            if key is not None:  # (the pool inline: this runs for every collected result)
+                hs = _pool_get(key)
+                if hs is None or len(hs) >= POOL_MAX_PER_KEY:
+                    hs = _pool_admit(key)
+                if hs is not None:
+                    hs.append(h)
+                    return
             try:
                 lib.distarr_free(h)
             except Exception:  # noqa: BLE001 - nothing can be reported from __del__
@@ -381,8 +389,8 @@ def _wrap(h, shape, dtype, base=None, dist=True, pool=None):
     a._base = base
     a._dist = dist
     a._pool = pool
-    if _runtime.scopes:
-        _runtime.scopes[-1][h] = weakref.ref(a)
+    if _scopes:
+        _scopes[-1][h] = weakref.ref(a)
     return a
 
 
@@ -420,40 +428,49 @@ def _layout_args(layout):
 # overwritten whole (element-wise and reduction results, copies) takes it: ``c = a + b`` in a
 # loop then costs one library command instead of three (create, compute, free). Only collected
 # arrays are pooled (no view of them can exist: views keep their base alive); ``free()`` frees.
+#
+# Taking and returning are a dict lookup and a list pop or append (the operators' fast path and
+# ``ndarray.__del__`` do them inline): a key is admitted once, reserving room for
+# ``POOL_MAX_PER_KEY`` arrays of its size within ``POOL_MAX_TOTAL``; when the room is used up,
+# keys whose lists are empty give theirs back.
 POOL_MAX_BYTES = 1 << 20        # arrays up to 1 MiB
 POOL_MAX_PER_KEY = 4
 POOL_MAX_TOTAL = 32 << 20
+#: (shape, dtype, dist) -> handles of collected arrays of that key
 _pool = {}
-_pool_bytes = [0]
-#: Bytes of an array of each pool key (shape, dtype, dist).
-_key_bytes = {}
+_pool_get = _pool.get
+#: Bytes reserved by the admitted keys (POOL_MAX_PER_KEY arrays each).
+_pool_reserved = [0]
 
 
-def _pool_put(key, h):
-    nbytes = _key_bytes.get(key)
-    if nbytes is None:
-        if len(_key_bytes) > 4096:
-            _key_bytes.clear()
-        nbytes = _key_bytes[key] = _prod(key[0]) * key[1].itemsize
-    if nbytes > POOL_MAX_BYTES or _pool_bytes[0] + nbytes > POOL_MAX_TOTAL:
-        return False
-    hs = _pool.get(key)
-    if hs is None:
-        hs = _pool[key] = []
-    elif len(hs) >= POOL_MAX_PER_KEY:
-        return False
-    hs.append(h)
-    _pool_bytes[0] += nbytes
-    return True
+def _key_bytes(key):
+    return _prod(key[0]) * key[1].itemsize
+
+
+def _pool_admit(key):
+    """Admits ``key`` to the pool if its arrays are small enough and there is room: its new,
+    empty list, else None. Called when the list for ``key`` is missing or full."""
+    if key in _pool:
+        return None  # admitted, and full
+    nbytes = _key_bytes(key)
+    if nbytes > POOL_MAX_BYTES:
+        return None
+    room = nbytes * POOL_MAX_PER_KEY
+    if _pool_reserved[0] + room > POOL_MAX_TOTAL:
+        for k in [k for k, hs in _pool.items() if not hs]:
+            del _pool[k]
+            _pool_reserved[0] -= _key_bytes(k) * POOL_MAX_PER_KEY
+        if _pool_reserved[0] + room > POOL_MAX_TOTAL:
+            return None
+    hs = _pool[key] = []
+    _pool_reserved[0] += room
+    return hs
 
 
 def _pool_take(key):
     """A pooled array's handle for ``key``, or 0."""
-    hs = _pool.get(key)
-    if not hs:
-        return 0
-    _pool_bytes[0] -= _key_bytes.get(key) or _prod(key[0]) * key[1].itemsize
-    return hs.pop()
+    hs = _pool_get(key)
+    return hs.pop() if hs else 0
 
 
 def _create(shape, dtype, dist=True, layout=None, overwrite=False):

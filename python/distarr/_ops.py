@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _dtypes
 from ._dtypes import _ufunc_cache
-from ._array import (ndarray, _create, _normalize_axes, _pool_put, _pool_take, _prod, _read_box,
-                     _wrap, array, asarray, full)
+from ._array import (ndarray, _create, _normalize_axes, _pool_get, _prod, _read_box, _wrap,
+                     array, asarray, full)
 from ._lib import (DistArrayTypeError, DistArrayValueError, INT64_MAX, INT64_MIN, REDUCE, UFUNC, lib,
                    unchecked)
 
@@ -241,12 +241,12 @@ def _operator(name, reflected=False, inplace=False):
                     return x
             else:
                 key = (x._shape, dt, True if dist else False)
-                oh = _pool_take(key)
-                if oh:
+                hs = _pool_get(key)  # (the pool inline: this is the hot path)
+                if hs:
+                    oh = hs.pop()
                     if not fn(code, oh, *args):
                         return _wrap(oh, x._shape, dt, None, dist, key)
-                    if not _pool_put(key, oh):  # (it always fits: it was just taken)
-                        lib.distarr_free(oh)
+                    hs.append(oh)
         # The general path (which also raises the error of a call the library refused).
         if reflected:
             return binary(name, y, x)

@@ -349,3 +349,54 @@ def test_result_pool_reuses_collected_arrays():
     del d
     assert_same(distarr.zeros(10), np.zeros(10))
     assert_same(distarr.empty(10), np.zeros(10))
+
+
+def test_result_pool_is_bounded():
+    """The pool keeps at most ``POOL_MAX_PER_KEY`` arrays of a key, none above
+    ``POOL_MAX_BYTES``, and reserves at most ``POOL_MAX_TOTAL`` bytes over all keys: keys whose
+    lists are empty give their room to new ones. Results stay NumPy's throughout."""
+    from distarr import _array
+    from distarr._runtime import state
+    if not state.gc_free:
+        pytest.skip("SPMD mode with several ranks: the garbage collector frees nothing")
+    # 64 shapes of 256 KiB (1 MiB of room each): twice what POOL_MAX_TOTAL holds.
+    refused = 0
+    for k in range(64):
+        x = np.arange(32768 + k, dtype=np.float64)
+        a = distarr.array(x)
+        rs = [a + 1.0 for _ in range(6)]  # 6 results, then all collected: at most 4 kept
+        for r in rs:
+            assert_same(r, x + 1.0)
+        hs = [r.handle for r in rs]
+        del rs, r
+        key = ((x.size,), np.dtype(np.float64), True)
+        kept = _array._pool.get(key)
+        if kept is not None:
+            assert len(kept) <= _array.POOL_MAX_PER_KEY and set(kept) <= set(hs)
+        refused += kept is None
+        assert _array._pool_reserved[0] <= _array.POOL_MAX_TOTAL
+        assert all(len(v) <= _array.POOL_MAX_PER_KEY for v in _array._pool.values())
+        c = a * 2.0  # takes a kept array if there is one
+        assert_same(c, x * 2.0)
+        del c
+        a.free()
+    assert refused > 0
+    assert sum(_array._key_bytes(k) * _array.POOL_MAX_PER_KEY for k in _array._pool) \
+        == _array._pool_reserved[0]
+    # Emptied lists give their room back: a new shape is admitted again.
+    for key in list(_array._pool):
+        while h := _array._pool_take(key):
+            distarr._lib.lib.distarr_free(h)
+    x = np.arange(40000, dtype=np.float64)
+    a = distarr.array(x)
+    r = a + 1.0
+    del r
+    assert len(_array._pool[((40000,), np.dtype(np.float64), True)]) == 1
+    assert _array._pool_reserved[0] <= _array.POOL_MAX_TOTAL
+    a.free()
+    big = distarr.zeros(_array.POOL_MAX_BYTES // 8 + 1)
+    r = big + 1.0
+    key = (r.shape, r.dtype, True)
+    del r
+    assert key not in _array._pool  # above POOL_MAX_BYTES: freed, never pooled
+    big.free()

@@ -1024,7 +1024,7 @@ pub(crate) fn map(
     if check.is_none() {
         let op = queue::Deferred {
             args: args.iter().map(|&a| a.clone()).collect(),
-            inputs: inputs.to_vec(),
+            inputs: inputs.iter().cloned().collect(),
             work,
             reduce: None,
         };
@@ -1096,8 +1096,8 @@ fn defer(rt: &Runtime, op: queue::Deferred) -> Result<bool> {
 /// `false` when it must run now. **Collective.**
 pub(crate) fn defer_reduce(x: &DistArray, op: crate::reduce::ReduceOp, axis: usize, out: &DistArray) -> Result<bool> {
     let d = queue::Deferred {
-        args: vec![out.clone(), x.clone()],
-        inputs: Vec::new(),
+        args: smallvec::smallvec![out.clone(), x.clone()],
+        inputs: queue::Inputs::new(),
         work: Work::Copy,
         reduce: Some((op, axis)),
     };

@@ -38,11 +38,17 @@ pub(crate) const QUEUE_LIMIT: usize = 256;
 /// Most operations fused into one pass.
 const MAX_FUSED: usize = 24;
 
+/// A deferred operation's arrays (output first): inline up to three, an element-wise binary
+/// operation's count, so that recording one allocates nothing.
+pub(crate) type Args = smallvec::SmallVec<[DistArray; 3]>;
+/// A deferred operation's sources, inline up to two.
+pub(crate) type Inputs = smallvec::SmallVec<[Input; 2]>;
+
 /// One recorded element-wise operation: `args[0]` is the output; inputs refer to `args` by
 /// index, as in [`super::map`].
 pub(crate) struct Deferred {
-    pub args: Vec<DistArray>,
-    pub inputs: Vec<Input>,
+    pub args: Args,
+    pub inputs: Inputs,
     pub work: Work,
     /// An axis reduction instead (`op` along `axis`): `args` are the output and the input;
     /// `inputs` and `work` are unused.
