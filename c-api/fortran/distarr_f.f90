@@ -626,4 +626,15 @@ contains
         character(len=:), allocatable :: s
         s = distarr_c_string(distarr_strerror(code)) // ": " // distarr_c_string(distarr_last_error())
     end function
+
+    ! Stops the program (error stop 1) when rc is not DISTARR_OK, printing
+    ! "<prog>: <what> failed: <message>": for programs that cannot go on after a failed call.
+    subroutine distarr_check(rc, prog, what)
+        integer(c_int), intent(in) :: rc
+        character(len=*), intent(in) :: prog, what
+        if (rc /= DISTARR_OK) then
+            print '(a, a, a, a, a)', prog, ": ", what, " failed: ", distarr_message(rc)
+            error stop 1
+        end if
+    end subroutine
 end module distarr_f

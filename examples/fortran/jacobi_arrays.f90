@@ -113,9 +113,6 @@ contains
     subroutine ok(rc, what)
         integer(c_int), intent(in) :: rc
         character(len=*), intent(in) :: what
-        if (rc /= DISTARR_OK) then
-            print '(a, a, a, a)', "jacobi: ", what, " failed: ", distarr_message(rc)
-            error stop 1
-        end if
+        call distarr_check(rc, "jacobi", what)
     end subroutine
 end program jacobi_arrays

@@ -95,10 +95,7 @@ contains
     subroutine ok(rc, what)
         integer(c_int), intent(in) :: rc
         character(len=*), intent(in) :: what
-        if (rc /= DISTARR_OK) then
-            print '(a, a, a, a)', "nbody: ", what, " failed: ", distarr_message(rc)
-            error stop 1
-        end if
+        call distarr_check(rc, "nbody", what)
     end subroutine
 
     ! A float64 array of `shape` whose storage the first call writing it allocates.

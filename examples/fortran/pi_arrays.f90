@@ -72,9 +72,6 @@ contains
     subroutine ok(rc, what)
         integer(c_int), intent(in) :: rc
         character(len=*), intent(in) :: what
-        if (rc /= DISTARR_OK) then
-            print '(a, a, a, a)', "pi_arrays: ", what, " failed: ", distarr_message(rc)
-            error stop 1
-        end if
+        call distarr_check(rc, "pi_arrays", what)
     end subroutine
 end program pi_arrays
