@@ -20,7 +20,8 @@ on it, which other jobs on the machine do not inflate), and of the loop, the flu
 the calls when they must act, here at the sync, or when a batch of 16 KiB is full: 64 KiB
 when the node has more ranks than CPUs), as the
 median and the best of ``REPS`` runs (on a machine shared with other jobs the median measures
-them too); in sequential mode also the command messages rank 0 sent per loop, sync included.
+them too; the runs go round the loops, so a slower spell of the machine touches every row
+alike); in sequential mode also the command messages rank 0 sent per loop, sync included.
 
 ``--lines`` prints, after the table, one line per loop, size and mode for scripts
 (``scripts/bench-apps.sh``): ``recorded: loop=add n=1 deferred=1 flush_median=... flush_best=...
@@ -60,27 +61,42 @@ def chain(a, b, c, d):
     return d
 
 
-def measure(loop, n):
-    """Times of ``loop`` on arrays of ``n`` elements: ``([loop + flush], [its CPU time on this
-    rank], [... + sync], messages per run)`` in us per operation."""
-    a, b = np.ones(n), np.full(n, 3.0)
-    c, d = np.empty(n), np.empty(n)
-    loop(a, b, c, d)  # warm the pool and the plan caches
-    np.sync()
-    flushed, cpu, synced, msgs = [], [], [], []
-    for _ in range(REPS):
+class Case:
+    """One loop on arrays of ``n`` elements with deferral ``on`` or off, and its times per run:
+    the loop and its flush, its CPU time on this rank, the loop, flush and sync (us per
+    operation), and the command messages rank 0 sent."""
+
+    def __init__(self, loop, n, on):
+        self.loop, self.n, self.on = loop, n, on
+        self.arrays = (np.ones(n), np.full(n, 3.0), np.empty(n), np.empty(n))
+        self.flushed, self.cpu, self.synced, self.msgs = [], [], [], []
+
+    def run(self, record=True):
+        np.set_lazy(self.on)
         m0 = seq_stats()[0]
         start, cpu0 = time.perf_counter(), time.process_time()
-        loop(a, b, c, d)
+        self.loop(*self.arrays)
         np.flush()
         t1, cpu1 = time.perf_counter(), time.process_time()
         np.sync()
         t2 = time.perf_counter()
-        flushed.append(1e6 * (t1 - start) / OPS)
-        cpu.append(1e6 * (cpu1 - cpu0) / OPS)
-        synced.append(1e6 * (t2 - start) / OPS)
-        msgs.append(seq_stats()[0] - m0)
-    return flushed, cpu, synced, statistics.median(msgs)
+        if record:
+            self.flushed.append(1e6 * (t1 - start) / OPS)
+            self.cpu.append(1e6 * (cpu1 - cpu0) / OPS)
+            self.synced.append(1e6 * (t2 - start) / OPS)
+            self.msgs.append(seq_stats()[0] - m0)
+
+
+def measure(cases):
+    """Runs every case ``REPS`` times, after one untimed run each (it warms the pool and the
+    plan caches). The runs go round the cases (run 1 of every case, then run 2 …): a spell
+    when the machine is slower (another job, another tenant of the host) then touches every
+    row alike, instead of the rows that happened to be measured during it."""
+    for c in cases:
+        c.run(record=False)
+    for _ in range(REPS):
+        for c in cases:
+            c.run()
 
 
 def cell(times, cpu=None):
@@ -96,21 +112,24 @@ def main():
     print(f"{'loop':14s} {'n':>5s} {'flush (cpu)':>21s} {'+ sync':>14s}  {'flush (cpu)':>21s} "
           f"{'+ sync':>14s}" + ("  messages" if seq else ""))
     initial = np.is_lazy()
+    loops = (("add", "c = a + b", add_new), ("iadd", "a += 1", add_inplace), ("chain", "chain of 5", chain))
+    cases = {(key, n, on): Case(loop, n, on) for key, _, loop in loops for n in (1, 8, 4096)
+             for on in (True, False)}
+    measure(list(cases.values()))
     lines = []
-    for key, name, loop in (("add", "c = a + b", add_new), ("iadd", "a += 1", add_inplace),
-                            ("chain", "chain of 5", chain)):
+    med = statistics.median
+    for key, name, _ in loops:
         for n in (1, 8, 4096):
             cols, msgs = [], []
             for on in (True, False):
-                np.set_lazy(on)
-                flushed, cpu, synced, m = measure(loop, n)
-                cols += [cell(flushed, cpu), cell(synced)]
+                c = cases[(key, n, on)]
+                cols += [cell(c.flushed, c.cpu), cell(c.synced)]
+                m = med(c.msgs)
                 msgs.append(f"{m:.0f}")
-                med = statistics.median
                 lines.append(f"recorded: loop={key} n={n} deferred={int(on)} "
-                             f"flush_median={med(flushed):.3f} flush_best={min(flushed):.3f} "
-                             f"cpu_median={med(cpu):.3f} sync_median={med(synced):.3f} "
-                             f"sync_best={min(synced):.3f} messages={m:.0f}")
+                             f"flush_median={med(c.flushed):.3f} flush_best={min(c.flushed):.3f} "
+                             f"cpu_median={med(c.cpu):.3f} sync_median={med(c.synced):.3f} "
+                             f"sync_best={min(c.synced):.3f} messages={m:.0f}")
             print(f"{name:14s} {n:5d} {cols[0]:>21s} {cols[1]:>14s}  {cols[2]:>21s} {cols[3]:>14s}"
                   + (f"  {'/'.join(msgs):>8s}" if seq else ""))
             sys.stdout.flush()
