@@ -412,6 +412,9 @@ class Cell:
     rss: Dict[int, int] = field(default_factory=dict)        # rank -> peak RSS (KiB), max over runs
     base_rss: Dict[int, int] = field(default_factory=dict)   # the chain's baseline run (KiB)
     fallbacks: List[str] = field(default_factory=list)       # Python: NumPy fallbacks used
+    argv: List[str] = field(default_factory=list)            # the command and its environment
+    env: Dict[str, str] = field(default_factory=dict)
+    done: bool = False        # no further run (an error, or a run of repeat_below s or more)
 
     @property
     def best(self) -> Optional[float]:
@@ -474,53 +477,70 @@ class Runner:
             argv = [self.a.mpirun, "-n", str(cfg.ranks)] + bind + argv
         return argv
 
-    def cell(self, app: App, layer: Layer, cfg: Config, reps: int) -> Cell:
+    def cells(self, app: App, configs: List[Tuple[Layer, Config]], reps: int) -> List[Cell]:
+        """The cells of `app` in `configs`, each the best of up to `reps` runs. The runs go
+        round the configurations (run 1 of each, then run 2 ...): a slower spell of the
+        machine (another job, another tenant of the host) then falls on every configuration
+        alike instead of on the ones measured during it, which would skew their ratios."""
+        cells = [self.start(app, layer, cfg) for layer, cfg in configs]
+        for rep in range(reps):
+            for (layer, cfg), c in zip(configs, cells):
+                if not c.done:
+                    self.run_once(app, layer, cfg, c, rep)
+        for (layer, cfg), c in zip(configs, cells):
+            if app.kind == "chain" and c.times:
+                # The same program on CHAIN_BASELINE elements: what the process holds besides
+                # the arrays (interpreter, libraries, MPI, the heap's first segment).
+                args = [str(CHAIN_BASELINE)] + app.args(self.a.quick)[1:]
+                log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-baseline.log"
+                status, _, err = self.run(self.argv(app, layer, cfg, args), c.env, log)
+                if status == 0:
+                    c.base_rss = parse_rss(err)
+        return cells
+
+    def start(self, app: App, layer: Layer, cfg: Config) -> Cell:
+        """The cell of (`app`, `layer`, `cfg`) before its runs: its command, or why it has none."""
         c = Cell()
         if layer.unavailable:
-            c.error = layer.unavailable
+            c.error, c.done = layer.unavailable, True
             return c
         if app.key in layer.missing:
-            c.error = layer.missing[app.key]
+            c.error, c.done = layer.missing[app.key], True
             return c
-        argv = self.argv(app, layer, cfg, app.args(self.a.quick))
-        env = dict(layer.env)
+        c.argv = self.argv(app, layer, cfg, app.args(self.a.quick))
+        c.env = dict(layer.env)
         if layer.distarr or layer.thread_var != "DISTARR_THREADS":
-            env[layer.thread_var] = str(cfg.threads)
-        c.command = " ".join(f"{k}={v}" for k, v in sorted(env.items())) + " " + " ".join(argv)
-        label = cfg.label(self.a.cores, layer.mpi)
-        for rep in range(reps):
-            log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-{rep + 1}.log"
-            status, out, err = self.run(argv, env, log)
-            if status == 124:
-                c.error = f"timeout (> {self.a.timeout} s)"
-                break
-            if status != 0:
-                tail = " | ".join((out + "\n" + err).strip().splitlines()[-2:])[:300]
-                c.error = f"exit status {status}: {tail}"
-                break
-            try:
-                res = layer.parse(app.prog, out)
-            except (ValueError, KeyError) as ex:
-                c.error = f"unparsable output ({ex}); see {log}"
-                break
-            c.times.append(res["seconds"])
-            c.result = {k: v for k, v in res.items() if k != "seconds"}
-            for r, kib in parse_rss(err).items():
-                c.rss[r] = max(c.rss.get(r, 0), kib)
-            c.fallbacks = sorted(set(c.fallbacks) | set(parse_fallbacks(err)))
-            print(f"bench-apps:   {app.key:9s} {layer.label:24s} {label:28s} "
-                  f"run {rep + 1}: {res['seconds']:.3f} s, peak RSS {c.rss_text()} MiB", flush=True)
-            if res["seconds"] >= self.a.repeat_below:
-                break
-        if app.kind == "chain" and c.times:
-            # The same program on CHAIN_BASELINE elements: what the process holds besides the
-            # arrays (interpreter, libraries, MPI, the heap's first segment).
-            args = [str(CHAIN_BASELINE)] + app.args(self.a.quick)[1:]
-            log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-baseline.log"
-            status, _, err = self.run(self.argv(app, layer, cfg, args), env, log)
-            if status == 0:
-                c.base_rss = parse_rss(err)
+            c.env[layer.thread_var] = str(cfg.threads)
+        c.command = " ".join(f"{k}={v}" for k, v in sorted(c.env.items())) + " " + " ".join(c.argv)
         return c
+
+    def run_once(self, app: App, layer: Layer, cfg: Config, c: Cell, rep: int) -> None:
+        """Run `rep` (from 0) of cell `c`; marks it done after an error or a run of
+        `repeat_below` seconds or more."""
+        log = f"{app.key}-{layer.key}-n{cfg.ranks}-t{cfg.threads}-{rep + 1}.log"
+        status, out, err = self.run(c.argv, c.env, log)
+        c.done = True
+        if status == 124:
+            c.error = f"timeout (> {self.a.timeout} s)"
+            return
+        if status != 0:
+            tail = " | ".join((out + "\n" + err).strip().splitlines()[-2:])[:300]
+            c.error = f"exit status {status}: {tail}"
+            return
+        try:
+            res = layer.parse(app.prog, out)
+        except (ValueError, KeyError) as ex:
+            c.error = f"unparsable output ({ex}); see {log}"
+            return
+        c.times.append(res["seconds"])
+        c.result = {k: v for k, v in res.items() if k != "seconds"}
+        for r, kib in parse_rss(err).items():
+            c.rss[r] = max(c.rss.get(r, 0), kib)
+        c.fallbacks = sorted(set(c.fallbacks) | set(parse_fallbacks(err)))
+        label = cfg.label(self.a.cores, layer.mpi)
+        print(f"bench-apps:   {app.key:9s} {layer.label:24s} {label:28s} "
+              f"run {rep + 1}: {res['seconds']:.3f} s, peak RSS {c.rss_text()} MiB", flush=True)
+        c.done = res["seconds"] >= self.a.repeat_below
 
 
 def run_stream(r: Runner, session: str, stream: Optional[Dict] = None) -> Dict:
@@ -855,7 +875,9 @@ def write_report(a, layers, results, stream, facts, elapsed):
       "of its timed loop up to the value it prints (set-up and start-up excluded; distarr defers "
       "element-wise work until a value is needed, so the clock stops after the reduction that "
       "gives the answer, in every version), the **best** of up to "
-      f"{a.reps} run(s) (a configuration whose run takes {a.repeat_below:g} s or more is run once); "
+      f"{a.reps} run(s) (a configuration whose run takes {a.repeat_below:g} s or more is run once; "
+      "an app's runs go round its configurations, run 1 of each, then run 2 …, so that a slower "
+      "spell of the machine falls on all of them alike); "
       "**speed-up = NumPy time / distarr time** (above 1: distarr is faster). Peak RSS is each "
       "process's high-water mark (`bench/apps/peakrss.py`). The STREAM-like bandwidth measured in "
       "the same run is the ceiling for the memory-bound apps (stencil, Jacobi). A full run takes "
@@ -1131,11 +1153,10 @@ def main():
     for app in a.apps:
         print(f"bench-apps: {app} ({APPS[app].size_text(a.quick)})", flush=True)
         results[app] = {}
-        for layer in layers:
-            if not layer.runs(APPS[app]):
-                continue
-            for cfg in layer.configs_for(APPS[app]):
-                results[app][(layer.key, cfg.ranks, cfg.threads)] = runner.cell(APPS[app], layer, cfg, a.reps)
+        configs = [(layer, cfg) for layer in layers if layer.runs(APPS[app])
+                   for cfg in layer.configs_for(APPS[app])]
+        for (layer, cfg), c in zip(configs, runner.cells(APPS[app], configs, a.reps)):
+            results[app][(layer.key, cfg.ranks, cfg.threads)] = c
         ref = results[app].get(("numpy", 1, 1))
         size = int(APPS[app].args(a.quick)[0])
         same = {x.key for x in layers if x.same_data}
@@ -1159,8 +1180,8 @@ def main():
                   f"; after: {' '.join(load_after)} (above ~0.5, other work shared the cores: "
                   "treat small differences as noise)"])
     facts.append(["`uptime` before / after", f"`{uptime_before}` / `{uptime_after}`"])
-    facts.append(["repetitions", f"best of up to {a.reps}; not repeated once a run takes ≥ "
-                  f"{a.repeat_below:g} s; timeout {a.timeout} s per run"])
+    facts.append(["repetitions", f"best of up to {a.reps}, taken round each app's configurations; "
+                  f"not repeated once a run takes ≥ {a.repeat_below:g} s; timeout {a.timeout} s per run"])
     elapsed = time.time() - a.started if a.started else 0.0
     write_report(a, layers, results, stream, facts, elapsed)
 
