@@ -246,7 +246,7 @@ def _operator(name, reflected=False, inplace=False):
                     oh = hs.pop()
                     if not fn(code, oh, *args):
                         return _wrap(oh, x._shape, dt, None, dist, key)
-                    hs.append(oh)
+                    lib.distarr_free(oh)  # (rare: the general path raises the error)
         # The general path (which also raises the error of a call the library refused).
         if reflected:
             return binary(name, y, x)
