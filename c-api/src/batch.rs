@@ -66,10 +66,11 @@ impl Batch {
     /// A new batch that `rt`'s collective hook sends: `rt` must be rank 0 of sequential mode
     /// with several ranks. Local.
     pub(crate) fn install(rt: &Runtime) -> Rc<Batch> {
-        // SAFETY: sysconf has no preconditions; it returns -1 when the value is unknown.
-        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        let own_cpus = usize::try_from(cpus).is_ok_and(|c| rt.info().node_size <= c);
-        let default = if own_cpus { BATCH_BYTES_OWN_CPUS } else { BATCH_BYTES };
+        let default = if rt.node_has_cpu_per_rank() {
+            BATCH_BYTES_OWN_CPUS
+        } else {
+            BATCH_BYTES
+        };
         let limit = std::env::var("DISTARR_TEST_SEQ_BATCH_BYTES")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())

@@ -67,7 +67,7 @@ class Case:
     operation), and the command messages rank 0 sent."""
 
     def __init__(self, loop, n, on):
-        self.loop, self.n, self.on = loop, n, on
+        self.loop, self.on = loop, on
         self.arrays = (np.ones(n), np.full(n, 3.0), np.empty(n), np.empty(n))
         self.flushed, self.cpu, self.synced, self.msgs = [], [], [], []
 

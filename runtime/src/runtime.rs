@@ -516,6 +516,15 @@ impl Runtime {
         self.inner.lockstep.get()
     }
 
+    /// Whether every rank of this node can have a CPU of its own: at most as many ranks on
+    /// the node as the node has CPUs online (not this rank's affinity mask, which a launcher
+    /// may have narrowed to one core). Local.
+    pub fn node_has_cpu_per_rank(&self) -> bool {
+        // SAFETY: sysconf has no preconditions; it returns -1 when the value is unknown.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        usize::try_from(cpus).is_ok_and(|c| self.inner.node_size <= c)
+    }
+
     /// Whether the runtime has been finalised.
     pub fn is_finalized(&self) -> bool {
         self.inner.finalized.get()
